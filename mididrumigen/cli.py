@@ -1,0 +1,338 @@
+"""The `mididrumigen` command line: generate, analyze, library and friends.
+
+Heavy modules are imported inside each command so that `generate` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mididrumigen.errors import UserError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"mididrumigen: error: {message} (see --help)\n")
+
+
+def _load_settings() -> Any:
+    from mididrumigen.settings import Settings
+
+    return Settings.load()
+
+
+# ---------------------------------------------------------------- generate
+
+
+def _add_generate(sub: Any) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="write drum MIDI in a drummer's style (offline by default)",
+        description="Generate drum grooves in the style of a drummer or a named style.",
+    )
+    p.add_argument("artist", nargs="?", help="drummer name, e.g. 'John Bonham' (optional with --style)")
+    p.add_argument("--style", help="style key, e.g. funk, jazz_swing, trap (see `mididrumigen styles`)")
+    p.add_argument("--bars", type=int, default=None, help="bars per clip, 1-16 (default 4)")
+    p.add_argument("--variations", type=int, default=None, help="number of clips, 1-8 (default 4)")
+    p.add_argument("--tempo", type=float, default=None, help="tempo in BPM, 40-300 (default: the drummer's)")
+    p.add_argument("--time-signature", default=None, help="4/4, 3/4, 5/4, 6/8, 7/8 or 12/8")
+    p.add_argument("--drum-map", default=None, help="gm, ableton, ezdrummer, superior, ad2, logic, roland or a map file")
+    p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
+    p.add_argument("--humanize", type=float, default=None, help="0 (quantized) to 1 (fully played)")
+    p.add_argument("--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: the user data dir)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of grids")
+    p.set_defaults(func=_cmd_generate)
+
+
+def _build_request(args: argparse.Namespace, settings: Any) -> Any:
+    from mididrumigen.generation.request import GenerationRequest
+    from mididrumigen.midi.notes import parse_time_signature
+
+    return GenerationRequest(
+        artist=args.artist,
+        style=args.style,
+        bars=args.bars if args.bars is not None else settings["default_bars"],
+        variations=args.variations if args.variations is not None else settings["default_variations"],
+        tempo_bpm=args.tempo,
+        time_signature=parse_time_signature(args.time_signature) if args.time_signature else None,
+        drum_map=args.drum_map or settings["default_drum_map"],
+        seed=args.seed,
+        humanize=args.humanize if args.humanize is not None else settings["default_humanize"],
+        provider=args.provider,
+    )
+
+
+def _open_library(settings: Any) -> Any:
+    """Return the template library if the user has added one, else None."""
+    index = settings.data_dir / "library.json"
+    if not index.exists():
+        return None
+    from mididrumigen.generation.library import TemplateLibrary
+
+    return TemplateLibrary.open(index)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = _load_settings()
+    request = _build_request(args, settings)
+    from mididrumigen.midi.drum_maps import get_drum_map
+
+    get_drum_map(request.drum_map)  # fail before any work on a bad map name or file
+    profile = None
+    if request.artist is not None:
+        from mididrumigen.research.drummers import find_builtin
+
+        profile = find_builtin(request.artist)
+    if request.style is not None:
+        from mididrumigen.generation.styles import get_style
+
+        get_style(request.style)
+    from mididrumigen.generation.groove_engine import generate_grooves
+    from mididrumigen.generation.output import write_clips
+
+    clips = generate_grooves(request, profile=profile, library=_open_library(settings))
+    label = profile.artist_name if profile is not None else str(request.style)
+    out_dir = args.out if args.out is not None else settings.output_dir
+    paths = write_clips(clips, out_dir, label, drum_map=request.drum_map)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    first = clips[0]
+    if args.json:
+        result = {
+            "artist": profile.artist_name if profile is not None else None,
+            "style": first.meta.get("style", request.style),
+            "profile": profile.to_json() if profile is not None else None,
+            "files": [str(p) for p in paths],
+            "tempo": round(first.tempo_bpm, 3),
+            "time_signature": list(first.time_signature),
+            "bars": request.bars,
+            "variations": len(clips),
+            "seed": first.meta.get("seed"),
+            "drum_map": request.drum_map,
+            "generation_time_ms": round(elapsed_ms, 2),
+            "provider_used": "groove-engine",
+        }
+        print(json.dumps(result, indent=2))
+        return 0
+    from mididrumigen.midi.grid import render_grid
+
+    num, den = first.time_signature
+    who = profile.artist_name if profile is not None else "Style"
+    print(
+        f"{who} · {first.meta.get('style', request.style)} · {first.tempo_bpm:g} BPM · {num}/{den}"
+        f" · {request.bars} bars · seed {first.meta.get('seed')}"
+    )
+    if profile is not None and profile.signature_traits:
+        print("  " + "; ".join(profile.signature_traits[:3]))
+    for clip, path in zip(clips, paths, strict=True):
+        print()
+        print(clip.name)
+        print(render_grid(clip))
+        print(f"→ {path}")
+    print(f"\n{len(paths)} files in {elapsed_ms:.0f} ms (groove-engine)")
+    return 0
+
+
+# ---------------------------------------------------------------- analyze
+
+
+def _add_analyze(sub: Any) -> None:
+    p = sub.add_parser("analyze", help="measure tempo, swing, ghost notes and feel of a drum MIDI file")
+    p.add_argument("file", type=Path, help="a .mid file")
+    p.add_argument("--trust-tempo", action="store_true", help="use the file's tempo event instead of estimating")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_analyze)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from mididrumigen.analysis.midi_features import analyze_clip
+    from mididrumigen.midi.smf import read_midi_file
+
+    path: Path = args.file
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    clip = read_midi_file(path)
+    features = analyze_clip(clip, trust_tempo=args.trust_tempo)
+    data = features.to_json()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    _print_features(path, data)
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
+        return "/".join(str(v) for v in value) if len(value) == 2 else ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _print_features(path: Path, data: dict[str, Any]) -> None:
+    print(path.name)
+    for key, value in data.items():
+        if isinstance(value, dict):
+            print(f"  {key}:")
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, dict):
+                    inner = ", ".join(f"{k} {_fmt(v)}" for k, v in sub_value.items())
+                    print(f"    {sub_key:<14} {inner}")
+                else:
+                    print(f"    {sub_key:<14} {_fmt(sub_value)}")
+        else:
+            print(f"  {key:<18} {_fmt(value)}")
+
+
+# ---------------------------------------------------------------- library
+
+
+def _add_library(sub: Any) -> None:
+    p = sub.add_parser("library", help="index MIDI template folders (e.g. the Groove MIDI Dataset)")
+    lib = p.add_subparsers(dest="library_command", required=True, parser_class=_Parser)
+    add = lib.add_parser("add", help="index a folder of drum MIDI files")
+    add.add_argument("folder", type=Path)
+    add.set_defaults(func=_cmd_library_add)
+    show = lib.add_parser("list", help="show indexed styles and counts")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_library_list)
+
+
+def _cmd_library_add(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise UserError(f"no such folder: {folder}")
+    settings = _load_settings()
+    from rich.progress import Progress
+
+    from mididrumigen.generation.library import TemplateLibrary
+
+    library = TemplateLibrary.open(settings.data_dir / "library.json")
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"indexing {folder.name}", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        added = library.add_folder(folder, progress=report)
+    styles = library.styles()
+    print(f"indexed {added} files from {folder}; library now has {sum(styles.values())} templates")
+    return 0
+
+
+def _cmd_library_list(args: argparse.Namespace) -> int:
+    settings = _load_settings()
+    from mididrumigen.generation.library import TemplateLibrary
+
+    styles = TemplateLibrary.open(settings.data_dir / "library.json").styles()
+    if args.json:
+        print(json.dumps(styles, indent=2))
+    elif not styles:
+        print("the library is empty: add a folder with `mididrumigen library add DIR`")
+    else:
+        for style, count in sorted(styles.items()):
+            print(f"{style:<18} {count}")
+    return 0
+
+
+# ---------------------------------------------------------------- listings
+
+
+def _add_listings(sub: Any) -> None:
+    p = sub.add_parser("styles", help="list the groove engine's styles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_styles)
+    p = sub.add_parser("drummers", help="list the built-in drummers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_drummers)
+    p = sub.add_parser("drum-maps", help="list the drum maps for written files")
+    p.set_defaults(func=_cmd_drum_maps)
+
+
+def _cmd_styles(args: argparse.Namespace) -> int:
+    from mididrumigen.generation.styles import STYLES
+
+    if args.json:
+        print(json.dumps(sorted(STYLES), indent=2))
+        return 0
+    for key in sorted(STYLES):
+        style = STYLES[key]
+        title = getattr(style, "title", key)
+        print(f"{key:<18} {title}")
+    return 0
+
+
+def _cmd_drummers(args: argparse.Namespace) -> int:
+    from mididrumigen.research.drummers import builtin_profiles
+
+    profiles = builtin_profiles()
+    if args.json:
+        print(json.dumps({name: p.styles for name, p in sorted(profiles.items())}, indent=2))
+        return 0
+    for name, profile in sorted(profiles.items()):
+        q = profile.quantitative_params
+        print(f"{name:<26} {', '.join(profile.styles[:3]):<36} {q.tempo_min:g}-{q.tempo_max:g} BPM")
+    return 0
+
+
+def _cmd_drum_maps(args: argparse.Namespace) -> int:
+    from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES, get_drum_map
+
+    for name in DRUM_MAP_NAMES:
+        print(f"{name:<10} {get_drum_map(name).description}")
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+COMMAND_ADDERS: tuple[Callable[[Any], None], ...] = (
+    _add_generate,
+    _add_analyze,
+    _add_library,
+    _add_listings,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    from mididrumigen import __version__
+
+    parser = _Parser(prog="mididrumigen", description="Drum MIDI in a drummer's style.")
+    parser.add_argument("--version", action="version", version=f"mididrumigen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in COMMAND_ADDERS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input is one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"mididrumigen: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"mididrumigen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mididrumigen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, unless the user asks for the traceback
+        if os.environ.get("MIDIDRUMIGEN_DEBUG"):
+            raise
+        print(f"mididrumigen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,37 @@
+"""Errors a user can cause: one line on the CLI (exit 2), one JSON shape over HTTP."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input or a missing thing the user asked for; never a bug."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class NotFoundError(UserError):
+    """The named artist, style, task or file does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class UnknownArtistError(NotFoundError):
+    """No profile for this artist; carries the closest known names."""
+
+    code = "unknown_artist"
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown artist {name!r}{hint}")
+        self.name = name
+        self.suggestions = suggestions
