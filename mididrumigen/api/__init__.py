@@ -1,0 +1,51 @@
+"""The localhost HTTP API under /api/v1: routes, models, one error shape, security middlewares."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from mididrumigen.api.errors import error_middleware
+from mididrumigen.api.routes import APP, ROUTES, add_routes
+from mididrumigen.api.security import (
+    GUARD,
+    Guard,
+    RateLimiter,
+    auth_middleware,
+    host_middleware,
+    limits_middleware,
+    origin_middleware,
+)
+
+if TYPE_CHECKING:
+    from mididrumigen.app import App
+
+__all__ = ["APP", "GUARD", "Guard", "build_api"]
+
+
+def build_api(app: App, token: str, *, port: int = 0) -> web.Application:
+    """The aiohttp application for an App; set guard.port once the socket is bound."""
+    settings = app.settings
+    guard = Guard(
+        token=token,
+        port=port,
+        allow_remote=bool(settings["allow_remote"]),
+        max_body_bytes=int(settings["max_body_bytes"]),
+        limiter=RateLimiter(int(settings["rate_limit_per_hour"])),
+        rate_limited_routes=frozenset(r.name for r in ROUTES if r.rate_limited),
+    )
+    api = web.Application(
+        client_max_size=guard.max_body_bytes,
+        middlewares=[
+            error_middleware,
+            host_middleware(guard),
+            origin_middleware(guard),
+            auth_middleware(guard),
+            limits_middleware(guard),
+        ],
+    )
+    api[APP] = app
+    api[GUARD] = guard
+    add_routes(api)
+    return api

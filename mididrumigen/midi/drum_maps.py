@@ -15,7 +15,6 @@ reading a file in that map, never when writing one.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -335,7 +334,9 @@ def get_drum_map(name_or_path: str | Path | DrumMap) -> DrumMap:
         return BUILTIN_MAPS[key]
     if text.lower().endswith((".toml", ".json")) or "/" in text or "\\" in text:
         return load_drum_map_file(Path(text))
-    raise ValueError(f"unknown drum map {text!r} (known maps: {', '.join(DRUM_MAP_NAMES)}; or a .toml/.json file)")
+    raise ValueError(
+        f"unknown drum map {text!r} (known maps: {', '.join(DRUM_MAP_NAMES)}; or a .toml/.json file)"
+    )
 
 
 def load_drum_map_file(path: Path) -> DrumMap:
@@ -356,8 +357,12 @@ def load_drum_map_file(path: Path) -> DrumMap:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"drum map file {path} is not valid json: {exc.msg} (line {exc.lineno})") from None
+            raise ValueError(
+                f"drum map file {path} is not valid json: {exc.msg} (line {exc.lineno})"
+            ) from None
     else:
+        import tomllib  # only user map files need it
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -389,7 +394,9 @@ def drum_map_from_data(data: Any, default_name: str = "custom") -> DrumMap:
             _check_piece(piece, name)
             _check_pitch(pitch, f"drum map {name!r}: alias of {piece}")
             alias_pitches[pitch] = piece
-    return DrumMap(name=name, description=description, pitch_by_piece=dict(pieces), alias_pitches=alias_pitches)
+    return DrumMap(
+        name=name, description=description, pitch_by_piece=dict(pieces), alias_pitches=alias_pitches
+    )
 
 
 def piece_of_pitch(drum_map: DrumMap | str, pitch: int) -> str | None:

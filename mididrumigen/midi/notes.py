@@ -168,7 +168,7 @@ def ticks_to_seconds(ticks: float, tempo_bpm: float, ticks_per_beat: int) -> flo
 
 def seconds_to_ticks(seconds: float, tempo_bpm: float, ticks_per_beat: int) -> int:
     """Convert seconds to whole ticks at a constant tempo."""
-    return int(math.floor(seconds * tempo_bpm * ticks_per_beat / 60.0 + 0.5))
+    return math.floor(seconds * tempo_bpm * ticks_per_beat / 60.0 + 0.5)
 
 
 def ms_to_ticks(ms: float, tempo_bpm: float, ticks_per_beat: int) -> float:

@@ -1,0 +1,126 @@
+"""One JSON error shape for every error: {"error": {"code", "message", "field"?}}."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from mididrumigen.errors import UnknownArtistError, UserError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CODE_BY_STATUS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    411: "length_required",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    421: "misdirected_request",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+# Headers of an aiohttp HTTPException worth keeping on the JSON answer.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ApiError(Exception):
+    """An error the API answers with a status, a code, a message and optionally the field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODE_BY_STATUS.get(status, "error")
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> web.Response:
+    """Build the one error shape."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    error.update(extra or {})
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    """Turn a pydantic error into a 422 naming the first field at fault."""
+    first = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    field = ".".join(loc) or None
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if field and not message.startswith(field):
+        message = f"{field}: {message}"
+    return ApiError(422, message, field=field)
+
+
+def _http_exception_message(exc: web.HTTPException, request: web.Request) -> str:
+    if exc.status == 404:
+        return f"no such route: {request.method} {request.path}"
+    if exc.status == 405:
+        allowed = exc.headers.get("Allow", "")
+        return f"method {request.method} is not allowed on {request.path}; allowed: {allowed}"
+    if exc.status == 413:
+        return "request body is too large"
+    return exc.reason or "request failed"
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every failure with the one JSON error shape; never a traceback."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra)
+    except UnknownArtistError as exc:
+        return error_response(exc.status, exc.code, exc.message, extra={"suggestions": exc.suggestions})
+    except UserError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except ValidationError as exc:
+        err = validation_error(exc)
+        return error_response(err.status, err.code, err.message, field=err.field)
+    except ValueError as exc:
+        return error_response(400, "bad_request", str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: exc.headers[k] for k in KEPT_HEADERS if k in exc.headers}
+        code = CODE_BY_STATUS.get(exc.status, "error")
+        return error_response(exc.status, code, _http_exception_message(exc, request), headers=headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal error; see the daemon log")

@@ -1,0 +1,383 @@
+"""The /api/v1 routes: one table drives both the router and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from mididrumigen import orchestrator
+from mididrumigen.api import models
+from mididrumigen.api.errors import ApiError, validation_error
+from mididrumigen.app import App
+from mididrumigen.errors import NotFoundError, UnknownArtistError
+from mididrumigen.files import validate_artist_name
+from mididrumigen.jobs import TERMINAL_STATUSES, job_event
+
+PREFIX = "/api/v1"
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+SSE_KEEPALIVE_S = 15.0
+MAX_SIMILAR = 50
+
+APP = web.AppKey("app", App)
+STREAMS = web.AppKey("streams", set[asyncio.Task[Any]])  # open SSE handlers, cancelled on shutdown
+BodyT = TypeVar("BodyT", bound=BaseModel)
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A path or query parameter, for validation docs and OpenAPI."""
+
+    name: str
+    where: str  # "path" | "query"
+    schema: dict[str, Any]
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One API route: method, path, handler and what OpenAPI says about it."""
+
+    method: str
+    path: str
+    handler: RouteHandler
+    name: str
+    summary: str
+    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    params: tuple[Param, ...] = ()
+    public: bool = False
+    rate_limited: bool = False
+    content_type: str = "application/json"
+    errors: tuple[int, ...] = field(default=())
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def app_of(request: web.Request) -> App:
+    """The App this server belongs to."""
+    return request.app[APP]
+
+
+def reply(data: dict[str, Any], status: int = 200) -> web.Response:
+    """A JSON answer."""
+    return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, separators=(",", ":")))
+
+
+async def parse_body(request: web.Request, model: type[BodyT], *, required: bool = True) -> BodyT:
+    """Read and validate a JSON body; 415 for other media types, 400 for bad JSON, 422 naming the field."""
+    raw = await request.read() if request.can_read_body else b""
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "request body is empty; send a JSON object", code="bad_json")
+        return model()
+    if request.content_type != "application/json":
+        raise ApiError(415, "send the body as application/json")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}", code="bad_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object", code="bad_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def artist_param(request: web.Request) -> str:
+    """The {artist} path part, URL-decoded by aiohttp and validated."""
+    try:
+        return validate_artist_name(request.match_info["artist"])
+    except ValueError as exc:
+        raise ApiError(400, str(exc), field="artist") from None
+
+
+def id_param(request: web.Request, name: str, what: str) -> str:
+    """A 32-hex-digit id from the path; anything else is simply not found."""
+    value = request.match_info[name]
+    if not ID_PATTERN.match(value):
+        raise NotFoundError(f"no {what} {value[:80]!r}")
+    return value
+
+
+def task_links(task_id: str) -> dict[str, str]:
+    """Where to poll or stream a task."""
+    return {"status_url": f"{PREFIX}/task/{task_id}", "events_url": f"{PREFIX}/task/{task_id}/events"}
+
+
+def unknown_artist(app: App, name: str) -> UnknownArtistError:
+    """The 404 for an artist we know nothing about, with close built-in names."""
+    return UnknownArtistError(name, orchestrator._suggestions(name))
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def post_research(request: web.Request) -> web.Response:
+    """Research an artist: 200 with the profile if cached, else 202 with a task id."""
+    app = app_of(request)
+    body = await parse_body(request, models.ResearchBody)
+    profile = await orchestrator.resolve_profile(app, body.artist)
+    if profile is not None:
+        row = await app.store.get_artist(profile.artist_name)
+        return reply(
+            {
+                "artist": profile.artist_name,
+                "status": "cached",
+                "confidence": profile.confidence_score,
+                "origin": row.origin if row else None,
+                "task_id": None,
+                "profile": orchestrator.profile_summary(profile),
+            }
+        )
+    active = await app.store.active_job_for("research", body.artist)
+    if active is not None:
+        task_id = active["id"]
+    else:
+        await app.store.set_research_status(body.artist, "pending")
+        task_id = await app.scheduler.submit("research", {"artist": body.artist, "augment": False}, artist=body.artist)
+    return reply({"task_id": task_id, "status": "queued", "artist": body.artist, **task_links(task_id)}, 202)
+
+
+async def get_research(request: web.Request) -> web.Response:
+    """An artist's research status, with the profile once cached."""
+    app = app_of(request)
+    name = artist_param(request)
+    profile = await orchestrator.resolve_profile(app, name)
+    row = await app.store.get_artist(profile.artist_name if profile else name)
+    if row is None:
+        raise unknown_artist(app, name)
+    active = await app.store.active_job_for("research", row.name)
+    return reply(
+        {
+            "artist": row.name,
+            "status": row.research_status,
+            "confidence": row.confidence,
+            "origin": row.origin,
+            "task_id": active["id"] if active else None,
+            "profile": orchestrator.profile_summary(profile) if profile else None,
+        }
+    )
+
+
+async def post_generate(request: web.Request) -> web.Response:
+    """Generate: 200 with files for a cached or built-in artist, else 202 with a task id (research first)."""
+    app = app_of(request)
+    body = await parse_body(request, models.GenerateBody)
+    generation_request = body.to_request(app.settings)
+    result, task_id = await orchestrator.process_request(app, generation_request)
+    if result is not None:
+        return reply(result.to_json())
+    assert task_id is not None
+    return reply({"task_id": task_id, "status": "queued", "artist": generation_request.artist, **task_links(task_id)}, 202)
+
+
+async def post_augment(request: web.Request) -> web.Response:
+    """Queue more research for a known artist (new sources are merged into its profile)."""
+    app = app_of(request)
+    name = artist_param(request)
+    body = await parse_body(request, models.AugmentBody, required=False)
+    profile = await orchestrator.resolve_profile(app, name)
+    row = await app.store.get_artist(profile.artist_name if profile else name)
+    if row is None:
+        raise unknown_artist(app, name)
+    params = {"artist": row.name, "augment": True, "kinds": body.kinds}
+    task_id = await app.scheduler.submit("research", params, artist=row.name)
+    return reply({"task_id": task_id, "status": "queued", "artist": row.name, **task_links(task_id)}, 202)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    """A task's status, stage, progress, error and result."""
+    task_id = id_param(request, "task_id", "task")
+    return reply(job_event(await app_of(request).scheduler.get(task_id)))
+
+
+async def delete_task(request: web.Request) -> web.Response:
+    """Cancel a queued or running task."""
+    task_id = id_param(request, "task_id", "task")
+    return reply(job_event(await app_of(request).scheduler.cancel(task_id)))
+
+
+def _sse(event: str, data: dict[str, Any], event_id: int) -> bytes:
+    return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def task_events(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: the task's state now and after every change, until it ends."""
+    scheduler = app_of(request).scheduler
+    task_id = id_param(request, "task_id", "task")
+    queue = scheduler.subscribe(task_id)
+    me = asyncio.current_task()
+    streams = request.app[STREAMS]
+    if me is not None:
+        streams.add(me)
+    try:
+        state = job_event(await scheduler.get(task_id))
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        event_id = 0
+        while True:
+            final = state["status"] in TERMINAL_STATUSES
+            await response.write(_sse(state["status"] if final else "progress", state, event_id))
+            event_id += 1
+            if final:
+                break
+            try:
+                async with asyncio.timeout(SSE_KEEPALIVE_S):
+                    state = await queue.get()
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                state = job_event(await scheduler.get(task_id))
+        await response.write_eof()
+        return response
+    finally:
+        scheduler.unsubscribe(task_id, queue)
+        streams.discard(me)  # type: ignore[arg-type]
+
+
+async def get_similar(request: web.Request) -> web.Response:
+    """Nearest artists by profile embedding (cosine KNN over sqlite-vec)."""
+    app = app_of(request)
+    name = artist_param(request)
+    raw_limit = request.query.get("limit", "10")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_SIMILAR:
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_SIMILAR}", field="limit")
+    profile = await orchestrator.resolve_profile(app, name)
+    if profile is None:
+        raise unknown_artist(app, name)
+    found = await app.store.similar(profile.artist_name, int(raw_limit))
+    if found is None:
+        raise ApiError(
+            409,
+            f"{profile.artist_name!r} has no embedding yet; research computes one",
+            code="no_embedding",
+        )
+    return reply({"artist": profile.artist_name, "similar": [s.to_json() for s in found]})
+
+
+async def list_artists(request: web.Request) -> web.Response:
+    """Every cached artist with origin, research status and confidence."""
+    rows = await app_of(request).store.list_artists()
+    return reply({"artists": [r.to_json() for r in rows]})
+
+
+async def delete_artist(request: web.Request) -> web.Response:
+    """Remove an artist's profile, sources and embedding from the cache."""
+    app = app_of(request)
+    name = artist_param(request)
+    row = await app.store.get_artist(name)
+    if row is None or not await app.store.delete_artist(row.name):
+        raise NotFoundError(f"no cached artist {name!r}")
+    return reply({"deleted": row.name})
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    """Download a generated .mid by id (paths only ever come from the generated_files table)."""
+    app = app_of(request)
+    file_id = id_param(request, "file_id", "file")
+    row = await app.store.get_file(file_id)
+    if row is None or row.path.suffix != ".mid" or not row.path.is_file():
+        raise NotFoundError(f"no file {file_id!r}")
+    disposition = f"attachment; filename=\"{row.path.name}\"; filename*=UTF-8''{quote(row.path.name)}"
+    return web.FileResponse(
+        row.path, headers={"Content-Type": "audio/midi", "Content-Disposition": disposition}
+    )
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    """Stored counts, jobs by status, generation timing, uptime."""
+    app = app_of(request)
+    data = await app.store.stats()
+    data["uptime_s"] = round(time.time() - app.started_at, 1)
+    data["running_tasks"] = app.scheduler.running_count()
+    data["pid"] = os.getpid()
+    data["version"] = app.version
+    return reply(data)
+
+
+async def get_health(request: web.Request) -> web.Response:
+    """Liveness, without a token."""
+    app = app_of(request)
+    return reply({"status": "ok", "version": app.version})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3 document built from this route table."""
+    from mididrumigen.api.openapi import openapi_document
+
+    return reply(openapi_document(app_of(request).version))
+
+
+# -- the table --------------------------------------------------------------------------------
+
+ARTIST = Param("artist", "path", {"type": "string", "minLength": 1, "maxLength": 200}, "Drummer name (URL-encoded).")
+TASK_ID = Param("task_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "Task id from a 202 answer.")
+FILE_ID = Param("file_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "File id from a generate answer.")
+LIMIT = Param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_SIMILAR, "default": 10}, "Neighbours.", False
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/research", post_research, "research", "Research an artist (or get the cached profile)",
+          {200: ("Profile already cached", models.ResearchState), 202: ("Research queued", models.TaskAccepted)},
+          body=models.ResearchBody, rate_limited=True, errors=(400, 415, 422, 429)),
+    Route("GET", "/research/{artist}", get_research, "research_status", "Research status and cached profile",
+          {200: ("Status", models.ResearchState)}, params=(ARTIST,), errors=(400, 404)),
+    Route("POST", "/generate", post_generate, "generate", "Generate drum MIDI in an artist's style",
+          {200: ("Files written", models.GenerateReply), 202: ("Research then generation queued", models.TaskAccepted)},
+          body=models.GenerateBody, rate_limited=True, errors=(400, 415, 422, 429)),
+    Route("POST", "/augment/{artist}", post_augment, "augment", "Collect more sources for a known artist",
+          {202: ("Research queued", models.TaskAccepted)}, body=models.AugmentBody, body_required=False,
+          params=(ARTIST,), rate_limited=True, errors=(400, 404, 415, 422, 429)),
+    Route("GET", "/task/{task_id}", get_task, "task", "A task's state",
+          {200: ("State", models.TaskState)}, params=(TASK_ID,), errors=(404,)),
+    Route("DELETE", "/task/{task_id}", delete_task, "task_cancel", "Cancel a task",
+          {200: ("Final state", models.TaskState)}, params=(TASK_ID,), errors=(404, 409)),
+    Route("GET", "/task/{task_id}/events", task_events, "task_events", "A task's progress as Server-Sent Events",
+          {200: ("Event stream", None)}, params=(TASK_ID,), content_type="text/event-stream", errors=(404,)),
+    Route("GET", "/similar/{artist}", get_similar, "similar", "Artists with the nearest style embeddings",
+          {200: ("Neighbours", models.SimilarReply)}, params=(ARTIST, LIMIT), errors=(400, 404, 409)),
+    Route("GET", "/artists", list_artists, "artists", "Cached artists",
+          {200: ("Artists", models.ArtistList)}),
+    Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete", "Remove an artist from the cache",
+          {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404)),
+    Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
+          {200: ("The MIDI file", None)}, params=(FILE_ID,), content_type="audio/midi", errors=(404,)),
+    Route("GET", "/stats", get_stats, "stats", "Counts and timings", {200: ("Stats", models.Stats)}),
+    Route("GET", "/health", get_health, "health", "Liveness (no token needed)",
+          {200: ("Alive", models.Health)}, public=True),
+    Route("GET", "/openapi.json", get_openapi, "openapi", "This OpenAPI document", {200: ("OpenAPI 3", None)}),
+)  # fmt: skip
+
+
+async def close_streams(api: web.Application) -> None:
+    """on_shutdown: end open event streams so shutdown does not wait for them."""
+    tasks = list(api[STREAMS])
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2.0)
+
+
+def add_routes(api: web.Application) -> None:
+    """Register every route of the table under /api/v1."""
+    api[STREAMS] = set()
+    api.on_shutdown.append(close_streams)
+    for route in ROUTES:
+        api.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)

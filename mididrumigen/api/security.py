@@ -1,0 +1,134 @@
+"""Localhost safety: Host check (DNS rebinding), Origin check, Bearer token, body size, rate limit."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from mididrumigen.api.errors import ApiError, Handler
+
+LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
+PUBLIC_PATHS = frozenset({"/api/v1/health"})
+WINDOW_S = 3600.0
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """Sliding one-hour window of request times per client; limit 0 means unlimited."""
+
+    limit_per_hour: int
+    _hits: dict[str, deque[float]] = field(default_factory=dict)
+
+    def check(self, client: str, now_s: float | None = None) -> float | None:
+        """Record a request and return None, or return the seconds to wait if over the limit."""
+        if self.limit_per_hour <= 0:
+            return None
+        now = time.monotonic() if now_s is None else now_s
+        hits = self._hits.setdefault(client, deque())
+        while hits and hits[0] <= now - WINDOW_S:
+            hits.popleft()
+        if len(hits) >= self.limit_per_hour:
+            return hits[0] + WINDOW_S - now
+        hits.append(now)
+        return None
+
+
+@dataclass(slots=True)
+class Guard:
+    """What the security middlewares check against: the token, our port, remote access, limits."""
+
+    token: str
+    port: int = 0
+    allow_remote: bool = False
+    max_body_bytes: int = 1_000_000
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(100))
+    rate_limited_routes: frozenset[str] = frozenset()
+
+    def allowed_hosts(self) -> set[str]:
+        """Host header values we answer to."""
+        return {f"{name}:{self.port}" for name in LOOPBACK_HOST_NAMES}
+
+    def allowed_origins(self) -> set[str]:
+        """Origins of our own pages."""
+        return {f"http://{host}" for host in self.allowed_hosts()}
+
+
+GUARD = web.AppKey("guard", Guard)
+
+
+def host_middleware(guard: Guard) -> Handler:
+    """Refuse requests whose Host is not loopback with our port (DNS-rebinding defence)."""
+
+    @web.middleware
+    async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "").lower()
+        if not guard.allow_remote and host not in guard.allowed_hosts():
+            raise ApiError(421, f"this server only answers to localhost:{guard.port}", code="bad_host")
+        return await handler(request)
+
+    return check_host  # type: ignore[return-value]
+
+
+def origin_middleware(guard: Guard) -> Handler:
+    """Refuse cross-origin browser requests: only the daemon's own pages may call it from a browser."""
+
+    @web.middleware
+    async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() not in guard.allowed_origins():
+            raise ApiError(403, "cross-origin requests are not allowed", code="forbidden_origin")
+        fetch_site = request.headers.get("Sec-Fetch-Site")
+        if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
+            raise ApiError(403, "cross-site requests are not allowed", code="forbidden_origin")
+        return await handler(request)
+
+    return check_origin  # type: ignore[return-value]
+
+
+def auth_middleware(guard: Guard) -> Handler:
+    """Require `Authorization: Bearer <token>` on every route but /health."""
+
+    expected = f"Bearer {guard.token}".encode()
+
+    @web.middleware
+    async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in PUBLIC_PATHS:
+            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+            if not secrets.compare_digest(given, expected):
+                raise ApiError(
+                    401,
+                    "missing or wrong API token (send Authorization: Bearer <token> from the discovery file)",
+                    headers={"WWW-Authenticate": 'Bearer realm="mididrumigen"'},
+                )
+        return await handler(request)
+
+    return check_token  # type: ignore[return-value]
+
+
+def limits_middleware(guard: Guard) -> Handler:
+    """Refuse bodies over the size limit early, and rate-limit research and generation."""
+
+    @web.middleware
+    async def check_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > guard.max_body_bytes:
+            raise ApiError(413, f"request body is larger than {guard.max_body_bytes} bytes")
+        route_name = request.match_info.route.name
+        if request.method == "POST" and route_name in guard.rate_limited_routes:
+            wait_s = guard.limiter.check(request.remote or "unknown")
+            if wait_s is not None:
+                retry = max(1, math.ceil(wait_s))
+                raise ApiError(
+                    429,
+                    f"rate limit of {guard.limiter.limit_per_hour} research/generation requests per hour reached;"
+                    f" retry in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+        return await handler(request)
+
+    return check_limits  # type: ignore[return-value]

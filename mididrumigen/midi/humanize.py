@@ -1,0 +1,182 @@
+"""Make a grid clip sound played: swing, per-limb timing, correlated drift, accent-following velocity.
+
+Pure functions on Clips, shared by the groove engine and the LLM path. Randomness
+only comes from the `random.Random` passed in, so a seed reproduces the result.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+
+from mididrumigen.midi.kit import CLASS_BY_PITCH, GM_PITCH_BY_PIECE
+from mididrumigen.midi.notes import Clip, Note, ms_to_ticks
+from mididrumigen.profile import QuantitativeParams
+
+MIN_GAP_MS = 25.0  # two hits of one piece closer than this sound like a flam
+DRIFT_COEFFICIENT = 0.65  # AR(1) memory of a limb's timing from one hit to the next
+VELOCITY_DRIFT_COEFFICIENT = 0.5
+HAT_ACCENT_DEPTH = 0.14  # velocity swing of the accent cycle at accent_strength 1
+TIME_KEEPING_CLASSES = frozenset({"hihat_closed", "hihat_open", "ride"})
+HAT_ACCENT_CYCLES = ("beat", "offbeat", "none")
+
+_PIECE_BY_PITCH: dict[int, str] = {}
+for _piece, _pitch in GM_PITCH_BY_PIECE.items():
+    _PIECE_BY_PITCH.setdefault(_pitch, _piece)
+del _piece, _pitch
+
+
+def is_compound_meter(time_signature: tuple[int, int]) -> bool:
+    """True for meters felt in dotted quarters (6/8, 9/8, 12/8), where swing does not apply."""
+    numerator, denominator = time_signature
+    return denominator == 8 and numerator % 3 == 0 and numerator > 3
+
+
+def swing_tick(
+    tick: float, ticks_per_beat: int, swing_percent: float, unit: int = 8, source_percent: float = 50.0
+) -> float:
+    """Move a position so the off-beat of each pair sits at swing_percent (it sat at source_percent)."""
+    if unit not in (8, 16):
+        raise ValueError(f"swing unit must be 8 or 16, got {unit}")
+    if not 0 < swing_percent < 100 or not 0 < source_percent < 100:
+        raise ValueError("swing percent must be between 0 and 100")
+    pair = ticks_per_beat if unit == 8 else ticks_per_beat / 2
+    start = math.floor(tick / pair) * pair
+    inside = tick - start
+    source = pair * source_percent / 100.0
+    target = pair * swing_percent / 100.0
+    if inside <= source:
+        moved = inside * target / source
+    else:
+        moved = target + (inside - source) * (pair - target) / (pair - source)
+    return start + moved
+
+
+def apply_swing(clip: Clip, swing_percent: float, unit: int = 8, *, source_percent: float = 50.0) -> Clip:
+    """Return the clip with its off-beat 8ths (or 16ths) moved to swing_percent; compound meters unchanged."""
+    if is_compound_meter(clip.time_signature):
+        return replace(clip, notes=list(clip.notes))
+    tpb = clip.ticks_per_beat
+    last = clip.length_ticks - 1 if clip.length_ticks else None
+    notes = []
+    for note in clip.notes:
+        time = round(swing_tick(note.time, tpb, swing_percent, unit, source_percent))
+        if last is not None:
+            time = min(time, last)
+        notes.append(replace(note, time=max(0, time)))
+    return replace(clip, notes=notes)
+
+
+def accent_gain(tick: float, ticks_per_beat: int, cycle: str) -> float:
+    """Accent-cycle weight of a position: +1 accented, 0 neutral, -1 unaccented (beat or off-beat cycle)."""
+    if cycle == "none":
+        return 0.0
+    if cycle not in HAT_ACCENT_CYCLES:
+        raise ValueError(f"hat accent cycle must be one of {', '.join(HAT_ACCENT_CYCLES)}")
+    frac = (tick % ticks_per_beat) / ticks_per_beat
+    on_beat = frac < 0.08 or frac > 0.95
+    off_beat = 0.42 < frac < 0.72  # the straight or swung '&'
+    if cycle == "beat":
+        return 1.0 if on_beat else 0.0 if off_beat else -1.0
+    return 1.0 if off_beat else 0.0 if on_beat else -1.0
+
+
+def piece_of_gm_pitch(pitch: int) -> str | None:
+    """The kit piece a General MIDI pitch plays, if any."""
+    return _PIECE_BY_PITCH.get(pitch)
+
+
+def min_gap_ticks(tempo_bpm: float, ticks_per_beat: int, gap_ms: float = MIN_GAP_MS) -> int:
+    """Smallest distance in ticks between two hits of one piece that is not a flam."""
+    return math.ceil(ms_to_ticks(gap_ms, tempo_bpm, ticks_per_beat)) + 1
+
+
+def apply_feel(
+    clip: Clip,
+    params: QuantitativeParams,
+    *,
+    amount: float,
+    rng: random.Random,
+    hat_accent: str | None = None,
+) -> Clip:
+    """Return the clip played: per-limb timing tendency, AR(1) drift, accent cycle and velocity life.
+
+    amount 0 returns the notes unchanged. Notes keep their order (index i stays note i),
+    never move before tick 0, past the clip end or into the next bar, and two hits of one
+    pitch never come closer than MIN_GAP_MS unless they were written that close (a flam).
+    """
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"humanize amount must be from 0 to 1, got {amount:g}")
+    if hat_accent is not None and hat_accent not in HAT_ACCENT_CYCLES:
+        raise ValueError(f"hat accent cycle must be one of {', '.join(HAT_ACCENT_CYCLES)}")
+    if amount == 0.0 or not clip.notes:
+        return replace(clip, notes=list(clip.notes))
+    tpb = clip.ticks_per_beat
+    tempo = clip.tempo_bpm
+    bar = clip.ticks_per_bar
+    length = clip.length_ticks
+    gap = min_gap_ticks(tempo, tpb)
+    ticks_per_ms = ms_to_ticks(1.0, tempo, tpb)
+    order = sorted(range(len(clip.notes)), key=lambda i: (clip.notes[i].time, clip.notes[i].pitch))
+    slack = _flam_slack(clip.notes, order, gap)
+
+    drift_sd = params.timing_jitter_ms * amount
+    drift_innovation = drift_sd * math.sqrt(1 - DRIFT_COEFFICIENT**2)
+    velocity_sd = min(params.velocity_std * 0.3, 8.0) * amount
+    velocity_innovation = velocity_sd * math.sqrt(1 - VELOCITY_DRIFT_COEFFICIENT**2)
+    accent_depth = HAT_ACCENT_DEPTH * params.accent_strength * amount
+    timing_drift: dict[str, float] = {}
+    velocity_drift: dict[str, float] = {}
+    out: list[Note] = list(clip.notes)
+    for index in order:
+        note = clip.notes[index]
+        limb = CLASS_BY_PITCH.get(note.pitch, str(note.pitch))
+        piece = _PIECE_BY_PITCH.get(note.pitch, limb)
+        tendency = params.microtiming_ms.get(piece, params.microtiming_ms.get(limb, 0.0))
+        drift = DRIFT_COEFFICIENT * timing_drift.get(limb, rng.gauss(0.0, drift_sd)) + rng.gauss(
+            0.0, drift_innovation
+        )
+        timing_drift[limb] = drift
+        shift = (tendency * amount + drift) * ticks_per_ms
+        early, late = slack[index]
+        shift = min(max(shift, -early), late)
+        time = round(note.time + shift)
+        bar_end = (note.time // bar + 1) * bar if bar else length
+        time = max(0, min(time, bar_end - 1, length - 1 if length else time))
+        vdrift = VELOCITY_DRIFT_COEFFICIENT * velocity_drift.get(limb, 0.0) + rng.gauss(0.0, velocity_innovation)
+        velocity_drift[limb] = vdrift
+        gain = 1.0
+        if hat_accent is not None and limb in TIME_KEEPING_CLASSES:
+            gain += accent_depth * accent_gain(note.time, tpb, hat_accent)
+        velocity = note.velocity * gain + vdrift * note.velocity / 100.0
+        out[index] = Note(note.pitch, max(1, min(127, round(velocity))), time, note.duration)
+    return replace(clip, notes=out)
+
+
+def _flam_slack(notes: list[Note], order: list[int], gap: int) -> list[tuple[int, int]]:
+    """How far each note may move early/late without coming within gap of a neighbour of its pitch.
+
+    Each side gets half the room beyond the gap, so two neighbours moving towards each
+    other still keep the gap; notes written closer than the gap (flams) do not move that way.
+    """
+    slack = [(0, 0)] * len(notes)
+    last_by_pitch: dict[int, int] = {}
+    room_before = [0] * len(notes)
+    room_after = [0] * len(notes)
+    big = 10**9
+    for index in order:
+        room_before[index] = big
+        room_after[index] = big
+    for index in order:
+        pitch = notes[index].pitch
+        previous = last_by_pitch.get(pitch)
+        if previous is not None:
+            room = notes[index].time - notes[previous].time - gap
+            half = max(0, room) // 2
+            room_before[index] = half
+            room_after[previous] = half
+        last_by_pitch[pitch] = index
+    for index in order:
+        slack[index] = (room_before[index], room_after[index])
+    return slack

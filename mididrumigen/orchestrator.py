@@ -1,0 +1,285 @@
+"""The seeds' Orchestrator: profile cached? generate at once; else queue research, then generation."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.util
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mididrumigen.errors import UnknownArtistError, UserError
+from mididrumigen.files import safe_slug
+from mididrumigen.generation.request import GenerationRequest
+from mididrumigen.profile import StyleProfile
+
+if TYPE_CHECKING:
+    from mididrumigen.app import App
+    from mididrumigen.jobs import JobContext
+    from mididrumigen.midi.notes import Clip
+
+log = logging.getLogger(__name__)
+
+RESEARCH_MODULE = "mididrumigen.research.orchestrator"
+BUILTIN_MODULE = "mididrumigen.research.drummers"
+
+
+@dataclass(slots=True)
+class Generated:
+    """Clips from a generator plus how they were made (provider, attempts, tokens, cost)."""
+
+    clips: list[Clip]
+    provider_used: str
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+
+
+@dataclass(slots=True)
+class GenerationResult:
+    """Written files with their ids, and what made them."""
+
+    request: GenerationRequest
+    profile: StyleProfile | None
+    generated: Generated
+    paths: list[Path]
+    file_ids: list[str]
+    generation_time_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The POST /generate answer."""
+        clips = self.generated.clips
+        first = clips[0] if clips else None
+        return {
+            "artist": self.profile.artist_name if self.profile else None,
+            "style": first.meta.get("style", self.request.style) if first else self.request.style,
+            "files": [
+                {
+                    "id": file_id,
+                    "path": str(path),
+                    "url": f"/api/v1/files/{file_id}",
+                    "name": clip.name,
+                    "notes": clip.to_json(),
+                }
+                for file_id, path, clip in zip(self.file_ids, self.paths, clips, strict=True)
+            ],
+            "tempo": round(first.tempo_bpm, 3) if first else None,
+            "time_signature": list(first.time_signature) if first else None,
+            "bars": self.request.bars,
+            "variations": len(clips),
+            "seed": first.meta.get("seed") if first else None,
+            "drum_map": self.request.drum_map,
+            "provider_used": self.generated.provider_used,
+            "attempts": self.generated.attempts,
+            "generation_time_ms": round(self.generation_time_ms, 2),
+            "profile": profile_summary(self.profile) if self.profile else None,
+        }
+
+
+def profile_summary(profile: StyleProfile) -> dict[str, Any]:
+    """The profile without templates and embedding: what a client shows."""
+    data = profile.to_json(include_embedding=False)
+    data.pop("midi_templates", None)
+    return data
+
+
+def request_to_json(request: GenerationRequest) -> dict[str, Any]:
+    """A generation request as JSON-safe data (for job params and history)."""
+    data = dataclasses.asdict(request)
+    if request.time_signature is not None:
+        data["time_signature"] = list(request.time_signature)
+    return data
+
+
+def request_from_json(data: dict[str, Any]) -> GenerationRequest:
+    """Rebuild a request stored by request_to_json."""
+    values = dict(data)
+    if values.get("time_signature") is not None:
+        values["time_signature"] = tuple(values["time_signature"])
+    return GenerationRequest(**values)
+
+
+# -- profiles ---------------------------------------------------------------------------------
+
+
+def _builtin_available() -> bool:
+    return importlib.util.find_spec(BUILTIN_MODULE) is not None
+
+
+async def seed_builtin_profiles(app: App) -> int:
+    """Store the built-in drummers' profiles that the store lacks; return how many were added."""
+    if not _builtin_available():
+        log.warning("built-in drummer knowledge is not installed; only researched profiles are served")
+        return 0
+    from mididrumigen.research.drummers import builtin_profiles
+
+    return await app.store.save_builtin_profiles(builtin_profiles().values())
+
+
+async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
+    """The stored profile for artist, or a built-in one (fuzzy name match, stored on first use), or None."""
+    profile = await app.store.get_profile(artist)
+    if profile is not None or not _builtin_available():
+        return profile
+    from mididrumigen.research.drummers import find_builtin
+
+    try:
+        builtin = find_builtin(artist)
+    except UnknownArtistError:
+        return None
+    stored = await app.store.get_profile(builtin.artist_name)
+    if stored is not None:
+        return stored
+    await app.store.save_profile(builtin, origin="builtin")
+    return builtin
+
+
+# -- generation -------------------------------------------------------------------------------
+
+
+async def generate_clips(app: App, profile: StyleProfile | None, request: GenerationRequest) -> Generated:
+    """The one place clips are made (the LLM coordinator takes over this call site)."""
+    from mididrumigen.generation.groove_engine import generate_grooves
+
+    clips = await asyncio.to_thread(generate_grooves, request, profile, app.library())
+    return Generated(clips, provider_used="groove-engine")
+
+
+async def generate_with_profile(
+    app: App, profile: StyleProfile | None, request: GenerationRequest
+) -> GenerationResult:
+    """Generate, write the files atomically and record them; return the result with file ids."""
+    from mididrumigen.generation.output import write_clips
+
+    started = time.perf_counter()
+    generated = await generate_clips(app, profile, request)
+    label = profile.artist_name if profile is not None else str(request.style)
+    out_dir = app.settings.output_dir / safe_slug(label, fallback="drums", max_chars=40)
+    paths = await asyncio.to_thread(write_clips, generated.clips, out_dir, label, request.drum_map)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    file_ids = await app.store.record_generation(
+        artist=profile.artist_name if profile is not None else None,
+        request=request_to_json(request),
+        provider_used=generated.provider_used,
+        generation_time_ms=elapsed_ms,
+        files=[(path, clip.name) for path, clip in zip(paths, generated.clips, strict=True)],
+        attempts=generated.attempts,
+        tokens=generated.tokens,
+        cost=generated.cost,
+    )
+    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms)
+
+
+async def generate_now(app: App, request: GenerationRequest) -> GenerationResult:
+    """Generate for a cached or built-in artist (or a style alone); UnknownArtistError if research is needed."""
+    profile = None
+    if request.artist is not None:
+        profile = await resolve_profile(app, request.artist)
+        if profile is None:
+            raise UnknownArtistError(request.artist, _suggestions(request.artist))
+    return await generate_with_profile(app, profile, request)
+
+
+async def process_request(app: App, request: GenerationRequest) -> tuple[GenerationResult | None, str | None]:
+    """The Orchestrator: (result, None) when generated at once, (None, task_id) when research was queued."""
+    try:
+        return await generate_now(app, request), None
+    except UnknownArtistError:
+        pass
+    assert request.artist is not None
+    task_id = await app.scheduler.submit("generate", {"request": request_to_json(request)}, artist=request.artist)
+    return None, task_id
+
+
+def _suggestions(artist: str) -> list[str]:
+    if not _builtin_available():
+        return []
+    from mididrumigen.research.drummers import suggest_names
+
+    return list(suggest_names(artist))
+
+
+# -- research ---------------------------------------------------------------------------------
+
+
+async def run_research(app: App, artist: str, job: JobContext) -> StyleProfile:
+    """Research an artist: the research orchestrator when installed, else built-in knowledge and local MIDI."""
+    if importlib.util.find_spec(RESEARCH_MODULE) is not None:
+        from mididrumigen.research.orchestrator import research_artist
+
+        profile: StyleProfile = await research_artist(app, artist, job)
+        return profile
+    return await local_research(app, artist, job)
+
+
+async def local_research(app: App, artist: str, job: JobContext) -> StyleProfile:
+    """Research without the network: the built-in drummer knowledge, then the local MIDI library."""
+    await job.set_stage("checking built-in drummer knowledge", 10)
+    if _builtin_available():
+        from mididrumigen.research.drummers import find_builtin
+
+        try:
+            return find_builtin(artist)
+        except UnknownArtistError:
+            pass
+    await job.set_stage("searching the local MIDI library", 50)
+    library = app.library()
+    find = getattr(library, "find_artist", None)
+    if callable(find):
+        profile = await asyncio.to_thread(find, artist)
+        if isinstance(profile, StyleProfile):
+            return profile
+    hint = _suggestions(artist)
+    near = f" (close built-in names: {', '.join(hint)})" if hint else ""
+    raise UserError(f"no built-in knowledge or local MIDI found for {artist!r}{near}", code="no_sources")
+
+
+async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProfile:
+    """Run research for artist and store the profile in one transaction; mark the artist failed on error."""
+    await app.store.set_research_status(artist, "researching")
+    try:
+        profile = await run_research(app, artist, job)
+    except asyncio.CancelledError:
+        await asyncio.shield(app.store.set_research_status(artist, "pending"))
+        raise
+    except Exception:
+        await app.store.set_research_status(artist, "failed")
+        raise
+    await job.set_stage("saving profile", 95)
+    origin = "builtin" if profile.sources_count.get("builtin") and sum(profile.sources_count.values()) == 1 else "research"
+    await app.store.save_profile(profile, origin=origin)
+    if profile.artist_name.casefold() != artist.casefold():
+        # The name researched resolved to another (e.g. "bonham" -> "John Bonham"): keep no stale row.
+        await app.store.delete_artist(artist)
+    return profile
+
+
+async def research_job(app: App, job: JobContext) -> dict[str, Any]:
+    """Job handler for kind 'research' (params: artist, augment)."""
+    profile = await research_and_save(app, str(job.params["artist"]), job)
+    return {"artist": profile.artist_name, "confidence": profile.confidence_score, "profile": profile_summary(profile)}
+
+
+async def generate_job(app: App, job: JobContext) -> dict[str, Any]:
+    """Job handler for kind 'generate': research the artist first if needed, then generate."""
+    request = request_from_json(job.params["request"])
+    profile = None
+    if request.artist is not None:
+        profile = await resolve_profile(app, request.artist)
+        if profile is None:
+            await job.set_stage("waiting for a research slot", 2)
+            async with app.scheduler.limit("research"):
+                await job.set_stage("researching", 5)
+                profile = await research_and_save(app, request.artist, job)
+    await job.set_stage("generating", 90)
+    result = await generate_with_profile(app, profile, request)
+    return result.to_json()
+
+
+def register_jobs(app: App) -> None:
+    """Register the research and generation job handlers (re-run from scratch after a restart)."""
+    app.scheduler.register("research", research_job, resumable=True)
+    app.scheduler.register("generate", generate_job, resumable=True)

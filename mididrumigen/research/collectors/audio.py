@@ -1,0 +1,170 @@
+"""Audio: yt-dlp search and download in a worker thread, rhythm analysis, and the audio deleted afterwards (PRD)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from mididrumigen.files import safe_slug
+from mididrumigen.research.collectors.base import Collector, CollectorContext, SourceRecord, features_to_facts
+from mididrumigen.research.collectors.text_facts import artist_mention_score
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedRecording:
+    """One downloaded-then-deleted recording and what analysis measured (or why it failed)."""
+
+    url: str
+    title: str
+    duration_s: float | None
+    features: dict[str, Any] | None
+    error: str = ""
+
+
+def search_url(template: str, artist: str) -> str:
+    """Fill the audio search template: {artist} raw, {query} URL-quoted, {slug} file-safe."""
+    if not any(field in template for field in ("{artist}", "{query}", "{slug}")):
+        raise ValueError("audio search template must contain {artist}, {query} or {slug}")
+    return (
+        template.replace("{artist}", artist).replace("{query}", quote(artist)).replace("{slug}", safe_slug(artist))
+    )
+
+
+def download_and_analyse(
+    url: str,
+    *,
+    user_agent: str,
+    max_duration_s: float,
+    cancel: threading.Event,
+    on_progress: Callable[[float, str], None] | None = None,
+    temp_parent: Path | None = None,
+) -> list[AnalysedRecording]:
+    """Download every recording yt-dlp finds for url, analyse each and delete all audio (worker thread)."""
+    import imageio_ffmpeg
+    import yt_dlp
+    from yt_dlp.utils import DownloadCancelled, match_filter_func
+
+    from mididrumigen.analysis.audio_features import analyze_audio_file
+
+    def hook(status: dict[str, Any]) -> None:
+        if cancel.is_set():
+            raise DownloadCancelled("research cancelled")
+        if on_progress and status.get("status") == "downloading":
+            total = status.get("total_bytes") or status.get("total_bytes_estimate") or 0
+            if total:
+                on_progress(0.5 * status.get("downloaded_bytes", 0) / total, "downloading audio")
+
+    work_dir = Path(tempfile.mkdtemp(prefix="mididrumigen-audio-", dir=temp_parent))
+    try:
+        options: dict[str, Any] = {
+            "format": "bestaudio/best",
+            "outtmpl": str(work_dir / "%(id)s.%(ext)s"),
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "noplaylist": True,
+            "logger": logging.getLogger("mididrumigen.research.yt_dlp"),
+            "http_headers": {"User-Agent": user_agent},
+            "socket_timeout": 20,
+            "retries": 3,
+            "ffmpeg_location": imageio_ffmpeg.get_ffmpeg_exe(),
+            "match_filter": match_filter_func(f"!is_live & duration <=? {int(max_duration_s)}"),
+            "progress_hooks": [hook],
+            "cachedir": False,
+        }
+        with yt_dlp.YoutubeDL(options) as ydl:  # type: ignore[arg-type]
+            info = ydl.extract_info(url, download=True)
+        entries = [e for e in (info or {}).get("entries", [info]) if e] if info else []
+        recordings = []
+        for index, entry in enumerate(entries):
+            if cancel.is_set():
+                raise DownloadCancelled("research cancelled")
+            page = str(entry.get("webpage_url") or entry.get("original_url") or entry.get("url") or url)
+            title = str(entry.get("title") or entry.get("id") or page)
+            paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
+            if not paths:
+                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None, "not downloaded"))
+                continue
+            try:
+                features = analyze_audio_file(paths[0])
+                recordings.append(AnalysedRecording(page, title, features.duration_s, features.to_json()))
+            except ValueError as exc:
+                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None, str(exc)))
+            finally:
+                for path in paths:
+                    path.unlink(missing_ok=True)  # PRD: no recording outlives its analysis
+            if on_progress:
+                on_progress(0.5 + 0.5 * (index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings")
+        return recordings
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def audio_record(artist: str, recording: AnalysedRecording) -> SourceRecord | None:
+    """A source record from one analysed recording; None when analysis failed."""
+    if recording.features is None:
+        return None
+    features = recording.features
+    facts = features_to_facts(features)
+    for key in ("swing_ratio", "timing_jitter_ms", "hits_per_beat", "tempo_confidence", "duration_s", "backend"):
+        if key in features:
+            facts[key] = features[key]
+    facts["service"] = "yt-dlp"
+    mention = artist_mention_score(recording.title, artist)
+    analysis_confidence = float(features.get("confidence") or 0.0)
+    # A recording titled with the drummer's name is more likely their playing.
+    confidence = min(0.9, analysis_confidence * (0.6 + 0.4 * mention))
+    raw = json.dumps({"title": recording.title, "url": recording.url, "features": features})
+    return SourceRecord("audio", recording.url, recording.title, raw, facts, round(max(0.0, confidence), 3))
+
+
+class AudioCollector(Collector):
+    """Recordings found by yt-dlp, analysed for tempo, grid, swing, dynamics and microtiming."""
+
+    name: ClassVar[str] = "audio"
+    kind: ClassVar[str] = "audio"
+    timeout_setting: ClassVar[str] = "audio_timeout_s"
+
+    async def collect(self, ctx: CollectorContext, artist: str) -> list[SourceRecord]:
+        """Search, download, analyse and delete recordings of the artist."""
+        url = search_url(ctx.settings["audio_search_template"], artist)
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+
+        def progress(fraction: float, text: str) -> None:
+            loop.call_soon_threadsafe(self.report, ctx, 0.05 + 0.95 * fraction, text)
+
+        self.report(ctx, 0.05, "searching recordings")
+        try:
+            recordings = await asyncio.to_thread(
+                download_and_analyse,
+                url,
+                user_agent=ctx.http.user_agent,
+                max_duration_s=float(ctx.settings["audio_max_duration_s"]),
+                cancel=cancel,
+                on_progress=progress,
+            )
+        finally:
+            cancel.set()  # a timed-out await leaves the thread running: tell it to stop and clean up
+        records = []
+        for recording in recordings:
+            record = audio_record(artist, recording)
+            if record is None:
+                ctx.notes.append(f"audio: {recording.title}: {recording.error or 'no analysis'}")
+            else:
+                records.append(record)
+        self.report(ctx, 1.0, f"{len(records)} recordings analysed")
+        if recordings and not records:
+            raise RuntimeError("no recording could be analysed: " + "; ".join(r.error for r in recordings))
+        return records

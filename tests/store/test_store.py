@@ -1,0 +1,171 @@
+"""The store against a real SQLite file with sqlite-vec loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mididrumigen.profile import QuantitativeParams, StyleProfile
+from mididrumigen.store import EMBEDDING_DIMS, Store
+from mididrumigen.store.db import migration_files
+
+
+def make_profile(name: str, embedding: list[float] | None = None, confidence: float = 0.7) -> StyleProfile:
+    """A small profile for tests."""
+    return StyleProfile(
+        artist_name=name,
+        text_description=f"{name} plays test grooves",
+        quantitative_params=QuantitativeParams(tempo_typical=97.0, swing_percent=58.0),
+        styles=["funk"],
+        embedding=embedding,
+        confidence_score=confidence,
+        sources_count={"article": 2, "midi": 1},
+    )
+
+
+def unit(rng: random.Random) -> list[float]:
+    """A random 384-d vector."""
+    return [rng.gauss(0.0, 1.0) for _ in range(EMBEDDING_DIMS)]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Store:
+    """A fresh store."""
+    opened = await Store.open(tmp_path / "db.sqlite")
+    yield opened  # type: ignore[misc]
+    await opened.close()
+
+
+async def test_migrations_from_empty_reach_the_newest_version(tmp_path: Path) -> None:
+    newest = migration_files()[-1][0]
+    store = await Store.open(tmp_path / "new.sqlite")
+    try:
+        assert await store.db.schema_version() == newest
+        names = {r["name"] for r in await store.db.fetchall("SELECT name FROM sqlite_master")}
+        for table in ("artists", "research_sources", "style_profiles", "profile_embeddings",
+                      "generation_history", "generated_files", "jobs", "schema_version"):
+            assert table in names
+        mode = await store.db.fetchone("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+    finally:
+        await store.close()
+    again = await Store.open(tmp_path / "new.sqlite")  # re-opening applies nothing twice
+    try:
+        rows = await again.db.fetchall("SELECT version FROM schema_version")
+        assert [r["version"] for r in rows] == list(range(1, newest + 1))
+        assert await again.db.integrity_check() == "ok"
+    finally:
+        await again.close()
+
+
+async def test_profile_round_trip_is_case_insensitive_and_versioned(store: Store) -> None:
+    await store.save_profile(make_profile("Clyde Stubblefield"))
+    got = await store.get_profile("clyde STUBBLEFIELD")
+    assert got is not None and got.artist_name == "Clyde Stubblefield"
+    assert got.quantitative_params.swing_percent == 58.0
+    await store.save_profile(make_profile("Clyde Stubblefield", confidence=0.9))
+    row = await store.db.fetchone("SELECT version, confidence FROM style_profiles")
+    assert row is not None and row["version"] == 2 and row["confidence"] == 0.9
+    artists = await store.list_artists()
+    assert [(a.name, a.research_status, a.sources_count) for a in artists] == [("Clyde Stubblefield", "cached", 3)]
+
+
+async def test_knn_matches_brute_force_cosine(store: Store) -> None:
+    rng = random.Random(7)
+    vectors = {f"Drummer {i}": unit(rng) for i in range(40)}
+    for name, vec in vectors.items():
+        await store.save_profile(make_profile(name, vec))
+    found = await store.similar("Drummer 0", limit=5)
+    assert found is not None and len(found) == 5
+    query = np.array(vectors["Drummer 0"])
+    expected = sorted(
+        (1 - float(np.dot(query, v) / (np.linalg.norm(query) * np.linalg.norm(v))), n)
+        for n, v in ((n, np.array(v)) for n, v in vectors.items())
+        if n != "Drummer 0"
+    )[:5]
+    assert [s.name for s in found] == [n for _, n in expected]
+    for got, (dist, _) in zip(found, expected, strict=True):
+        assert got.distance == pytest.approx(dist, abs=1e-4)
+
+
+async def test_similar_without_embedding_is_none_and_embedding_can_be_set(store: Store) -> None:
+    rng = random.Random(1)
+    await store.save_profile(make_profile("A"))
+    await store.save_profile(make_profile("B", unit(rng)))
+    assert await store.similar("A") is None
+    await store.set_embedding("a", unit(rng))
+    found = await store.similar("A")
+    assert found is not None and [s.name for s in found] == ["B"]
+    with pytest.raises(ValueError, match="384"):
+        await store.set_embedding("A", [1.0, 2.0])
+
+
+async def test_delete_artist_removes_profile_sources_and_embedding(store: Store) -> None:
+    await store.save_profile(make_profile("Gone", unit(random.Random(2))))
+    await store.add_research_source("Gone", "article", url="http://x", title="t", extracted={"tempo": 90})
+    assert len(await store.list_research_sources("gone")) == 1
+    assert await store.delete_artist("GONE")
+    for table in ("artists", "style_profiles", "research_sources", "profile_embeddings"):
+        row = await store.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+        assert row is not None and row["n"] == 0, table
+    assert not await store.delete_artist("Gone")
+
+
+async def test_research_source_kind_is_checked(store: Store) -> None:
+    await store.set_research_status("Someone", "researching")
+    with pytest.raises(ValueError, match="source kind"):
+        await store.add_research_source("Someone", "tweet")
+    with pytest.raises(ValueError, match="unknown artist"):
+        await store.add_research_source("Nobody", "paper")
+
+
+async def test_failed_transaction_leaves_nothing_half_written(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO artists (name, created_at, updated_at) VALUES ('Half', 0, 0)"
+            )
+            raise RuntimeError("crash between statements")
+    assert await store.get_artist("Half") is None
+    # A cancelled writer also rolls back, and the next writer is not blocked.
+    started = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with store.db.write() as conn:
+            await conn.execute("INSERT INTO artists (name, created_at, updated_at) VALUES ('Cut', 0, 0)")
+            started.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(slow_writer())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.get_artist("Cut") is None
+    await store.save_profile(make_profile("After"))
+    assert await store.get_profile("After") is not None
+
+
+async def test_generation_and_files_are_recorded_together(store: Store, tmp_path: Path) -> None:
+    paths = [(tmp_path / f"v{i}.mid", f"[X] - Variation {i}") for i in (1, 2)]
+    ids = await store.record_generation(
+        artist="X", request={"bars": 4}, provider_used="groove-engine", generation_time_ms=3.5, files=paths
+    )
+    assert len(ids) == 2 and all(len(i) == 32 for i in ids)
+    got = await store.get_file(ids[1])
+    assert got is not None and got.path == paths[1][0] and got.name == "[X] - Variation 2"
+    assert await store.get_file("0" * 32) is None
+    stats = await store.stats()
+    assert stats["generations"] == 1 and stats["files"] == 2
+    assert stats["generations_by_provider"] == {"groove-engine": 1}
+
+
+async def test_builtin_seed_adds_only_missing(store: Store) -> None:
+    assert await store.save_builtin_profiles([make_profile("One"), make_profile("Two")]) == 2
+    assert await store.save_builtin_profiles([make_profile("one"), make_profile("Three")]) == 1
+    origins = {a.name: a.origin for a in await store.list_artists()}
+    assert origins == {"One": "builtin", "Two": "builtin", "Three": "builtin"}

@@ -1,0 +1,155 @@
+"""The CLI as a musician uses it: real files written, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+
+from mididrumigen.cli import main
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a fresh interpreter, as a user would."""
+    env = dict(os.environ)
+    env["MIDIDRUMIGEN_CONFIG_DIR"] = str(env_home / "config")
+    env["MIDIDRUMIGEN_DATA_DIR"] = str(env_home / "data")
+    env.pop("MIDIDRUMIGEN_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mididrumigen", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_DIR,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_generate_json_writes_real_midi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["generate", "John Bonham", "--bars", "4", "--variations", "3", "--seed", "7", "--out", str(out), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["artist"] == "John Bonham"
+    assert result["provider_used"] == "groove-engine"
+    assert result["variations"] == 3 and result["bars"] == 4
+    assert result["profile"]["artist_name"] == "John Bonham"
+    assert result["generation_time_ms"] > 0
+    assert len(result["files"]) == 3
+    for index, name in enumerate(result["files"], start=1):
+        path = Path(name)
+        assert path.is_absolute() and path.parent == out.resolve()
+        midi = mido.MidiFile(path)
+        names = [m.name for t in midi.tracks for m in t if m.type == "track_name"]
+        assert f"John Bonham - Variation {index}" in names
+        notes = [m for t in midi.tracks for m in t if m.type in ("note_on", "note_off")]
+        assert notes and all(m.channel == 9 for m in notes)
+
+
+def test_generate_is_reproducible_with_a_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = []
+    for run in ("a", "b"):
+        main(["generate", "questlove", "--seed", "11", "--out", str(tmp_path / run), "--json"])
+        files.append(json.loads(capsys.readouterr().out)["files"])
+    for first, second in zip(*files, strict=True):
+        assert Path(first).read_bytes() == Path(second).read_bytes()
+
+
+def test_generate_style_without_artist_shows_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--style", "funk", "--variations", "2", "--bars", "2", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "Variation 1" in text and "Variation 2" in text
+    assert text.count(".mid") == 2
+    assert len(list(tmp_path.glob("*.mid"))) == 2
+
+
+def test_generate_meter_tempo_and_drum_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["generate", "Danny Carey", "--time-signature", "7/8", "--tempo", "140", "--bars", "2"]
+    args += ["--variations", "1", "--drum-map", "ad2", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["time_signature"] == [7, 8] and result["tempo"] == 140
+    midi = mido.MidiFile(result["files"][0])
+    meta = [m for t in midi.tracks for m in t if m.type == "time_signature"]
+    assert (meta[0].numerator, meta[0].denominator) == (7, 8)
+    tempo = [m for t in midi.tracks for m in t if m.type == "set_tempo"][0]
+    assert mido.tempo2bpm(tempo.tempo) == pytest.approx(140, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "Xyzzy Plugh"], "unknown artist"),
+        (["generate", "--style", "polka-metal"], "style"),
+        (["generate", "John Bonham", "--bars", "0"], "bars must be from 1 to 16"),
+        (["generate", "John Bonham", "--bars", "1000"], "bars must be from 1 to 16"),
+        (["generate", "John Bonham", "--tempo", "10"], "tempo must be from 40 to 300"),
+        (["generate", "John Bonham", "--time-signature", "4/3"], "4/3"),
+        (["generate", "John Bonham", "--drum-map", "nonexistent-map"], "drum map"),
+        (["generate", "../../etc/passwd"], "path separators"),
+        (["generate", "John\x07Bonham"], "control characters"),
+        (["generate", "x" * 10_000], "longer than"),
+        (["generate", "John Bonham", "--bars", "four"], "invalid int value"),
+        (["analyze", "/nonexistent/file.mid"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "out"
+    result = run_cli(*args, "--out", str(out), env_home=tmp_path) if args[0] == "generate" else run_cli(*args, env_home=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unknown_artist_lists_close_matches(tmp_path: Path) -> None:
+    result = run_cli("generate", "John Bonhamm", "--out", str(tmp_path / "o"), env_home=tmp_path)
+    # a near miss is matched, not refused
+    assert result.returncode == 0, result.stderr
+    result = run_cli("generate", "Stewie Copelandish Xyz", "--out", str(tmp_path / "o"), env_home=tmp_path)
+    assert result.returncode == 2
+    assert "Copeland" in result.stderr
+
+
+def test_non_midi_file_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "song.mid"
+    bogus.write_text("this is not midi")
+    result = run_cli("analyze", str(bogus), env_home=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_output_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    result = run_cli("generate", "John Bonham", "--out", str(blocker / "sub"), env_home=tmp_path)
+    assert result.returncode == 2
+    assert "output folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_drum_map_missing_a_piece_writes_nothing(tmp_path: Path) -> None:
+    user_map = tmp_path / "tiny.toml"
+    user_map.write_text('name = "tiny"\n[pieces]\nkick = 36\nsnare = 38\n')
+    out = tmp_path / "out"
+    result = run_cli("generate", "John Bonham", "--drum-map", str(user_map), "--out", str(out), env_home=tmp_path)
+    assert result.returncode == 2
+    assert "tiny" in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_analyze_gmd_file(gmd_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = next(gmd_dir.glob("drummer1/session1/*_funk_95_beat_4-4.mid"))
+    assert main(["analyze", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tempo_bpm"] == pytest.approx(95, rel=0.04)
