@@ -37,6 +37,9 @@ class App:
         # Filled by other parts: LLM providers by name, research collectors by name.
         self.providers: dict[str, Any] = {}
         self.collectors: dict[str, Any] = {}
+        # Made on first use by research: the per-host rate limiter and the text embedder.
+        self.rate_limiter: Any = None
+        self.embedder: Any = None
         self.started_at = time.time()
         self._http: aiohttp.ClientSession | None = None
         self._library: Any = None

@@ -6,6 +6,7 @@ Heavy modules are imported inside each command so that `generate` starts fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -96,6 +97,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         from mididrumigen.research.drummers import find_builtin
 
         profile = find_builtin(request.artist)
+        # Name clips after the drummer, not after what was typed ("jon bonham").
+        request = dataclasses.replace(request, artist=profile.artist_name)
     if request.style is not None:
         from mididrumigen.generation.styles import get_style
 
@@ -328,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mididrumigen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`mididrumigen drummers | head`): not an error worth a word.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("mididrumigen: interrupted", file=sys.stderr)
         return 130

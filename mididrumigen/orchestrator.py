@@ -208,9 +208,10 @@ def _suggestions(artist: str) -> list[str]:
 async def run_research(app: App, artist: str, job: JobContext) -> StyleProfile:
     """Research an artist: the research orchestrator when installed, else built-in knowledge and local MIDI."""
     if importlib.util.find_spec(RESEARCH_MODULE) is not None:
-        from mididrumigen.research.orchestrator import research_artist
+        from mididrumigen.research import orchestrator as research
 
-        profile: StyleProfile = await research_artist(app, artist, job)
+        research_fn = research.augment_artist if job.params.get("augment") else research.research_artist
+        profile: StyleProfile = await research_fn(app, artist, job)
         return profile
     return await local_research(app, artist, job)
 

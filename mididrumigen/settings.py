@@ -71,6 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("articles_timeout_s", 300.0, "Seconds the articles collector may take."),
     Setting("audio_timeout_s", 480.0, "Seconds the audio collector may take."),
     Setting("midi_timeout_s", 120.0, "Seconds the MIDI collector may take."),
+    Setting("research_request_timeout_s", 20.0, "Seconds one research HTTP request may take before it is retried."),
 )
 
 SETTING_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

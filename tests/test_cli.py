@@ -80,7 +80,7 @@ def test_generate_meter_tempo_and_drum_map(tmp_path: Path, capsys: pytest.Captur
     midi = mido.MidiFile(result["files"][0])
     meta = [m for t in midi.tracks for m in t if m.type == "time_signature"]
     assert (meta[0].numerator, meta[0].denominator) == (7, 8)
-    tempo = [m for t in midi.tracks for m in t if m.type == "set_tempo"][0]
+    tempo = next(m for t in midi.tracks for m in t if m.type == "set_tempo")
     assert mido.tempo2bpm(tempo.tempo) == pytest.approx(140, abs=0.01)
 
 

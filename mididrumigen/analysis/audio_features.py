@@ -27,6 +27,7 @@ ANALYSIS_SAMPLE_RATE_HZ = 22050
 HOP_LENGTH = 128  # 5.8 ms frames at 22.05 kHz: fine enough for swing and microtiming
 N_FFT = 1024
 N_MELS = 96
+LOG_COMPRESSION = 1e4  # ~ -40 dB knee relative to the loudest mel bin
 LOW_BAND_HZ = (20.0, 160.0)
 MID_BAND_HZ = (160.0, 2500.0)
 HIGH_BAND_HZ = (4000.0, 11025.0)
@@ -177,7 +178,11 @@ def onset_envelopes(samples: np.ndarray, sample_rate_hz: int) -> OnsetEnvelopes:
         fmax=sample_rate_hz / 2,
         power=2.0,
     )
-    log_mel = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
+    # log(1 + gamma x) compression: loud attacks dominate, decaying tails near the floor stay quiet.
+    peak = float(mel.max())
+    if peak <= 0:
+        raise ValueError("the audio is silent")
+    log_mel = np.log1p(LOG_COMPRESSION * mel / peak)
     mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmin=20.0, fmax=sample_rate_hz / 2)
     channels = []
     for low_hz, high_hz in (LOW_BAND_HZ, MID_BAND_HZ, HIGH_BAND_HZ):

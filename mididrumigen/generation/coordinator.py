@@ -243,7 +243,9 @@ def _label(profile: StyleProfile | None, request: GenerationRequest) -> str:
     return request.artist or str(request.style)
 
 
-async def generate(app_or_deps: Any, profile: StyleProfile | None, request: GenerationRequest) -> GenerationResult:
+async def generate(
+    app_or_deps: Any, profile: StyleProfile | None, request: GenerationRequest
+) -> GenerationResult:
     """Generate `request.variations` clips: LLM providers with failover, the groove engine last."""
     started = time.perf_counter()
     pool, library, owned = _resolve_deps(app_or_deps)
@@ -259,9 +261,21 @@ async def generate(app_or_deps: Any, profile: StyleProfile | None, request: Gene
                 providers.append(provider)
             else:
                 attempts.append(Attempt(name, provider.model, SKIPPED, "not configured"))
+        prepared = await asyncio.gather(*(p.prepare() for p in providers), return_exceptions=True)
+        for provider, outcome in zip(list(providers), prepared, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, ImportError):
+                    raise outcome
+                providers.remove(provider)
+                attempts.append(Attempt(provider.name, provider.model, SKIPPED, f"sdk missing: {outcome}"))
         if providers:
-            examples = template_examples(
-                profile, request, resolve_time_signature(request, profile), resolve_tempo_bpm(request, profile), library
+            examples = await asyncio.to_thread(
+                template_examples,
+                profile,
+                request,
+                resolve_time_signature(request, profile),
+                resolve_tempo_bpm(request, profile),
+                library,
             )
             spec = grid_spec_for(request, profile, examples)
             job = _Job(
@@ -285,13 +299,10 @@ async def generate(app_or_deps: Any, profile: StyleProfile | None, request: Gene
             await pool.aclose()
     missing = [i for i, clip in enumerate(clips) if clip is None]
     if missing:
-        attempts.append(_fill_from_engine(clips, missing, profile, request, library))
+        attempts.append(await _fill_from_engine(clips, missing, profile, request, library))
     final = [clip for clip in clips if clip is not None]
-    used: list[str] = []
-    for clip in final:
-        name = str(clip.meta.get("provider", GROOVE_ENGINE))
-        if name not in used:
-            used.append(name)
+    made_by = {str(clip.meta.get("provider", GROOVE_ENGINE)) for clip in final}
+    used = [name for name in [*pool.order(request.provider), GROOVE_ENGINE] if name in made_by]
     return GenerationResult(
         clips=final,
         provider_used="+".join(used),
@@ -301,7 +312,7 @@ async def generate(app_or_deps: Any, profile: StyleProfile | None, request: Gene
     )
 
 
-def _fill_from_engine(
+async def _fill_from_engine(
     clips: list[Clip | None],
     missing: list[int],
     profile: StyleProfile | None,
@@ -314,12 +325,14 @@ def _fill_from_engine(
     started = time.perf_counter()
     whole = len(missing) == len(clips)
     engine_request = replace(request, variations=len(missing), provider=GROOVE_ENGINE)
-    engine_clips = generate_grooves(engine_request, profile, library)
+    engine_clips = await asyncio.to_thread(generate_grooves, engine_request, profile, library)
     label = _label(profile, request)
     for index, clip in zip(missing, engine_clips, strict=False):
         name = clip.name if whole else f"{label} - Variation {index + 1}"
         clips[index] = replace(clip, name=name, meta={**clip.meta, "provider": GROOVE_ENGINE})
-    reason = "requested" if request.provider == GROOVE_ENGINE else f"{len(missing)} variation(s) from the engine"
+    reason = (
+        "requested" if request.provider == GROOVE_ENGINE else f"{len(missing)} variation(s) from the engine"
+    )
     return Attempt(GROOVE_ENGINE, "", OK, reason, latency_ms=(time.perf_counter() - started) * 1000.0)
 
 
@@ -334,7 +347,13 @@ async def _one_variation(job: _Job, variation: int) -> Clip | None:
         cooling = job.pool.cooling_down_s(provider.name)
         if cooling > 0:
             job.attempts.append(
-                Attempt(provider.name, provider.model, SKIPPED, f"retry-after: {cooling:.1f} s left", variation=variation)
+                Attempt(
+                    provider.name,
+                    provider.model,
+                    SKIPPED,
+                    f"retry-after: {cooling:.1f} s left",
+                    variation=variation,
+                )
             )
             continue
         retried = False
@@ -392,6 +411,15 @@ async def _one_variation(job: _Job, variation: int) -> Clip | None:
                 break
             attempt.outcome = OK
             attempt.reason = "repaired: " + "; ".join(repairs) if repairs else ""
-            meta = {**clip.meta, "provider": provider.name, "model": response.model, "repairs": repairs}
+            meta = {
+                **clip.meta,
+                "provider": provider.name,
+                "model": response.model,
+                "repairs": repairs,
+                "seed": job.request.seed,
+                "style": job.style.key if job.style is not None else job.request.style,
+                "variation": variation,
+                "source": provider.name,
+            }
             return replace(clip, meta=meta)
     return None

@@ -242,7 +242,9 @@ def template_examples(
         for path in profile.midi_templates[:3]:
             clip = _read_template(path)
             if clip is not None and clip.time_signature == time_signature and clip.notes:
-                examples.append({"source": "a recorded template", **clip_to_step_grid(clip, steps, EXAMPLE_BARS)})
+                examples.append(
+                    {"source": "a recorded template", **clip_to_step_grid(clip, steps, EXAMPLE_BARS)}
+                )
                 break
     style = request.style or (profile.styles[0] if profile is not None and profile.styles else None)
     if style is not None and len(examples) < MAX_EXAMPLES:
@@ -355,7 +357,11 @@ def user_prompt(
         ]
     else:
         style = style_of(request, profile)
-        lines += ["", f"Style: {style.title if style is not None else request.style}", f"- Tempo: {spec.tempo_bpm:g} BPM"]
+        lines += [
+            "",
+            f"Style: {style.title if style is not None else request.style}",
+            f"- Tempo: {spec.tempo_bpm:g} BPM",
+        ]
         if style is not None:
             lines += [
                 f"- Typical tempo range {style.tempo_min:g}-{style.tempo_max:g} BPM",
@@ -363,7 +369,10 @@ def user_prompt(
                 f"- Ghost notes: about {style.ghost_share * 100:.0f}% of snare hits",
             ]
     for example in examples:
-        lines += ["", f"Example grid ({example['source']}, {numerator}/{denominator}, for feel, do not copy):"]
+        lines += [
+            "",
+            f"Example grid ({example['source']}, {numerator}/{denominator}, for feel, do not copy):",
+        ]
         lines.append(json.dumps({"bars": example["bars"]}, separators=(",", ":")))
     hint = VARIATION_HINTS[(variation - 1) % len(VARIATION_HINTS)]
     lines += [

@@ -123,9 +123,8 @@ def _closers(prefix: str) -> str | None:
             in_string = True
         elif ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if not stack or stack.pop() != ch:
-                return None
+        elif ch in "}]" and (not stack or stack.pop() != ch):
+            return None
     return ('"' if in_string else "") + "".join(reversed(stack))
 
 
@@ -236,7 +235,9 @@ def _parse_bar(raw: Any, spec: GridSpec, repairs: Repairs) -> dict[str, list[str
     return bar or None
 
 
-def parse_grid(data: Any, spec: GridSpec, repairs: Repairs, truncated: bool = False) -> list[dict[str, list[str]]]:
+def parse_grid(
+    data: Any, spec: GridSpec, repairs: Repairs, truncated: bool = False
+) -> list[dict[str, list[str]]]:
     """Exactly `spec.bars` bars of glyph rows: extra bars dropped, missing ones rebuilt."""
     raw_bars = _bar_list(data)
     bars = [_parse_bar(raw, spec, repairs) for raw in raw_bars]
@@ -362,7 +363,9 @@ def tidy_notes(notes: list[Note], length_ticks: int) -> list[Note]:
     return sorted(by_key.values(), key=lambda n: (n.time, n.pitch))
 
 
-def humanize_clip(clip: Clip, profile: StyleProfile | None, style: Style | None, humanize: float, seed: int) -> Clip:
+def humanize_clip(
+    clip: Clip, profile: StyleProfile | None, style: Style | None, humanize: float, seed: int
+) -> Clip:
     """Apply the drummer's swing and feel with the same code the groove engine uses."""
     from mididrumigen.midi.humanize import apply_feel, apply_swing
 

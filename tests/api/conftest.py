@@ -55,6 +55,17 @@ async def stop_daemon(running: Running) -> None:
     await running.app.close()
 
 
+@pytest.fixture(autouse=True)
+def offline_research(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Research jobs here use the offline path (built-in knowledge, local MIDI): tests never go online.
+
+    The collectors have their own tests with local fakes; these tests are about the job plumbing.
+    """
+    from mididrumigen import orchestrator
+
+    monkeypatch.setattr(orchestrator, "run_research", orchestrator.local_research)
+
+
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Running]:
     """A running daemon with default settings (rate limit raised for tests)."""

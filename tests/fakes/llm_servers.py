@@ -15,6 +15,7 @@ JSON schema of the request (bars, kit pieces, steps), so a correct client gets a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections import defaultdict, deque
@@ -64,6 +65,8 @@ class FakeLLMServer:
     _runner: web.AppRunner | None = None
     _release: asyncio.Event | None = None
     port: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def script(self, provider: str, *behaviours: str) -> None:
         """Queue behaviours for the next requests to one provider."""
@@ -123,14 +126,17 @@ class FakeLLMServer:
             body = {}
         self.received.append(Received(provider, request.path, dict(request.headers), body))
         behaviour = self._next(provider)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        if behaviour == "slow":
-            assert self._release is not None
-            try:
-                await asyncio.wait_for(self._release.wait(), self.slow_s)
-            except TimeoutError:
-                pass
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            if behaviour == "slow":
+                assert self._release is not None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._release.wait(), self.slow_s)
+        finally:
+            self.in_flight -= 1
         return behaviour, body
 
     # ------------------------------------------------------------ Anthropic
@@ -138,7 +144,9 @@ class FakeLLMServer:
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         behaviour, body = await self._prelude("anthropic", request)
         # The API takes the key as x-api-key or as a Bearer token (the 2.x SDK sends the latter).
-        key = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+        key = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix(
+            "Bearer "
+        )
         if key != API_KEYS["anthropic"]:
             return _anthropic_error(401, "authentication_error", "invalid x-api-key")
         if "anthropic-version" not in request.headers:
@@ -155,7 +163,11 @@ class FakeLLMServer:
         if behaviour == "bad_request":
             return _anthropic_error(400, "invalid_request_error", "max_tokens: field required")
         if behaviour == "malformed":
-            return web.Response(status=200, text='{"id": "msg_01", "type": "message", "content": [', content_type="application/json")
+            return web.Response(
+                status=200,
+                text='{"id": "msg_01", "type": "message", "content": [',
+                content_type="application/json",
+            )
         tools = body.get("tools") or [{}]
         schema = tools[0].get("input_schema", {})
         grid = _answer_grid(schema, behaviour)
@@ -173,7 +185,12 @@ class FakeLLMServer:
             message["stop_reason"] = "max_tokens" if behaviour == "truncated" else "end_turn"
         else:
             message["content"] = [
-                {"type": "tool_use", "id": "toolu_01Fake", "name": tools[0].get("name", "tool"), "input": grid}
+                {
+                    "type": "tool_use",
+                    "id": "toolu_01Fake",
+                    "name": tools[0].get("name", "tool"),
+                    "input": grid,
+                }
             ]
             message["stop_reason"] = "tool_use"
         return web.json_response(message)
@@ -197,7 +214,9 @@ class FakeLLMServer:
         if behaviour == "bad_request":
             return _google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
         if behaviour == "malformed":
-            return web.Response(status=200, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            return web.Response(
+                status=200, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+            )
         config = body.get("generationConfig", {})
         schema = config.get("responseSchema") or config.get("responseJsonSchema") or {}
         grid = _answer_grid(schema, behaviour)
@@ -232,7 +251,9 @@ class FakeLLMServer:
     async def _chat(self, provider: str, request: web.Request) -> web.StreamResponse:
         behaviour, body = await self._prelude(provider, request)
         if provider == "openai" and request.headers.get("Authorization") != f"Bearer {API_KEYS['openai']}":
-            return _openai_error(401, "invalid_request_error", "Incorrect API key provided.", "invalid_api_key")
+            return _openai_error(
+                401, "invalid_request_error", "Incorrect API key provided.", "invalid_api_key"
+            )
         if behaviour == "rate_limited":
             return _openai_error(
                 429, "requests", "Rate limit reached for requests", "rate_limit_exceeded",
@@ -243,7 +264,9 @@ class FakeLLMServer:
         if behaviour == "bad_request":
             return _openai_error(400, "invalid_request_error", "Invalid schema for response_format.", None)
         if behaviour == "malformed":
-            return web.Response(status=200, text='{"id": "chatcmpl-1", "choices": [{"mess', content_type="application/json")
+            return web.Response(
+                status=200, text='{"id": "chatcmpl-1", "choices": [{"mess', content_type="application/json"
+            )
         response_format = body.get("response_format", {})
         schema = response_format.get("json_schema", {}).get("schema", {})
         grid = _answer_grid(schema, behaviour)
@@ -282,8 +305,12 @@ def _anthropic_error(
     return web.json_response(body, status=status, headers=headers)
 
 
-def _google_error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"code": status, "message": message, "status": kind}}, status=status, headers=headers)
+def _google_error(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        {"error": {"code": status, "message": message, "status": kind}}, status=status, headers=headers
+    )
 
 
 def _openai_error(
@@ -341,7 +368,7 @@ def _answer_grid(schema: dict[str, Any], behaviour: str) -> dict[str, Any]:
     bars, pieces, steps = schema_shape(schema)
     grid = [rock_bar(pieces, steps, fill=i == bars - 1) for i in range(bars)]
     if behaviour == "wrong_bars":
-        grid = grid[: max(1, bars - 1)] if bars > 1 else grid + [rock_bar(pieces, steps)]
+        grid = grid[: max(1, bars - 1)] if bars > 1 else [*grid, rock_bar(pieces, steps)]
     if behaviour == "out_of_map":
         for bar in grid:
             bar["gong"] = "x" + "." * (steps - 1)

@@ -24,6 +24,7 @@ class AnthropicProvider(LLMProvider):
     """Claude via the Messages API; the SDK's own retries are off so failover stays ours."""
 
     name = "anthropic"
+    sdk_modules = ("anthropic",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

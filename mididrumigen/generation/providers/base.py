@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import importlib
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -79,7 +82,7 @@ class LLMProvider(ABC):
     """One LLM service. Holds its SDK client (created on first use) and closes it on aclose()."""
 
     name: ClassVar[str]
-    default_env_hint: ClassVar[str] = ""
+    sdk_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Settings, api_key: str | None) -> None:
         self.settings = settings
@@ -103,12 +106,23 @@ class LLMProvider(ABC):
         """True when the provider has what it needs to be called (a key, for cloud providers)."""
         return bool(self._api_key)
 
+    async def prepare(self) -> None:
+        """Import the SDK off the event loop (it takes a second or more), so no timed call waits on it."""
+        missing = [m for m in self.sdk_modules if m not in sys.modules]
+        if missing:
+            await asyncio.to_thread(_import_modules, missing)
+
     @abstractmethod
     async def generate(self, prompt: PromptSpec, schema: dict[str, Any]) -> ProviderResponse:
         """Ask the model for JSON fitting the schema; raise ProviderError on failure."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most providers override it
         """Close the SDK client, if one was created."""
+
+
+def _import_modules(names: list[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None, now_s: float | None = None) -> float | None:
@@ -153,4 +167,6 @@ def error_for_status(
         reason = AUTH
     else:
         reason = BAD_REQUEST
-    return ProviderError(provider, reason, f"http {status}: {message[:200]}", status=status, retry_after_s=retry_after)
+    return ProviderError(
+        provider, reason, f"http {status}: {message[:200]}", status=status, retry_after_s=retry_after
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ class GoogleProvider(LLMProvider):
     """Gemini's generateContent; the SDK does not retry unless told, so failover stays ours."""
 
     name = "google"
+    sdk_modules = ("google.genai", "google.genai.types", "google.genai.errors")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +76,7 @@ class GoogleProvider(LLMProvider):
             max_output_tokens=prompt.max_output_tokens,
             temperature=prompt.temperature,
             seed=prompt.seed % 2**31 if prompt.seed is not None else None,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
         started = time.perf_counter()
         try:
@@ -84,8 +85,10 @@ class GoogleProvider(LLMProvider):
             )
         except errors.APIError as exc:
             headers = getattr(getattr(exc, "response", None), "headers", None)
-            raise error_for_status(self.name, int(exc.code or 0), str(exc.message or exc.status), headers) from None
-        except (TimeoutError, asyncio.TimeoutError):
+            raise error_for_status(
+                self.name, int(exc.code or 0), str(exc.message or exc.status), headers
+            ) from None
+        except TimeoutError:
             raise ProviderError(self.name, TIMEOUT, "request timed out") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise ProviderError(self.name, CONNECTION, f"cannot connect: {type(exc).__name__}") from None

@@ -24,6 +24,7 @@ class OpenAIProvider(LLMProvider):
     """OpenAI's /chat/completions; the SDK's retries are off so failover stays ours."""
 
     name = "openai"
+    sdk_modules = ("openai",)
     strict_schema = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -139,6 +139,8 @@ def section_lists(soup: Any) -> dict[str, list[str]]:
                 break
             if sibling.name in ("li", "dd", "td"):
                 item = normalize_text(sibling.get_text(" ")).strip(" ,.;")
+                if key == "songs":
+                    item = re.sub(r"\s*\((?:\d{4}|live|demo)\)$", "", item, flags=re.I)  # "Slow Burn (2006)"
                 if item and len(item) <= 120 and item not in found[key]:
                     found[key].append(item)
     return {key: items for key, items in found.items() if items}

@@ -59,12 +59,19 @@ def parse_bitmidi_search(response: HttpResponse, base_url: str) -> list[MidiCand
             MidiCandidate(
                 service="bitmidi",
                 name=str(item["name"]),
-                url=urljoin(base_url + "/", str(item["downloadUrl"])),
-                page_url=urljoin(base_url + "/", str(item.get("url") or "")),
+                url=_site_url(base_url, str(item["downloadUrl"])),
+                page_url=_site_url(base_url, str(item.get("url") or "")),
                 raw=json.dumps(item),
             )
         )
     return found
+
+
+def _site_url(base_url: str, link: str) -> str:
+    """Resolve a site link; root-relative paths stay under the base URL (mirrors may live in a sub-path)."""
+    if link.startswith("/") and not link.startswith("//"):
+        return base_url.rstrip("/") + link
+    return urljoin(base_url.rstrip("/") + "/", link)
 
 
 def parse_midi_links(html: bytes | str, page_url: str) -> list[MidiCandidate]:

@@ -86,7 +86,7 @@ TECHNIQUE_PHRASES: tuple[str, ...] = (
     "polyrhythm", "polyrhythms", "odd time", "odd meters", "metric modulation", "displacement",
     "paradiddle", "rudiments", "triplets", "triplet", "syncopation", "syncopated", "laid-back",
     "laid back", "behind the beat", "ahead of the beat", "in the pocket", "pocket", "fills",
-    "brushes", "rimshot", "rim shot", "cross-stick", "cross stick", "open hi-hat", "hi-hat",
+    "brushes", "rimshot", "rim shot", "cross-stick", "cross stick", "open hi-hat",
     "half-time", "double-time", "one drop", "clave", "four on the floor", "backbeat", "flams",
     "press roll", "dropping bombs", "heel-toe", "grace notes", "rolls", "ride cymbal",
     "tom fills", "cowbell", "dynamics",

@@ -1,0 +1,467 @@
+"""The groove engine: the offline default generator, grooves from the style library shaped by a profile."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from mididrumigen.generation.request import GenerationRequest
+from mididrumigen.generation.styles import (
+    TICKS_PER_BEAT,
+    Fill,
+    Hit,
+    MeterPatterns,
+    Style,
+    get_style,
+    meter_patterns,
+    place_fill,
+)
+from mididrumigen.midi.humanize import accent_gain, apply_feel, min_gap_ticks, swing_tick
+from mididrumigen.midi.kit import CLASS_BY_PIECE, GM_PITCH_BY_PIECE
+from mididrumigen.midi.notes import Clip, Note
+from mididrumigen.profile import QuantitativeParams, StyleProfile
+
+if TYPE_CHECKING:
+    from mididrumigen.generation.library import TemplateLibrary
+
+PHRASE_BARS = 4
+NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
+GHOST_CEILING = 0.44  # ghosts stay below this share of the clip's snare accent level
+MAIN_FLOOR = 0.56  # other snare hits stay above it (the analysis splits at 0.5)
+SNARE_PIECES = frozenset(p for p, c in CLASS_BY_PIECE.items() if c == "snare")
+PIECE_GAIN = {
+    "kick": 0.97,
+    "hihat_closed": 0.86,
+    "hihat_pedal": 0.66,
+    "hihat_open": 0.92,
+    "ride": 0.86,
+    "ride_bell": 0.9,
+    "shaker": 0.7,
+    "tambourine": 0.74,
+    "cowbell": 0.85,
+    "cross_stick": 0.9,
+    "china": 0.95,
+}
+# Knobs of each variation, in order: alternative pattern (None = core), timekeeper swap,
+# weight of optional hits, chance the hat opens at its spots, extra weight on kick additions.
+_PLANS: tuple[tuple[int | None, bool, float, float, float], ...] = (
+    (None, False, 0.0, 0.0, 1.0),
+    (None, False, 1.0, 0.5, 1.0),
+    (0, True, 0.6, 0.0, 1.0),
+    (None, False, 1.0, 0.35, 2.0),
+    (1, False, 1.0, 0.3, 1.0),
+    (2, True, 1.0, 0.0, 1.5),
+    (0, False, 1.5, 0.5, 1.0),
+    (1, True, 1.5, 0.2, 2.0),
+)
+
+# One hit while a variation is built: bar, tick in the bar (straight grid), piece,
+# level, swings, roll offset, kind (0 groove, 1 fill, 2 crash downbeat).
+_Event = tuple[int, int, str, str, bool, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class GrooveSettings:
+    """Everything a request resolves to before notes are written."""
+
+    style: Style
+    meter: tuple[int, int]
+    tempo_bpm: float
+    bars: int
+    swing_percent: float
+    ghost_share: float
+    crash_after_fill: bool
+    params: QuantitativeParams
+    humanize: float
+    label: str
+    seed: int
+
+
+def resolve_settings(request: GenerationRequest, profile: StyleProfile | None = None) -> GrooveSettings:
+    """Resolve style, tempo, meter, swing, ghost share and feel from the request, the profile and the style."""
+    if request.style is not None:
+        style = get_style(request.style)
+    elif profile is not None and profile.styles:
+        style = get_style(profile.styles[0])
+    else:
+        raise ValueError("give a style or a profile with styles")
+    meter = request.time_signature or style.meter
+    base = profile.quantitative_params if profile is not None else QuantitativeParams()
+    if request.tempo_bpm is not None:
+        tempo = float(request.tempo_bpm)
+    elif profile is not None:
+        tempo = style.clamp_tempo(base.tempo_typical)
+    else:
+        tempo = style.tempo_typical
+    profile_speaks = profile is not None and (request.style is None or style.key in profile.styles)
+    swing = base.swing_percent if profile_speaks else style.swing_percent
+    if profile_speaks and style.triplet_feel and swing < 55.0:
+        swing = style.swing_percent  # a straight-playing drummer asked for a shuffle still shuffles
+    ghost_share = base.ghost_note_prob if profile is not None else style.ghost_share
+    params = replace(
+        base,
+        microtiming_ms={**style.timing_ms, **(base.microtiming_ms if profile is not None else {})},
+        swing_percent=swing,
+        ghost_note_prob=ghost_share,
+    )
+    crash = style.crash_after_fill and (base.crash_after_fill if profile is not None else True)
+    label = request.artist or (profile.artist_name if profile is not None else style.title)
+    seed = request.seed if request.seed is not None else random.Random().getrandbits(63)
+    return GrooveSettings(
+        style=style,
+        meter=meter,
+        tempo_bpm=tempo,
+        bars=request.bars,
+        swing_percent=min(max(swing, 50.0), 74.0),
+        ghost_share=min(max(ghost_share, 0.0), 0.9),
+        crash_after_fill=crash,
+        params=params,
+        humanize=request.humanize,
+        label=label,
+        seed=seed,
+    )
+
+
+def generate_grooves(
+    request: GenerationRequest,
+    profile: StyleProfile | None = None,
+    library: TemplateLibrary | None = None,
+) -> list[Clip]:
+    """Generate request.variations clips of exactly request.bars bars in the resolved style and feel."""
+    settings = resolve_settings(request, profile)
+    patterns = meter_patterns(settings.style.key, settings.meter)
+    template_clips = _template_variations(settings, library, profile, request.variations) if library else []
+    clips: list[Clip] = []
+    seen: list[frozenset[tuple[int, int]]] = []
+    for number in range(1, request.variations + 1):
+        if number - 1 < len(template_clips):
+            clip = template_clips[number - 1]
+            seen.append(frozenset((n.time, n.pitch) for n in clip.notes))
+            clips.append(clip)
+            continue
+        clip = _build_variation(settings, patterns, number, seen)
+        clips.append(clip)
+    return clips
+
+
+# ------------------------------------------------------------------ one variation
+
+
+def _build_variation(
+    settings: GrooveSettings, patterns: MeterPatterns, number: int, seen: list[frozenset[tuple[int, int]]]
+) -> Clip:
+    events: list[_Event] = []
+    notes: list[Note] = []
+    ghosts: list[bool] = []
+    for attempt in range(12):
+        rng = random.Random(f"{settings.seed}:{number}:{attempt}")
+        plan = _PLANS[(number - 1 + attempt * 3) % len(_PLANS)]
+        events = _arrange(settings, patterns, plan, rng)
+        if attempt >= 4:
+            events = _breathe(events, settings.style, rng)
+        notes, ghosts = _render(settings, patterns, events)
+        grid = frozenset((n.time, n.pitch) for n in notes)
+        if grid not in seen:
+            seen.append(grid)
+            break
+    rng = random.Random(f"{settings.seed}:{number}:feel")
+    clip = Clip(
+        notes=notes,
+        tempo_bpm=settings.tempo_bpm,
+        time_signature=settings.meter,
+        ticks_per_beat=TICKS_PER_BEAT,
+        bars=settings.bars,
+        name=f"{settings.label} - Variation {number}",
+        meta=_meta(settings, number, "groove-engine"),
+    )
+    if settings.humanize > 0:
+        clip = apply_feel(clip, settings.params, amount=settings.humanize, rng=rng)
+    clip.notes = _settle_ghosts(clip.notes, ghosts)
+    return clip.sorted()
+
+
+def _meta(settings: GrooveSettings, number: int, source: str) -> dict[str, Any]:
+    return {
+        "seed": settings.seed,
+        "style": settings.style.key,
+        "variation": number,
+        "swing_percent": settings.swing_percent,
+        "swing_unit": settings.style.swing_unit,
+        "ghost_share_target": settings.ghost_share,
+        "source": source,
+    }
+
+
+def _arrange(
+    settings: GrooveSettings,
+    patterns: MeterPatterns,
+    plan: tuple[int | None, bool, float, float, float],
+    rng: random.Random,
+) -> list[_Event]:
+    """Lay out bars of groove with variation, fills at phrase ends and crashes after them."""
+    style = settings.style
+    params = settings.params
+    alt, swap, adds, open_chance, kick_boost = plan
+    base: Sequence[Hit] = patterns.core
+    if alt is not None and patterns.alts:
+        base = patterns.alts[alt % len(patterns.alts)]
+    swap_to = style.swap if swap and style.swap and style.swap != style.timekeeper else ""
+    add_chance = style.vary_prob * adds * (0.5 + params.busyness)
+    backbeats = [h.tick for h in base if h.piece in SNARE_PIECES and h.level == "accent"]
+    bars = settings.bars
+    fill_bars = {b for b in range(bars) if (b + 1) % PHRASE_BARS == 0}
+    if bars >= 2:
+        fill_bars.add(bars - 1)
+    events: list[_Event] = []
+    for bar in range(bars):
+        hits: list[Hit] = list(base)
+        for hit in patterns.vary:
+            chance = add_chance * (kick_boost if hit.piece == "kick" else 1.0)
+            if rng.random() < chance:
+                hits.append(hit)
+        if open_chance and style.timekeeper == "hihat_closed" and not swap_to:
+            for tick in patterns.open_spots:
+                if rng.random() < open_chance:
+                    hits = [h for h in hits if not (h.piece == "hihat_closed" and h.tick == tick)]
+                    hits.append(Hit(tick, "hihat_open", "normal", True))
+        if swap_to:
+            hits = [replace(h, piece=swap_to) if h.piece == style.timekeeper else h for h in hits]
+            if swap_to in ("ride", "ride_bell") and not any(h.piece == "hihat_pedal" for h in hits):
+                hits.extend(Hit(t, "hihat_pedal", "normal", True) for t in backbeats)
+        fill_start = patterns.bar_ticks
+        if bar in fill_bars:
+            fill_hits, fill_start = _choose_fill(settings, patterns, rng, last=bar == bars - 1)
+            hits = [h for h in hits if h.tick < fill_start or h.piece == "hihat_pedal"]
+            events.extend((bar, h.tick, h.piece, h.level, h.swings, h.offset, 1) for h in fill_hits)
+        crash_here = settings.crash_after_fill and (
+            (bar - 1) in fill_bars or (bar == 0 and bars - 1 in fill_bars)
+        )
+        if crash_here:
+            hits = [h for h in hits if not (h.tick == 0 and h.piece in (style.timekeeper, swap_to))]
+            events.append((bar, 0, "crash", "accent", True, 0, 2))
+            events.append((bar, 0, "kick", "accent", True, 0, 2))
+        events.extend((bar, h.tick, h.piece, h.level, h.swings, h.offset, 0) for h in hits)
+    events = _dedupe(events)
+    return _place_ghosts(events, settings, patterns, fill_bars, rng)
+
+
+def _choose_fill(
+    settings: GrooveSettings, patterns: MeterPatterns, rng: random.Random, *, last: bool
+) -> tuple[list[Hit], int]:
+    """Pick a fill for the end of a bar: 1 beat, 2 beats or the whole bar, by fill density."""
+    groups = patterns.groups
+    density = settings.params.fill_density
+    whole = len(groups)
+    weights = [(1, 1.1 - density), (2, 0.7), (whole, density * 1.2 + (0.3 if last else 0.0))]
+    sizes = [min(size, whole) for size, _ in weights]
+    size = rng.choices(sizes, weights=[max(w, 0.01) for _, w in weights])[0]
+    region = groups[whole - size :]
+    compound = any(length != TICKS_PER_BEAT for _, length in region)
+    fills: Sequence[Fill] = settings.style.fills
+    if compound:
+        fills = [f for f in fills if f.triplet_only] or fills
+    exact = [f for f in fills if len(f.beats) == size]
+    longer = [f for f in fills if len(f.beats) > size]
+    fill = rng.choice(exact or longer or list(fills))
+    return place_fill(fill, region), region[0][0]
+
+
+def _dedupe(events: list[_Event]) -> list[_Event]:
+    """One hit per piece and position: fills and crashes win over the groove, louder levels over softer."""
+    rank = {"accent": 3, "normal": 2, "soft": 1, "ghost": 0}
+    best: dict[tuple[int, int, str, int], _Event] = {}
+    for event in events:
+        key = (event[0], event[1], event[2], event[5])
+        old = best.get(key)
+        if old is None or (event[6], rank[event[3]]) > (old[6], rank[old[3]]):
+            best[key] = event
+    return sorted(best.values(), key=lambda e: (e[0], e[1], e[5], e[2]))
+
+
+def _place_ghosts(
+    events: list[_Event],
+    settings: GrooveSettings,
+    patterns: MeterPatterns,
+    fill_bars: set[int],
+    rng: random.Random,
+) -> list[_Event]:
+    """Add or remove snare ghost notes so their share of snare hits meets the target."""
+    share = settings.ghost_share
+    snare = [e for e in events if e[2] in SNARE_PIECES]
+    main = sum(1 for e in snare if e[3] != "ghost")
+    present = [e for e in snare if e[3] == "ghost"]
+    if main == 0:
+        return events
+    wanted = _ghost_count(main, share)
+    if len(present) > wanted:
+        groove = [e for e in present if e[6] == 0]
+        in_fills = [e for e in present if e[6] != 0]
+        rng.shuffle(groove)
+        rng.shuffle(in_fills)
+        drop = set([*groove, *in_fills][: len(present) - wanted])  # the groove's ghosts go first
+        return [e for e in events if e not in drop]
+    if len(present) == wanted:
+        return events
+    need = wanted - len(present)
+    taken: dict[int, set[int]] = {}
+    for e in snare:
+        taken.setdefault(e[0], set()).add(e[1])
+    fill_start = {e[0]: e[1] for e in reversed(events) if e[6] == 1}
+    for e in events:
+        if e[6] == 1:
+            fill_start[e[0]] = min(fill_start.get(e[0], e[1]), e[1])
+    grid = list(patterns.ghost_grid)
+    rng.shuffle(grid)
+    order = list(dict.fromkeys([*patterns.ghost_spots, *grid]))
+    bars = list(range(settings.bars))
+    added: list[_Event] = []
+    for tick in order:
+        for bar in bars:
+            if need == 0:
+                break
+            if tick >= fill_start.get(bar, patterns.bar_ticks):
+                continue
+            used = taken.setdefault(bar, set())
+            if any(abs(tick - t) < TICKS_PER_BEAT // 4 for t in used):
+                continue
+            used.add(tick)
+            added.append((bar, tick, "snare", "ghost", True, 0, 0))
+            need -= 1
+        if need == 0:
+            break
+    del fill_bars
+    return sorted([*events, *added], key=lambda e: (e[0], e[1], e[5], e[2]))
+
+
+def _ghost_count(main: int, share: float) -> int:
+    """Number of ghosts g making g / (main + g) closest to the share."""
+    if share <= 0:
+        return 0
+    guess = share * main / (1.0 - share)
+    candidates = {max(0, math.floor(guess)), max(0, math.ceil(guess))}
+    return min(candidates, key=lambda g: (abs(g / (main + g) - share), g))
+
+
+def _breathe(events: list[_Event], style: Style, rng: random.Random) -> list[_Event]:
+    """Last resort for distinct variations: leave out one time-keeping hit off the downbeat."""
+    keepers = [i for i, e in enumerate(events) if e[2] == style.timekeeper and e[1] != 0 and e[6] == 0]
+    if not keepers:
+        return events
+    drop = rng.choice(keepers)
+    return [e for i, e in enumerate(events) if i != drop]
+
+
+def _velocity(level: str, piece: str, params: QuantitativeParams) -> float:
+    strength = params.accent_strength
+    accent = min(124.0, params.velocity_mean + 10.0 + 18.0 * strength)
+    if level == "ghost":
+        return accent * (0.42 if piece == "kick" else 0.3)
+    if level == "accent":
+        value = accent
+    elif level == "soft":
+        value = params.velocity_mean * (0.74 - 0.1 * strength)
+    else:
+        value = params.velocity_mean - 4.0 * strength
+    return value * PIECE_GAIN.get(piece, 1.0)
+
+
+def _render(settings: GrooveSettings, patterns: MeterPatterns, events: list[_Event]) -> tuple[list[Note], list[bool]]:
+    """Turn events into GM notes: velocity by level and accent cycle, swing, no accidental flams."""
+    style = settings.style
+    params = settings.params
+    swing = settings.swing_percent
+    warp = not patterns.compound and abs(swing - 50.0) > 1e-9
+    bar_ticks = patterns.bar_ticks
+    length = bar_ticks * settings.bars
+    cycle_depth = 0.12 * params.accent_strength
+    cache: dict[tuple[str, str], float] = {}
+    warped: dict[int, int] = {}
+    placed: list[tuple[int, str, float, bool]] = []
+    for bar, tick, piece, level, swings, offset, _kind in events:
+        key = (level, piece)
+        velocity = cache.get(key)
+        if velocity is None:
+            velocity = cache[key] = _velocity(level, piece, params)
+        if level == "normal" and piece in (style.timekeeper, style.swap):
+            velocity *= 1.0 + cycle_depth * _cycle_gain(tick, patterns, style.hat_accent)
+        position = tick
+        if warp and swings:
+            swung = warped.get(tick)
+            if swung is None:
+                swung = warped[tick] = round(swing_tick(tick, TICKS_PER_BEAT, swing, style.swing_unit))
+            position = swung
+        time = bar * bar_ticks + position + offset
+        if time >= length:
+            continue
+        ghost = level == "ghost" and piece in SNARE_PIECES
+        placed.append((time, piece, velocity, ghost))
+    placed.sort(key=lambda p: (p[0], p[1]))
+    gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
+    last_time: dict[str, int] = {}
+    notes: list[Note] = []
+    ghosts: list[bool] = []
+    for time, piece, velocity, ghost in placed:
+        previous = last_time.get(piece)
+        if previous is not None and time - previous < gap:
+            continue  # too close to sound as two hits at this tempo (rolls at extreme tempi)
+        last_time[piece] = time
+        notes.append(
+            Note(GM_PITCH_BY_PIECE[piece], max(1, min(127, round(velocity))), time, min(NOTE_TICKS, length - time))
+        )
+        ghosts.append(ghost)
+    return notes, ghosts
+
+
+def _cycle_gain(tick: int, patterns: MeterPatterns, cycle: str) -> float:
+    """Accent cycle of the time-keeping cymbal; compound meters accent each dotted-quarter beat."""
+    if patterns.compound:
+        if cycle == "none":
+            return 0.0
+        return 1.0 if tick % (TICKS_PER_BEAT * 3 // 2) == 0 else -0.5
+    return accent_gain(tick, TICKS_PER_BEAT, cycle)
+
+
+def _settle_ghosts(notes: list[Note], ghosts: list[bool]) -> list[Note]:
+    """Keep ghosts under, and other snare hits over, half the clip's snare accent level (its 90th percentile)."""
+    snare_pitches = {GM_PITCH_BY_PIECE[p] for p in SNARE_PIECES}
+    indices = [i for i, n in enumerate(notes) if n.pitch in snare_pitches]
+    if not indices:
+        return notes
+    out = list(notes)
+    for _ in range(2):
+        accent = _percentile([out[i].velocity for i in indices], 90.0)
+        ceiling = max(1, math.floor(GHOST_CEILING * accent))
+        floor = min(127, math.ceil(MAIN_FLOOR * accent))
+        for i in indices:
+            note = out[i]
+            if ghosts[i] and note.velocity > ceiling:
+                out[i] = replace(note, velocity=ceiling)
+            elif not ghosts[i] and note.velocity < floor:
+                out[i] = replace(note, velocity=floor)
+    return out
+
+
+def _percentile(values: list[int], q: float) -> float:
+    """Linear-interpolated percentile, as numpy computes it."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# ------------------------------------------------------------------ templates
+
+
+def _template_variations(
+    settings: GrooveSettings,
+    library: TemplateLibrary,
+    profile: StyleProfile | None,
+    variations: int,
+) -> list[Clip]:
+    """Derive up to one variation in two from real human performances in the library (none if it has none)."""
+    del settings, library, profile, variations
+    return []

@@ -1,0 +1,335 @@
+"""Research one artist: collectors fanned out with timeouts, sources stored, profile built, embedded and saved."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
+from mididrumigen.files import validate_artist_name
+from mididrumigen.profile import StyleProfile
+from mididrumigen.research.collectors.base import (
+    Collector,
+    CollectorContext,
+    ProgressCallback,
+    SourceRecord,
+    collector_classes,
+)
+from mididrumigen.research.embeddings import MiniLMEmbedder, TextEmbedder, embed_profile
+from mididrumigen.research.http import HostRateLimiter, HttpClient
+from mididrumigen.research.profile_builder import BuildReport, build_profile, merge_records
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+    from mididrumigen.store.store import SimilarArtist
+
+log = logging.getLogger(__name__)
+
+PROGRESS_START = 5.0
+PROGRESS_COLLECTED = 85.0
+PROGRESS_INTERVAL_S = 0.3  # job rows are written at most this often while collectors report
+
+
+class StageSink(Protocol):
+    """The job-context side research reports to (JobContext.set_stage: progress 0-100)."""
+
+    async def set_stage(self, text: str, progress: float | None = None) -> None:
+        """Record the stage text and progress."""
+        ...
+
+
+@dataclass
+class ResearchDeps:
+    """Everything research needs, explicit so it runs with or without an App."""
+
+    settings: Settings
+    store: Store
+    session: aiohttp.ClientSession
+    limiter: HostRateLimiter
+    embedder: TextEmbedder
+    library: Any = None
+    collectors: Sequence[str] | None = None  # names; None means every registered collector
+
+
+@dataclass(slots=True)
+class CollectorOutcome:
+    """How one collector did."""
+
+    name: str
+    kind: str
+    status: str  # ok | failed | timed out
+    sources: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe data."""
+        return {"name": self.name, "kind": self.kind, "status": self.status, "sources": self.sources,
+                "seconds": round(self.seconds, 2), "error": self.error}
+
+
+@dataclass(slots=True)
+class ResearchOutcome:
+    """A finished research: the profile, what each collector did, the new sources and notes."""
+
+    profile: StyleProfile
+    collectors: list[CollectorOutcome]
+    new_sources: list[SourceRecord]
+    known_sources: int
+    notes: list[str] = field(default_factory=list)
+    report: BuildReport = field(default_factory=BuildReport)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """What was found, for the CLI and the job result."""
+        profile = self.profile
+        return {
+            "artist": profile.artist_name,
+            "confidence": profile.confidence_score,
+            "sources_count": profile.sources_count,
+            "new_sources": len(self.new_sources),
+            "known_sources": self.known_sources,
+            "collectors": [c.to_json() for c in self.collectors],
+            "styles": profile.styles,
+            "tempo_bpm": [profile.quantitative_params.tempo_min, profile.quantitative_params.tempo_typical,
+                          profile.quantitative_params.tempo_max],
+            "swing_percent": profile.quantitative_params.swing_percent,
+            "tempo_agreement": self.report.tempo_agreement,
+            "style_agreement": self.report.style_agreement,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def research_deps(app: Any) -> ResearchDeps:
+    """Research dependencies from the App; the rate limiter and embedder live on it (made on first use)."""
+    if getattr(app, "rate_limiter", None) is None:
+        app.rate_limiter = HostRateLimiter()
+    if getattr(app, "embedder", None) is None:
+        app.embedder = MiniLMEmbedder()
+    library = app.library() if callable(getattr(app, "library", None)) else None
+    return ResearchDeps(
+        settings=app.settings,
+        store=app.store,
+        session=app.http,
+        limiter=app.rate_limiter,
+        embedder=app.embedder,
+        library=library,
+    )
+
+
+def builtin_for(artist: str) -> StyleProfile | None:
+    """The built-in knowledge of this drummer (fuzzy name match), or None."""
+    if importlib.util.find_spec("mididrumigen.research.drummers") is None:
+        return None  # built-in knowledge not installed: research alone decides
+    from mididrumigen.research.drummers import find_builtin
+
+    try:
+        return find_builtin(artist)
+    except UnknownArtistError:
+        return None
+
+
+async def research_artist(
+    app: Any, artist: str, job: StageSink | None = None, *, on_progress: ProgressCallback | None = None
+) -> StyleProfile:
+    """Research an artist (adding to what is already stored), save sources and profile; return the profile."""
+    outcome = await run_research(research_deps(app), artist, job, on_progress=on_progress)
+    return outcome.profile
+
+
+async def augment_artist(
+    app: Any, artist: str, job: StageSink | None = None, *, on_progress: ProgressCallback | None = None
+) -> StyleProfile:
+    """Add new sources to a stored artist and rebuild its profile; NotFoundError if it was never researched."""
+    deps = research_deps(app)
+    if await deps.store.get_profile(artist) is None and builtin_for(artist) is None:
+        raise NotFoundError(f"no profile for {artist!r} to augment; research it first")
+    outcome = await run_research(deps, artist, job, on_progress=on_progress)
+    return outcome.profile
+
+
+async def run_research(
+    deps: ResearchDeps,
+    artist: str,
+    job: StageSink | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> ResearchOutcome:
+    """Run the collectors concurrently, store new sources, rebuild the profile from all sources and save it."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    artist = validate_artist_name(artist)
+    builtin = builtin_for(artist)
+    name = builtin.artist_name if builtin is not None else artist
+    store = deps.store
+    await store.set_research_status(name, "researching")
+
+    stored = await store.list_research_sources(name)
+    known = stored_records(stored)
+    classes = collector_classes(deps.collectors)
+    fractions = dict.fromkeys(classes, 0.0)
+    messages: dict[str, str] = {}
+    progress = _ProgressPump(job, fractions, messages)
+
+    def report(collector: str, fraction: float, text: str) -> None:
+        fractions[collector] = max(fractions.get(collector, 0.0), fraction)
+        messages[collector] = text
+        progress.changed = True
+        if on_progress is not None:
+            on_progress(collector, fraction, text)
+
+    http = HttpClient(deps.session, deps.limiter, contact=deps.settings["contact"],
+                      request_timeout_s=float(deps.settings["research_request_timeout_s"]))
+    notes: list[str] = []
+    if job is not None:
+        await job.set_stage(f"researching {name}", PROGRESS_START)
+    pump = asyncio.create_task(progress.run(), name="research:progress")
+    try:
+        outcomes, records = await _collect_all(deps, classes, name, http, report, notes)
+    finally:
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
+
+    new_records = merge_records(known, records)[len(known):]
+    try:
+        for record in new_records:
+            await store.add_research_source(name, record.kind, url=record.url, title=record.title, raw=record.raw,
+                                            extracted=record.extracted, confidence=record.confidence)
+        all_records = known + new_records
+        if not all_records and builtin is None:
+            details = "; ".join(f"{o.name}: {o.error or o.status}" for o in outcomes if o.status != "ok")
+            raise UserError(f"no sources found for {artist!r}" + (f" ({details})" if details else ""),
+                            status=404, code="no_sources")
+        if job is not None:
+            await job.set_stage("building profile", PROGRESS_COLLECTED)
+        build = BuildReport()
+        profile = await asyncio.to_thread(build_profile, name, all_records, builtin, build)
+        if job is not None:
+            await job.set_stage("embedding profile", 90.0)
+        profile.embedding = await embed_profile(deps.embedder, profile)
+        await store.save_profile(profile, origin="research")  # profile + embedding, one transaction
+    except Exception:
+        await store.set_research_status(name, "failed")
+        raise
+    if job is not None:
+        await job.set_stage("profile saved", 95.0)
+    return ResearchOutcome(profile, outcomes, new_records, len(known), notes, build, loop.time() - started)
+
+
+async def _collect_all(
+    deps: ResearchDeps,
+    classes: dict[str, type[Collector]],
+    artist: str,
+    http: HttpClient,
+    report: ProgressCallback,
+    notes: list[str],
+) -> tuple[list[CollectorOutcome], list[SourceRecord]]:
+    """Fan the collectors out, each under its own timeout; a failure or timeout only loses that collector."""
+    loop = asyncio.get_running_loop()
+
+    async def run_one(name: str, cls: type[Collector]) -> tuple[CollectorOutcome, list[SourceRecord]]:
+        timeout_s = float(deps.settings[cls.timeout_setting])
+        ctx = CollectorContext(settings=deps.settings, http=http, data_dir=deps.settings.data_dir,
+                               deadline=loop.time() + timeout_s, on_progress=report, library=deps.library)
+        began = loop.time()
+        try:
+            async with asyncio.timeout(timeout_s):
+                found = await cls().collect(ctx, artist)
+        except TimeoutError:
+            outcome = CollectorOutcome(name, cls.kind, "timed out", 0, loop.time() - began,
+                                       f"no answer within {timeout_s:g} s")
+            found = []
+        except Exception as exc:  # isolation: one collector's failure never stops the others
+            log.info("research collector %s failed for %s: %s", name, artist, exc)
+            outcome = CollectorOutcome(name, cls.kind, "failed", 0, loop.time() - began, str(exc) or type(exc).__name__)
+            found = []
+        else:
+            outcome = CollectorOutcome(name, cls.kind, "ok", len(found), loop.time() - began)
+        notes.extend(ctx.notes)
+        report(name, 1.0, outcome.status if outcome.status != "ok" else f"{len(found)} sources")
+        return outcome, found
+
+    tasks = [asyncio.create_task(run_one(name, cls), name=f"research:{name}") for name, cls in classes.items()]
+    try:
+        results = await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    outcomes = [outcome for outcome, _ in results]
+    records = [record for _, found in results for record in found]
+    return outcomes, records
+
+
+class _ProgressPump:
+    """Writes combined collector progress to the job at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, job: StageSink | None, fractions: dict[str, float], messages: dict[str, str]) -> None:
+        self.job = job
+        self.fractions = fractions
+        self.messages = messages
+        self.changed = False
+
+    def stage(self) -> tuple[str, float]:
+        """Combined stage text and progress percent."""
+        mean = sum(self.fractions.values()) / max(1, len(self.fractions))
+        text = "; ".join(f"{name}: {self.messages.get(name, 'waiting')}" for name in self.fractions)
+        return text, PROGRESS_START + (PROGRESS_COLLECTED - PROGRESS_START) * mean
+
+    async def run(self) -> None:
+        """Loop until cancelled, flushing changes."""
+        if self.job is None:
+            return
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            if self.changed:
+                self.changed = False
+                text, percent = self.stage()
+                await self.job.set_stage(text, percent)
+
+
+async def ensure_embeddings(store: Store, embedder: TextEmbedder) -> int:
+    """Embed every stored profile that has no embedding yet (built-ins seeded without one); return how many."""
+    added = 0
+    for row in await store.list_artists():
+        if row.has_profile and not row.has_embedding:
+            profile = await store.get_profile(row.name)
+            if profile is not None:
+                await store.set_embedding(row.name, await embed_profile(embedder, profile))
+                added += 1
+    return added
+
+
+async def find_similar(store: Store, embedder: TextEmbedder, artist: str, limit: int = 10) -> list[SimilarArtist]:
+    """Nearest drummers by profile embedding (KNN in sqlite-vec); NotFoundError for an unknown artist."""
+    if not 1 <= limit <= 100:
+        raise ValueError("limit must be from 1 to 100")
+    name = artist
+    if await store.get_artist(artist) is None:
+        builtin = builtin_for(artist)
+        if builtin is None or await store.get_artist(builtin.artist_name) is None:
+            raise NotFoundError(f"no profile for {artist!r}; research it first")
+        name = builtin.artist_name
+    await ensure_embeddings(store, embedder)
+    found = await store.similar(name, limit)
+    if found is None:
+        raise NotFoundError(f"no profile for {artist!r}; research it first")
+    return found
+
+
+async def similar_artists(app: Any, artist: str, limit: int = 10) -> list[SimilarArtist]:
+    """GET /similar/{artist} and `mididrumigen similar`: nearest drummers by style embedding."""
+    deps = research_deps(app)
+    return await find_similar(deps.store, deps.embedder, artist, limit)
+
+
+def stored_records(rows: Iterable[dict[str, Any]]) -> list[SourceRecord]:
+    """Source records from store.list_research_sources rows."""
+    return [SourceRecord.from_json(row) for row in rows]

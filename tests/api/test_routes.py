@@ -1,0 +1,336 @@
+"""Every route's happy path and error shape, against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mididrumigen.api.routes import PREFIX, ROUTES
+from mididrumigen.app import App
+from mididrumigen.jobs import JobContext
+from mididrumigen.store import EMBEDDING_DIMS
+from tests.api.conftest import Running, assert_error
+from tests.store.test_store import make_profile
+
+
+def vector(seed: int) -> list[float]:
+    """A random 384-d vector."""
+    rng = random.Random(seed)
+    return [rng.gauss(0, 1) for _ in range(EMBEDDING_DIMS)]
+
+
+async def read_sse(resp: aiohttp.ClientResponse) -> list[tuple[str, dict[str, Any]]]:
+    """Parse a whole event stream into (event, data) pairs."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    name = ""
+    async for raw in resp.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
+
+
+# -- errors that every route shares ---------------------------------------------------------------
+
+
+async def test_unknown_route_and_wrong_method_use_the_error_shape(client: aiohttp.ClientSession) -> None:
+    async with client.get("/api/v1/nothing-here") as resp:
+        assert resp.status == 404
+        assert_error(await resp.json(), "not_found")
+    async with client.get("/") as resp:
+        assert resp.status == 404
+        assert_error(await resp.json(), "not_found")
+    async with client.put("/api/v1/generate", json={}) as resp:
+        assert resp.status == 405
+        assert "POST" in resp.headers["Allow"]
+        assert_error(await resp.json(), "method_not_allowed")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/research", "/api/v1/generate"])
+async def test_bad_bodies(client: aiohttp.ClientSession, path: str) -> None:
+    async with client.post(path, data=b"{not json", headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+        assert_error(await resp.json(), "bad_json")
+    async with client.post(path, data=b"[1, 2]", headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+        assert_error(await resp.json(), "bad_json")
+    async with client.post(path, data=b"") as resp:
+        assert resp.status == 400
+        assert_error(await resp.json(), "bad_json")
+    async with client.post(path, data=b"artist=x", headers={"Content-Type": "text/plain"}) as resp:
+        assert resp.status == 415
+        assert_error(await resp.json(), "unsupported_media_type")
+    async with client.post(path, data=b'{"artist": "\xff\xfe"}', headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"artist": "X", "bars": 0}, "bars", "greater than or equal to 1"),
+        ({"artist": "X", "bars": 1000}, "bars", "less than or equal to 16"),
+        ({"artist": "X", "bars": "4"}, "bars", "valid integer"),
+        ({"artist": "X", "tempo": 10}, "tempo", "40"),
+        ({"artist": "X", "time_signature": "4/3"}, "time_signature", "4/3"),
+        ({"artist": "X", "drum_map": "../../etc/passwd"}, "drum_map", "pattern"),
+        ({"artist": "X", "drum_map": "nosuchmap"}, "drum_map", "unknown drum map"),
+        ({"artist": "X", "variations": 9}, "variations", "8"),
+        ({"artist": "X", "humanize": 2}, "humanize", "1"),
+        ({"artist": "X", "provider": "skynet"}, "provider", "auto"),
+        ({"artist": "X", "seed": -1}, "seed", "0"),
+        ({"artist": "a/b"}, "artist", "path separators"),
+        ({"artist": "x" * 10_000}, "artist", "200"),
+        ({"artist": "X", "colour": "red"}, "colour", "not permitted"),
+    ],
+)
+async def test_generate_validation_names_the_field(
+    client: aiohttp.ClientSession, body: dict[str, Any], field: str, words: str
+) -> None:
+    async with client.post("/api/v1/generate", json=body) as resp:
+        assert resp.status == 422
+        error = assert_error(await resp.json(), "validation_error")
+        assert error["field"] == field
+        assert field in error["message"] and words in error["message"]
+
+
+async def test_generate_needs_artist_or_style(client: aiohttp.ClientSession) -> None:
+    async with client.post("/api/v1/generate", json={"bars": 4}) as resp:
+        assert resp.status == 422
+        error = assert_error(await resp.json(), "validation_error")
+        assert "artist or a style" in error["message"] and "field" not in error
+
+
+async def test_internal_errors_never_show_a_traceback(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken() -> dict[str, Any]:
+        raise RuntimeError("database exploded at /secret/path")
+
+    monkeypatch.setattr(daemon.app.store, "stats", broken)
+    async with client.get("/api/v1/stats") as resp:
+        assert resp.status == 500
+        text = await resp.text()
+        assert "secret" not in text and "Traceback" not in text
+        assert_error(json.loads(text), "internal_error")
+
+
+# -- path parameters: traversal and junk ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "part", ["..%2F..%2Fetc%2Fpasswd", "%2E%2E", "..", "a%5Cb", "%00", "%0Aname", "x" * 300]
+)
+async def test_artist_path_junk_is_a_4xx_never_a_file(client: aiohttp.ClientSession, part: str) -> None:
+    for method, path in [("GET", "/research/{}"), ("GET", "/similar/{}"), ("DELETE", "/artists/{}"),
+                         ("POST", "/augment/{}")]:
+        url = PREFIX + path.format(part)
+        async with client.request(method, url) as resp:
+            assert 400 <= resp.status < 500, (url, resp.status)
+            assert_error(await resp.json())
+
+
+@pytest.mark.parametrize(
+    "file_id", ["..%2F..%2Fetc%2Fpasswd", "1", "0" * 32, "ZZ" * 16, "%2Fetc%2Fpasswd", "0" * 31 + "%00"]
+)
+async def test_file_ids_only_come_from_the_table(client: aiohttp.ClientSession, file_id: str) -> None:
+    async with client.get(f"/api/v1/files/{file_id}") as resp:
+        assert resp.status == 404
+        assert_error(await resp.json(), "not_found")
+
+
+@pytest.mark.parametrize("task_id", ["nope", "0" * 32, "..%2F" * 3])
+async def test_unknown_tasks_are_404(client: aiohttp.ClientSession, task_id: str) -> None:
+    for method, suffix in [("GET", ""), ("DELETE", ""), ("GET", "/events")]:
+        async with client.request(method, f"/api/v1/task/{task_id}{suffix}") as resp:
+            assert resp.status == 404
+            assert_error(await resp.json(), "not_found")
+
+
+# -- research, tasks, events ----------------------------------------------------------------------
+
+
+async def test_research_unknown_artist_queues_a_job_that_fails_with_a_reason(client: aiohttp.ClientSession) -> None:
+    async with client.post("/api/v1/research", json={"artist": "Zebulon Quux"}) as resp:
+        assert resp.status == 202
+        accepted = await resp.json()
+    assert accepted["status"] == "queued" and len(accepted["task_id"]) == 32
+    async with client.get(accepted["events_url"]) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
+        events = await read_sse(resp)
+    assert events[-1][0] == "failed"
+    assert "Zebulon Quux" in events[-1][1]["error"]
+    async with client.get(accepted["status_url"]) as resp:
+        task = await resp.json()
+    assert task["status"] == "failed" and task["kind"] == "research"
+    async with client.get("/api/v1/research/zebulon%20quux") as resp:
+        assert resp.status == 200
+        state = await resp.json()
+    assert state["status"] == "failed" and state["profile"] is None
+
+
+async def test_research_status_of_unknown_artist_is_404(client: aiohttp.ClientSession) -> None:
+    async with client.get("/api/v1/research/Never%20Heard%20Of") as resp:
+        assert resp.status == 404
+        assert_error(await resp.json(), "unknown_artist")
+
+
+async def test_research_of_a_cached_profile_answers_200(daemon: Running, client: aiohttp.ClientSession) -> None:
+    await daemon.app.store.save_profile(make_profile("Cached Drummer"))
+    async with client.post("/api/v1/research", json={"artist": "cached drummer"}) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["status"] == "cached" and body["profile"]["artist_name"] == "Cached Drummer"
+    async with client.get("/api/v1/research/Cached%20Drummer") as resp:
+        state = await resp.json()
+    assert state["status"] == "cached" and state["profile"]["styles"] == ["funk"]
+
+
+async def test_task_events_stream_progress_then_the_end(daemon: Running, client: aiohttp.ClientSession) -> None:
+    gate = asyncio.Event()
+
+    async def stepper(_app: App, job: JobContext) -> dict[str, Any]:
+        await job.set_stage("warming up", 20)
+        await gate.wait()
+        await job.set_stage("nearly", 80)
+        return {"ok": True}
+
+    daemon.app.scheduler.register("stepper", stepper)
+    task_id = await daemon.app.scheduler.submit("stepper", {})
+    async with client.get(f"/api/v1/task/{task_id}/events") as resp:
+        assert resp.status == 200
+        first = await resp.content.readuntil(b"\n\n")
+        assert b"event: progress" in first
+        gate.set()
+        events = await read_sse(resp)
+    assert events[-1][0] == "succeeded" and events[-1][1]["result"] == {"ok": True}
+    assert any(data["stage"] == "nearly" for _, data in events)
+    progress = [data["progress"] for _, data in events]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+
+async def test_cancel_a_task_over_http(daemon: Running, client: aiohttp.ClientSession) -> None:
+    async def forever(_app: App, _job: JobContext) -> None:
+        await asyncio.sleep(60)
+
+    daemon.app.scheduler.register("forever", forever)
+    task_id = await daemon.app.scheduler.submit("forever", {})
+    await asyncio.sleep(0.05)
+    async with client.delete(f"/api/v1/task/{task_id}") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["status"] == "cancelled"
+    async with client.delete(f"/api/v1/task/{task_id}") as resp:
+        assert resp.status == 409
+        assert_error(await resp.json(), "task_finished")
+    async with client.get(f"/api/v1/task/{task_id}/events") as resp:
+        events = await read_sse(resp)
+    assert [name for name, _ in events] == ["cancelled"]
+
+
+async def test_augment_known_and_unknown(daemon: Running, client: aiohttp.ClientSession) -> None:
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    async with client.post("/api/v1/augment/Known%20One", json={"kinds": ["article"]}) as resp:
+        assert resp.status == 202
+        task = await resp.json()
+    job = await daemon.app.store.get_job(task["task_id"])
+    assert job is not None and job["params"] == {"artist": "Known One", "augment": True, "kinds": ["article"]}
+    async with client.post("/api/v1/augment/Known%20One") as resp:  # body optional
+        assert resp.status == 202
+    async with client.post("/api/v1/augment/Known%20One", json={"kinds": ["gossip"]}) as resp:
+        assert resp.status == 422
+        assert assert_error(await resp.json())["field"].startswith("kinds")
+    async with client.post("/api/v1/augment/Nobody%20Here") as resp:
+        assert resp.status == 404
+
+
+# -- similar, artists, files, stats, health, openapi -----------------------------------------------
+
+
+async def test_similar_artists(daemon: Running, client: aiohttp.ClientSession) -> None:
+    base = vector(1)
+    near = [v + 0.1 * n for v, n in zip(base, vector(2), strict=True)]
+    await daemon.app.store.save_profile(make_profile("Base", base))
+    await daemon.app.store.save_profile(make_profile("Near", near))
+    await daemon.app.store.save_profile(make_profile("Far", vector(3)))
+    await daemon.app.store.save_profile(make_profile("No Vector"))
+    async with client.get("/api/v1/similar/base?limit=2") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["artist"] == "Base" and [s["artist"] for s in body["similar"]] == ["Near", "Far"]
+    assert body["similar"][0]["similarity"] > 0.9 > body["similar"][1]["similarity"]
+    async with client.get("/api/v1/similar/Base?limit=1") as resp:
+        assert len((await resp.json())["similar"]) == 1
+    for bad in ("0", "51", "x", "-1"):
+        async with client.get(f"/api/v1/similar/Base?limit={bad}") as resp:
+            assert resp.status == 400
+            assert assert_error(await resp.json())["field"] == "limit"
+    async with client.get("/api/v1/similar/No%20Vector") as resp:
+        assert resp.status == 409
+        assert_error(await resp.json(), "no_embedding")
+    async with client.get("/api/v1/similar/Nobody%20At%20All") as resp:
+        assert resp.status == 404
+
+
+async def test_artists_list_and_delete(daemon: Running, client: aiohttp.ClientSession) -> None:
+    await daemon.app.store.save_profile(make_profile("Delete Me", vector(4)))
+    async with client.get("/api/v1/artists") as resp:
+        names = {a["name"]: a for a in (await resp.json())["artists"]}
+    assert names["Delete Me"]["has_embedding"] and names["Delete Me"]["research_status"] == "cached"
+    async with client.delete("/api/v1/artists/delete%20me") as resp:
+        assert resp.status == 200
+        assert (await resp.json()) == {"deleted": "Delete Me"}
+    async with client.delete("/api/v1/artists/delete%20me") as resp:
+        assert resp.status == 404
+        assert_error(await resp.json(), "not_found")
+
+
+async def test_files_are_served_by_id(daemon: Running, client: aiohttp.ClientSession, tmp_path: Path) -> None:
+    path = daemon.app.settings.output_dir / "x" / "groove-v1.mid"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0")
+    ids = await daemon.app.store.record_generation(
+        artist="X", request={}, provider_used="groove-engine", generation_time_ms=1.0, files=[(path, "v1")]
+    )
+    async with client.get(f"/api/v1/files/{ids[0]}") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "audio/midi"
+        assert 'filename="groove-v1.mid"' in resp.headers["Content-Disposition"]
+        assert await resp.read() == path.read_bytes()
+    path.unlink()
+    async with client.get(f"/api/v1/files/{ids[0]}") as resp:
+        assert resp.status == 404
+
+
+async def test_stats_and_health(client: aiohttp.ClientSession) -> None:
+    async with client.get("/api/v1/stats") as resp:
+        stats = await resp.json()
+    assert resp.status == 200 and stats["jobs"]["running"] == 0 and stats["uptime_s"] >= 0
+    async with client.get("/api/v1/health") as resp:
+        assert (await resp.json())["status"] == "ok"
+
+
+async def test_openapi_document_matches_the_routes(daemon: Running, client: aiohttp.ClientSession) -> None:
+    async with client.get("/api/v1/openapi.json") as resp:
+        doc = await resp.json()
+    assert doc["openapi"].startswith("3.")
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    routed = {
+        (r.method, r.resource.canonical)
+        for r in daemon.server.app.router.routes()
+        if r.resource is not None and r.method != "HEAD"
+    }
+    assert documented == routed == {(r.method, PREFIX + r.path) for r in ROUTES}
+    assert doc["paths"]["/api/v1/health"]["get"]["security"] == []
+    generate = doc["paths"]["/api/v1/generate"]["post"]
+    body_ref = generate["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body_schema = doc["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    assert {"artist", "style", "bars", "tempo", "time_signature", "variations", "drum_map", "seed", "humanize",
+            "provider"} == set(body_schema["properties"])
+    assert "429" in generate["responses"] and "Retry-After" in generate["responses"]["429"]["headers"]

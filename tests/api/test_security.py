@@ -1,0 +1,118 @@
+"""Host, Origin, token, body size and rate limit, against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.api.conftest import Running, assert_error, start_daemon, stop_daemon
+
+
+async def test_health_needs_no_token(daemon: Running) -> None:
+    async with daemon.client(token=None) as session, session.get("/api/v1/health") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["status"] == "ok"
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+async def test_missing_or_wrong_token_is_refused_everywhere(daemon: Running, token: str | None) -> None:
+    async with daemon.client(token=token) as session:
+        for method, path in [("GET", "/api/v1/artists"), ("GET", "/api/v1/stats"), ("GET", "/api/v1/openapi.json"),
+                             ("POST", "/api/v1/research"), ("GET", "/api/v1/no/such/route")]:
+            async with session.request(method, path) as resp:
+                assert resp.status == 401, path
+                assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+                assert_error(await resp.json(), "unauthorized")
+
+
+async def test_token_in_another_scheme_is_refused(daemon: Running) -> None:
+    async with aiohttp.ClientSession(base_url=daemon.url) as session:
+        headers = {"Authorization": "Basic dGVzdDp0ZXN0"}
+        async with session.get("/api/v1/artists", headers=headers) as resp:
+            assert resp.status == 401
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost", "10.0.0.5:{port}"])
+async def test_foreign_host_header_is_refused(daemon: Running, host: str) -> None:
+    async with daemon.client() as session:
+        async with session.get("/api/v1/health", headers={"Host": host.format(port=daemon.port)}) as resp:
+            assert resp.status == 421
+            assert_error(await resp.json(), "bad_host")
+
+
+@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", "LOCALHOST:{port}"])
+async def test_loopback_host_headers_are_accepted(daemon: Running, host: str) -> None:
+    async with daemon.client() as session:
+        async with session.get("/api/v1/artists", headers={"Host": host.format(port=daemon.port)}) as resp:
+            assert resp.status == 200
+
+
+async def test_request_without_host_header_is_refused(daemon: Running) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", daemon.port)
+    writer.write(b"GET /api/v1/health HTTP/1.0\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.0 421") or answer.startswith(b"HTTP/1.1 421")
+    assert b'"bad_host"' in answer
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost:1"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+async def test_cross_origin_browser_requests_are_refused(daemon: Running, headers: dict[str, str]) -> None:
+    async with daemon.client(**headers) as session:
+        for method, path in [("GET", "/api/v1/artists"), ("POST", "/api/v1/generate"), ("GET", "/api/v1/health")]:
+            async with session.request(method, path, json={"style": "funk"}) as resp:
+                assert resp.status == 403, (path, headers)
+                assert_error(await resp.json(), "forbidden_origin")
+
+
+async def test_own_origin_is_accepted(daemon: Running) -> None:
+    headers = {"Origin": f"http://127.0.0.1:{daemon.port}", "Sec-Fetch-Site": "same-origin"}
+    async with daemon.client(**headers) as session, session.get("/api/v1/artists") as resp:
+        assert resp.status == 200
+
+
+async def test_huge_body_is_413(daemon: Running, client: aiohttp.ClientSession) -> None:
+    limit = int(daemon.app.settings["max_body_bytes"])
+    big = b'{"artist": "' + b"x" * (limit + 10) + b'"}'
+    async with client.post("/api/v1/research", data=big, headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 413
+        assert_error(await resp.json(), "body_too_large")
+
+    async def chunks():  # no Content-Length: the limit is enforced while reading
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    async with client.post("/api/v1/generate", data=chunks(), headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 413
+        assert_error(await resp.json(), "body_too_large")
+
+
+async def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    running = await start_daemon(tmp_path, rate_limit_per_hour=3)
+    try:
+        async with running.client() as session:
+            for _ in range(3):
+                async with session.post("/api/v1/research", json={"artist": "Nobody Real"}) as resp:
+                    assert resp.status in (200, 202)
+            async with session.post("/api/v1/generate", json={"style": "funk"}) as resp:
+                assert resp.status == 429
+                retry = int(resp.headers["Retry-After"])
+                assert 3500 <= retry <= 3600
+                assert_error(await resp.json(), "rate_limited")
+            async with session.get("/api/v1/artists") as resp:  # reads are not limited
+                assert resp.status == 200
+    finally:
+        await stop_daemon(running)

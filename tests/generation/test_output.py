@@ -1,0 +1,51 @@
+"""Writing generated clips: whole files only, safe names, kit substitutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+
+from mididrumigen.errors import UserError
+from mididrumigen.generation.output import fit_clip_to_kit, write_clips
+from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
+from mididrumigen.midi.notes import Clip, Note
+
+
+def make_clip(*pieces: str) -> Clip:
+    notes = [Note(GM_PITCH_BY_PIECE[p], 100, i * 240, 60) for i, p in enumerate(pieces)]
+    return Clip(notes=notes, tempo_bpm=100, bars=1, name="Test - Variation 1", meta={"style": "songo"})
+
+
+def test_write_clips_names_are_safe_and_files_complete(tmp_path: Path) -> None:
+    paths = write_clips([make_clip("kick", "snare"), make_clip("kick")], tmp_path, "../../etc/passwd")
+    assert [p.parent for p in paths] == [tmp_path.resolve()] * 2
+    assert all(p.name.startswith("etc_passwd-songo-100bpm-") for p in paths)
+    assert [len([m for m in mido.MidiFile(p).tracks[1] if m.type == "note_on"]) for p in paths] == [2, 1]
+
+
+def test_missing_kit_pieces_fall_back_to_the_closest(tmp_path: Path) -> None:
+    clip, subs = fit_clip_to_kit(make_clip("cowbell", "kick", "tom_low"), {"kick", "ride", "ride_bell", "tom_mid"})
+    assert subs == {"cowbell": "ride_bell", "tom_low": "tom_mid"}
+    assert sorted(n.pitch for n in clip.notes) == sorted([53, 36, 47])
+    (path,) = write_clips([make_clip("cowbell", "kick")], tmp_path, "x", drum_map="ad2")
+    pitches = {m.note for m in mido.MidiFile(path).tracks[1] if m.type == "note_on"}
+    assert 36 in pitches
+    assert len(pitches) == 2
+
+
+def test_a_piece_with_no_substitute_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    user_map = tmp_path / "tiny.json"
+    user_map.write_text('{"name": "tiny", "pieces": {"kick": 36}}')
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="tiny"):
+        write_clips([make_clip("kick", "hihat_closed")], out, "x", drum_map=str(user_map))
+    assert not out.exists()
+
+
+def test_unwritable_folder_is_a_user_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match="output folder"):
+        write_clips([make_clip("kick")], blocker / "sub", "x")

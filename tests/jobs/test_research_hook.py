@@ -1,0 +1,63 @@
+"""The research job calls the research engineer's hook with (app, artist, job) and stores the profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mididrumigen import orchestrator
+from mididrumigen.app import App
+from mididrumigen.jobs import JobContext
+from mididrumigen.research import orchestrator as research
+from mididrumigen.settings import Settings
+from tests.store.test_store import make_profile
+
+
+async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, str, bool]] = []
+
+    async def fake_research(app: Any, artist: str, job: JobContext) -> Any:
+        assert isinstance(app, App)
+        await job.set_stage("collecting", 40)
+        calls.append(("research", artist, job.cancelled))
+        return make_profile("Hook Drummer")
+
+    async def fake_augment(app: Any, artist: str, job: JobContext) -> Any:
+        calls.append(("augment", artist, bool(job.params["augment"])))
+        return make_profile("Hook Drummer", confidence=0.9)
+
+    monkeypatch.setattr(research, "research_artist", fake_research)
+    monkeypatch.setattr(research, "augment_artist", fake_augment)
+    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
+    await app.start()
+    try:
+        first = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "hook drummer"}), 10)
+        assert first["status"] == "succeeded", first
+        assert first["result"]["artist"] == "Hook Drummer"
+        again = await app.scheduler.submit("research", {"artist": "Hook Drummer", "augment": True})
+        assert (await app.scheduler.wait(again, 10))["status"] == "succeeded"
+        assert calls == [("research", "hook drummer", False), ("augment", "Hook Drummer", True)]
+        row = await app.store.get_artist("HOOK DRUMMER")
+        assert row is not None and row.research_status == "cached" and row.confidence == 0.9
+    finally:
+        await app.close()
+
+
+async def test_failed_research_marks_the_artist_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(app: Any, artist: str, job: JobContext) -> Any:
+        raise orchestrator.UserError("every source was unreachable")
+
+    monkeypatch.setattr(research, "research_artist", broken)
+    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
+    await app.start()
+    try:
+        job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
+        assert job["status"] == "failed" and job["error"] == "every source was unreachable"
+        row = await app.store.get_artist("Lost Cause")
+        assert row is not None and row.research_status == "failed"
+    finally:
+        await app.close()
