@@ -42,6 +42,7 @@ class App:
         self.embedder: Any = None
         self.started_at = time.time()
         self._http: aiohttp.ClientSession | None = None
+        self._llm: Any = None
         self._library: Any = None
         self._library_loaded = False
 
@@ -85,9 +86,21 @@ class App:
             self._library_loaded = True
         return self._library
 
+    @property
+    def llm(self) -> Any:
+        """The LLM ProviderPool: SDK clients made once per App (on first use), closed with the App."""
+        if self._llm is None:
+            from mididrumigen.generation.coordinator import ProviderPool
+
+            self._llm = ProviderPool(self.settings)
+        return self._llm
+
     async def close(self) -> None:
         """Stop jobs (recording them as interrupted), close the HTTP session, close the database."""
         await self.scheduler.close()
+        if self._llm is not None:
+            await self._llm.aclose()
+            self._llm = None
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -54,6 +54,9 @@ def _add_generate(sub: Any) -> None:
     p.add_argument("--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the user data dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of grids")
+    from mididrumigen.daemon_cli import add_daemon_option
+
+    add_daemon_option(p)
     p.set_defaults(func=_cmd_generate)
 
 
@@ -86,6 +89,11 @@ def _open_library(settings: Any) -> Any:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from mididrumigen.daemon_cli import generate_via_daemon
+
+    via_daemon = generate_via_daemon(args)  # a running daemon shares cache and history
+    if via_daemon is not None:
+        return via_daemon
     started = time.perf_counter()
     settings = _load_settings()
     request = _build_request(args, settings)
@@ -106,7 +114,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from mididrumigen.generation.groove_engine import generate_grooves
     from mididrumigen.generation.output import write_clips
 
-    clips = generate_grooves(request, profile=profile, library=_open_library(settings))
+    provider_used, attempts = "groove-engine", []
+    if _wants_llm(request, settings):
+        import asyncio
+
+        from mididrumigen.generation.coordinator import generate_once
+
+        outcome = asyncio.run(generate_once(settings, profile, request, _open_library(settings)))
+        clips, provider_used = outcome.clips, outcome.provider_used
+        attempts = [a.to_json() for a in outcome.attempts]
+    else:
+        clips = generate_grooves(request, profile=profile, library=_open_library(settings))
     label = profile.artist_name if profile is not None else str(request.style)
     out_dir = args.out if args.out is not None else settings.output_dir
     paths = write_clips(clips, out_dir, label, drum_map=request.drum_map)
@@ -125,7 +143,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             "seed": first.meta.get("seed"),
             "drum_map": request.drum_map,
             "generation_time_ms": round(elapsed_ms, 2),
-            "provider_used": "groove-engine",
+            "provider_used": provider_used,
+            "attempts": attempts,
         }
         print(json.dumps(result, indent=2))
         return 0
@@ -144,7 +163,48 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(clip.name)
         print(render_grid(clip))
         print(f"→ {path}")
-    print(f"\n{len(paths)} files in {elapsed_ms:.0f} ms (groove-engine)")
+    for attempt in attempts:
+        if attempt["outcome"] != "ok":
+            print(f"  {attempt['provider']}: {attempt['outcome']} ({attempt['reason']})", file=sys.stderr)
+    print(f"\n{len(paths)} files in {elapsed_ms:.0f} ms ({provider_used})")
+    return 0
+
+
+def _wants_llm(request: Any, settings: Any) -> bool:
+    """Use the LLM coordinator when a provider is named, or on auto when one is configured."""
+    if request.provider == "groove-engine":
+        return False
+    if request.provider != "auto":
+        return True  # the coordinator says why if it cannot, then falls back to the engine
+    from mididrumigen.keys import llm_configured
+
+    return llm_configured(settings)
+
+
+# ---------------------------------------------------------------- providers
+
+
+def _add_providers(sub: Any) -> None:
+    p = sub.add_parser("providers", help="show which LLM providers are configured and reachable (keys hidden)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_providers)
+
+
+def _cmd_providers(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from mididrumigen.generation.providers.status import provider_status
+
+    rows = asyncio.run(provider_status(_load_settings()))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        order = f"#{row['order']}" if row["order"] else "--"
+        configured = f"configured ({row['key_source']})" if row["configured"] else "not configured"
+        why = str(row["error"]).split(":")[0]
+        reach = f"reachable (HTTP {row['http_status']})" if row["reachable"] else f"unreachable ({why})"
+        print(f"{order:>3} {row['provider']:<10} {configured:<38} {reach:<32} {row['model']} @ {row['base_url']}")
     return 0
 
 
@@ -298,6 +358,24 @@ def _cmd_drum_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- research (mididrumigen/research/commands.py)
+
+
+def _add_research(sub: Any) -> None:
+    from mididrumigen.research.commands import add_commands
+
+    add_commands(sub, _Parser)
+
+
+# ---------------------------------------------------------------- daemon (mididrumigen/daemon_cli.py)
+
+
+def _add_daemon(sub: Any) -> None:
+    from mididrumigen.daemon_cli import add_commands
+
+    add_commands(sub, _Parser)
+
+
 # ---------------------------------------------------------------- main
 
 COMMAND_ADDERS: tuple[Callable[[Any], None], ...] = (
@@ -305,6 +383,9 @@ COMMAND_ADDERS: tuple[Callable[[Any], None], ...] = (
     _add_analyze,
     _add_library,
     _add_listings,
+    _add_research,
+    _add_daemon,
+    _add_providers,
 )
 
 

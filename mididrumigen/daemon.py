@@ -11,7 +11,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -194,7 +193,7 @@ def _health_ok(info: DaemonInfo, timeout_s: float) -> bool:
     try:
         with urllib.request.urlopen(f"{info.url}/api/v1/health", timeout=timeout_s) as response:
             return bool(response.status == 200 and json.loads(response.read()).get("status") == "ok")
-    except (OSError, ValueError, urllib.error.URLError, socket.timeout):
+    except (TimeoutError, OSError, ValueError, urllib.error.URLError):
         return False
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mididrumigen.settings import Settings
 from mididrumigen.settings import config_dir as default_config_dir
 
 KEY_FILE_NAME = "keys.toml"
@@ -134,3 +135,17 @@ def key_store_is_private(config_dir: Path | None = None) -> bool:
     if not path.exists() or os.name != "posix":
         return True
     return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+def llm_configured(
+    settings: Settings, *, config_dir: Path | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """True when a provider in provider_order has a key, or the local server is switched on (cheap: no SDKs)."""
+    if settings["local_enabled"]:
+        return True
+    status = key_status(config_dir=config_dir, environ=environ)
+    return any(
+        status[name]["configured"]
+        for name in settings["provider_order"]
+        if name in status and name != "local"
+    )

@@ -141,11 +141,17 @@ async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
 
 
 async def generate_clips(app: App, profile: StyleProfile | None, request: GenerationRequest) -> Generated:
-    """The one place clips are made (the LLM coordinator takes over this call site)."""
-    from mididrumigen.generation.groove_engine import generate_grooves
+    """The one place clips are made: the LLM coordinator, with the groove engine as its last resort."""
+    from mididrumigen.generation.coordinator import generate
 
-    clips = await asyncio.to_thread(generate_grooves, request, profile, app.library())
-    return Generated(clips, provider_used="groove-engine")
+    result = await generate(app, profile, request)
+    return Generated(
+        result.clips,
+        provider_used=result.provider_used,
+        attempts=[attempt.to_json() for attempt in result.attempts],
+        tokens=sum(attempt.tokens_in + attempt.tokens_out for attempt in result.attempts),
+        cost=result.cost_usd or 0.0,
+    )
 
 
 async def generate_with_profile(
@@ -155,6 +161,8 @@ async def generate_with_profile(
     from mididrumigen.generation.output import write_clips
 
     started = time.perf_counter()
+    if profile is not None and request.artist != profile.artist_name:
+        request = dataclasses.replace(request, artist=profile.artist_name)  # clips named by the real name
     generated = await generate_clips(app, profile, request)
     label = profile.artist_name if profile is not None else str(request.style)
     out_dir = app.settings.output_dir / safe_slug(label, fallback="drums", max_chars=40)

@@ -115,11 +115,11 @@ def render_hits(
     events = [(t, c, v) for t, c, v in events if c is not None and t >= 0]
     end_s = max((t for t, _, _ in events), default=0.0) + TAIL_S
     total_s = duration_s if duration_s is not None else end_s
-    out = np.zeros(int(round(total_s * sample_rate_hz)) + 1, dtype=np.float32)
+    out = np.zeros(round(total_s * sample_rate_hz) + 1, dtype=np.float32)
     for time_s, kit_class, velocity in events:
         assert kit_class is not None
         voice = _voice(kit_class, sample_rate_hz)
-        start = int(round(time_s * sample_rate_hz))
+        start = round(time_s * sample_rate_hz)
         if start >= len(out):
             continue
         stop = min(len(out), start + len(voice))
@@ -140,7 +140,7 @@ def render_clip(clip: Clip, sample_rate_hz: int = DEFAULT_SAMPLE_RATE_HZ) -> np.
     """Render a clip at its tempo to mono float32 audio (clip length plus a decay tail)."""
     length_s = clip.length_ticks * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
     hits = clip_hits(clip)
-    end_s = max([length_s, *(t + TAIL_S for t, _, _ in hits)])
+    end_s = max([length_s, *(t for t, _, _ in hits)]) + TAIL_S
     return render_hits(hits, duration_s=end_s, sample_rate_hz=sample_rate_hz)
 
 

@@ -24,4 +24,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "mdg-home"
     monkeypatch.setenv("MIDIDRUMIGEN_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("MIDIDRUMIGEN_DATA_DIR", str(home / "data"))
+    # A developer's real API keys must never send a test to a real LLM service.
+    for var in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
     return home

@@ -13,6 +13,7 @@ SMOOTH_S = 0.012  # human timing spread folded into each onset
 DEFAULT_PRIOR_BPM = 115.0  # perceptual preference for the beat level
 PRIOR_WIDTH_OCTAVES = 0.9
 CANDIDATE_STEP = 0.004  # relative step between candidate tempos
+OVERLAP_FLOOR = 0.25  # how far the autocorrelation of short clips is trusted at long lags
 # Weights of a candidate beat period's multiples and subdivisions in the comb score.
 COMB_MULTIPLES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (2.0, 0.5), (4.0, 0.25), (0.5, 0.25))
 
@@ -34,7 +35,9 @@ class BeatGrid:
         return (np.asarray(time_s, dtype=float) - self.phase_s) / self.period_s
 
 
-def _clean_onsets(onset_times_s: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None):
+def _clean_onsets(
+    onset_times_s: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     times = np.asarray(onset_times_s, dtype=float)
     if times.ndim != 1:
         raise ValueError("onset times must be a flat sequence of seconds")
@@ -54,7 +57,7 @@ def onset_train(times_s: np.ndarray, weights: np.ndarray, frame_s: float = FRAME
     length = int(frames[-1]) + 1
     train = np.bincount(frames, weights=weights, minlength=length).astype(float)
     sigma = SMOOTH_S / frame_s
-    half = int(math.ceil(3 * sigma))
+    half = math.ceil(3 * sigma)
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     return np.convolve(train, kernel, mode="same")
 
@@ -62,12 +65,12 @@ def onset_train(times_s: np.ndarray, weights: np.ndarray, frame_s: float = FRAME
 def autocorrelation(signal: np.ndarray, max_lag: int) -> np.ndarray:
     """Unbiased-by-overlap autocorrelation for lags 0..max_lag (FFT based)."""
     n = len(signal)
-    size = 1 << int(math.ceil(math.log2(max(2 * n, 2))))
+    size = 1 << math.ceil(math.log2(max(2 * n, 2)))
     spectrum = np.fft.rfft(signal, size)
     ac = np.fft.irfft(spectrum * np.conj(spectrum), size)[: max_lag + 1]
     if len(ac) < max_lag + 1:
         ac = np.pad(ac, (0, max_lag + 1 - len(ac)))
-    overlap = np.maximum(n - np.arange(max_lag + 1), n * 0.25)
+    overlap = np.maximum(n - np.arange(max_lag + 1), n * OVERLAP_FLOOR)
     return ac * (n / overlap)
 
 
@@ -80,8 +83,8 @@ def _peak_near(ac: np.ndarray, lag_frames: np.ndarray, tolerance: float = 0.015)
     """Largest autocorrelation within +-tolerance of each (fractional) lag."""
     result = np.zeros(len(lag_frames))
     for i, lag in enumerate(lag_frames):
-        lo = max(int(math.floor(lag * (1 - tolerance))), 1)
-        hi = int(math.ceil(lag * (1 + tolerance)))
+        lo = max(math.floor(lag * (1 - tolerance)), 1)
+        hi = math.ceil(lag * (1 + tolerance))
         if lo >= len(ac):
             continue
         result[i] = ac[lo : min(hi + 1, len(ac))].max()
@@ -103,7 +106,7 @@ def tempo_scores(
         return candidates, np.zeros(len(candidates))
     train = onset_train(times, w)
     periods_frames = 60.0 / candidates / FRAME_S
-    max_lag = int(math.ceil(periods_frames.max() * max(m for m, _ in COMB_MULTIPLES) * 1.05))
+    max_lag = math.ceil(periods_frames.max() * max(m for m, _ in COMB_MULTIPLES) * 1.05)
     ac = autocorrelation(train, max_lag)
     ac = ac / ac[0] if ac[0] > 0 else ac
     score = np.zeros(len(candidates))
@@ -122,7 +125,7 @@ def refine_tempo_bpm(times_s: np.ndarray, weights: np.ndarray, tempo_bpm: float)
     while multiple * period < len(train) * 0.6:
         centre = multiple * period
         half = max(3.0, 0.04 * period)
-        lo, hi = max(int(centre - half), 1), min(int(math.ceil(centre + half)), len(ac) - 2)
+        lo, hi = max(int(centre - half), 1), min(math.ceil(centre + half), len(ac) - 2)
         if hi <= lo:
             break
         peak = lo + int(np.argmax(ac[lo : hi + 1]))
@@ -147,24 +150,32 @@ def fit_beat_grid(
     if len(times) == 0:
         raise ValueError("no onsets to fit a beat grid to")
     period = 60.0 / tempo_bpm
-    phase = _weighted_phase_s(times, w, period)
-    for _ in range(iterations):
-        position = (times - phase) / period
-        index = np.rint(position)
-        near = np.abs(position - index) < 0.12
-        if near.sum() < 3 or index[near].max() == index[near].min():
+    start = times[0]
+    # Fit over a window that doubles each round, so a rough tempo cannot drift a whole beat.
+    span_beats = 8.0
+    while True:
+        window = times <= start + span_beats * period
+        phase = _weighted_phase_s(times[window], w[window], period)
+        for _ in range(iterations):
+            position = (times[window] - phase) / period
+            index = np.rint(position)
+            near = np.abs(position - index) < 0.12
+            if near.sum() < 3 or index[near].max() == index[near].min():
+                break
+            sel_w = w[window][near]
+            k = index[near]
+            t = times[window][near]
+            k_mean = np.average(k, weights=sel_w)
+            t_mean = np.average(t, weights=sel_w)
+            slope = np.sum(sel_w * (k - k_mean) * (t - t_mean)) / np.sum(sel_w * (k - k_mean) ** 2)
+            # A refit may only nudge the tempo, never jump metrical levels.
+            if not 0.9 * period < slope < 1.1 * period:
+                break
+            period = float(slope)
+            phase = float(t_mean - k_mean * period)
+        if window.all():
             break
-        sel_w = w[near]
-        k = index[near]
-        t = times[near]
-        k_mean = np.average(k, weights=sel_w)
-        t_mean = np.average(t, weights=sel_w)
-        slope = np.sum(sel_w * (k - k_mean) * (t - t_mean)) / np.sum(sel_w * (k - k_mean) ** 2)
-        # A refit may only nudge the tempo, never jump metrical levels.
-        if not 0.9 * period < slope < 1.1 * period:
-            break
-        period = float(slope)
-        phase = float(t_mean - k_mean * period)
+        span_beats *= 2
     # Anchor the grid on the median hit near a beat, so a laid-back limb shows as late.
     position = (times - phase) / period
     offsets = position - np.rint(position)

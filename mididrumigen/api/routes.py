@@ -29,7 +29,16 @@ SSE_KEEPALIVE_S = 15.0
 MAX_SIMILAR = 50
 
 APP = web.AppKey("app", App)
-STREAMS = web.AppKey("streams", set[asyncio.Task[Any]])  # open SSE handlers, cancelled on shutdown
+
+
+@dataclass(slots=True)
+class OpenStreams:
+    """Open SSE handler tasks, cancelled on shutdown so it does not wait for them."""
+
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+STREAMS = web.AppKey("streams", OpenStreams)
 BodyT = TypeVar("BodyT", bound=BaseModel)
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -222,7 +231,7 @@ async def task_events(request: web.Request) -> web.StreamResponse:
     task_id = id_param(request, "task_id", "task")
     queue = scheduler.subscribe(task_id)
     me = asyncio.current_task()
-    streams = request.app[STREAMS]
+    streams = request.app[STREAMS].tasks
     if me is not None:
         streams.add(me)
     try:
@@ -248,7 +257,8 @@ async def task_events(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         scheduler.unsubscribe(task_id, queue)
-        streams.discard(me)  # type: ignore[arg-type]
+        if me is not None:
+            streams.discard(me)
 
 
 async def get_similar(request: web.Request) -> web.Response:
@@ -258,17 +268,20 @@ async def get_similar(request: web.Request) -> web.Response:
     raw_limit = request.query.get("limit", "10")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_SIMILAR:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_SIMILAR}", field="limit")
-    profile = await orchestrator.resolve_profile(app, name)
-    if profile is None:
-        raise unknown_artist(app, name)
-    found = await app.store.similar(profile.artist_name, int(raw_limit))
+    found = await app.store.similar(name, int(raw_limit))  # the common case: one indexed lookup + the KNN
+    canonical = name
     if found is None:
-        raise ApiError(
-            409,
-            f"{profile.artist_name!r} has no embedding yet; research computes one",
-            code="no_embedding",
-        )
-    return reply({"artist": profile.artist_name, "similar": [s.to_json() for s in found]})
+        profile = await orchestrator.resolve_profile(app, name)
+        if profile is None:
+            raise unknown_artist(app, name)
+        canonical = profile.artist_name
+        found = await app.store.similar(canonical, int(raw_limit))
+        if found is None:
+            raise ApiError(409, f"{canonical!r} has no embedding yet; research computes one", code="no_embedding")
+    else:
+        row = await app.store.get_artist(name)
+        canonical = row.name if row is not None else name
+    return reply({"artist": canonical, "similar": [s.to_json() for s in found]})
 
 
 async def list_artists(request: web.Request) -> web.Response:
@@ -368,7 +381,7 @@ ROUTES: tuple[Route, ...] = (
 
 async def close_streams(api: web.Application) -> None:
     """on_shutdown: end open event streams so shutdown does not wait for them."""
-    tasks = list(api[STREAMS])
+    tasks = list(api[STREAMS].tasks)
     for task in tasks:
         task.cancel()
     if tasks:
@@ -377,7 +390,7 @@ async def close_streams(api: web.Application) -> None:
 
 def add_routes(api: web.Application) -> None:
     """Register every route of the table under /api/v1."""
-    api[STREAMS] = set()
+    api[STREAMS] = OpenStreams()
     api.on_shutdown.append(close_streams)
     for route in ROUTES:
         api.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from mididrumigen.api.errors import ApiError, Handler
 
@@ -61,7 +62,7 @@ class Guard:
 GUARD = web.AppKey("guard", Guard)
 
 
-def host_middleware(guard: Guard) -> Handler:
+def host_middleware(guard: Guard) -> Middleware:
     """Refuse requests whose Host is not loopback with our port (DNS-rebinding defence)."""
 
     @web.middleware
@@ -71,10 +72,10 @@ def host_middleware(guard: Guard) -> Handler:
             raise ApiError(421, f"this server only answers to localhost:{guard.port}", code="bad_host")
         return await handler(request)
 
-    return check_host  # type: ignore[return-value]
+    return check_host
 
 
-def origin_middleware(guard: Guard) -> Handler:
+def origin_middleware(guard: Guard) -> Middleware:
     """Refuse cross-origin browser requests: only the daemon's own pages may call it from a browser."""
 
     @web.middleware
@@ -87,10 +88,10 @@ def origin_middleware(guard: Guard) -> Handler:
             raise ApiError(403, "cross-site requests are not allowed", code="forbidden_origin")
         return await handler(request)
 
-    return check_origin  # type: ignore[return-value]
+    return check_origin
 
 
-def auth_middleware(guard: Guard) -> Handler:
+def auth_middleware(guard: Guard) -> Middleware:
     """Require `Authorization: Bearer <token>` on every route but /health."""
 
     expected = f"Bearer {guard.token}".encode()
@@ -107,10 +108,10 @@ def auth_middleware(guard: Guard) -> Handler:
                 )
         return await handler(request)
 
-    return check_token  # type: ignore[return-value]
+    return check_token
 
 
-def limits_middleware(guard: Guard) -> Handler:
+def limits_middleware(guard: Guard) -> Middleware:
     """Refuse bodies over the size limit early, and rate-limit research and generation."""
 
     @web.middleware
@@ -131,4 +132,4 @@ def limits_middleware(guard: Guard) -> Handler:
                 )
         return await handler(request)
 
-    return check_limits  # type: ignore[return-value]
+    return check_limits

@@ -238,17 +238,26 @@ def _resolve_deps(app_or_deps: Any) -> tuple[ProviderPool, Any, bool]:
 
 
 def _label(profile: StyleProfile | None, request: GenerationRequest) -> str:
+    """Clip name prefix, as the groove engine makes it: artist, else the style's title."""
+    if request.artist:
+        return request.artist
     if profile is not None:
         return profile.artist_name
-    return request.artist or str(request.style)
+    style = style_of(request, profile)
+    return style.title if style is not None else str(request.style)
 
 
 async def generate(
-    app_or_deps: Any, profile: StyleProfile | None, request: GenerationRequest
+    app_or_deps: Any,
+    profile: StyleProfile | None,
+    request: GenerationRequest,
+    *,
+    library: Any = None,
 ) -> GenerationResult:
     """Generate `request.variations` clips: LLM providers with failover, the groove engine last."""
     started = time.perf_counter()
-    pool, library, owned = _resolve_deps(app_or_deps)
+    pool, app_library, owned = _resolve_deps(app_or_deps)
+    library = library if library is not None else app_library
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     request = replace(request, seed=seed)
     attempts: list[Attempt] = []
@@ -423,3 +432,14 @@ async def _one_variation(job: _Job, variation: int) -> Clip | None:
             }
             return replace(clip, meta=meta)
     return None
+
+
+async def generate_once(
+    settings: Settings, profile: StyleProfile | None, request: GenerationRequest, library: Any = None
+) -> GenerationResult:
+    """One request with a pool of its own (the CLI); the daemon keeps one pool per App instead."""
+    pool = ProviderPool(settings)
+    try:
+        return await generate(pool, profile, request, library=library)
+    finally:
+        await pool.aclose()

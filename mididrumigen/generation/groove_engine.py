@@ -32,18 +32,24 @@ NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
 GHOST_CEILING = 0.44  # ghosts stay below this share of the clip's snare accent level
 MAIN_FLOOR = 0.56  # other snare hits stay above it (the analysis splits at 0.5)
 SNARE_PIECES = frozenset(p for p, c in CLASS_BY_PIECE.items() if c == "snare")
+# Relative loudness of the pieces: hands on cymbals play well under the backbeat, as
+# in the GMD's human performances (overall velocity spread 25-40 in a 2-bar window).
 PIECE_GAIN = {
-    "kick": 0.97,
-    "hihat_closed": 0.86,
-    "hihat_pedal": 0.66,
-    "hihat_open": 0.92,
-    "ride": 0.86,
-    "ride_bell": 0.9,
-    "shaker": 0.7,
-    "tambourine": 0.74,
-    "cowbell": 0.85,
-    "cross_stick": 0.9,
-    "china": 0.95,
+    "kick": 0.92,
+    "hihat_closed": 0.56,
+    "hihat_pedal": 0.45,
+    "hihat_open": 0.75,
+    "ride": 0.64,
+    "ride_bell": 0.8,
+    "shaker": 0.55,
+    "tambourine": 0.6,
+    "cowbell": 0.75,
+    "cross_stick": 0.85,
+    "china": 0.9,
+    "tom_high": 0.9,
+    "tom_mid": 0.9,
+    "tom_low": 0.92,
+    "tom_floor": 0.95,
 }
 # Knobs of each variation, in order: alternative pattern (None = core), timekeeper swap,
 # weight of optional hits, chance the hat opens at its spots, extra weight on kick additions.
@@ -133,17 +139,18 @@ def generate_grooves(
     """Generate request.variations clips of exactly request.bars bars in the resolved style and feel."""
     settings = resolve_settings(request, profile)
     patterns = meter_patterns(settings.style.key, settings.meter)
-    template_clips = _template_variations(settings, library, profile, request.variations) if library else []
+    slots = (
+        _template_variations(settings, library, profile, request.variations) if library is not None else []
+    )
     clips: list[Clip] = []
     seen: list[frozenset[tuple[int, int]]] = []
     for number in range(1, request.variations + 1):
-        if number - 1 < len(template_clips):
-            clip = template_clips[number - 1]
-            seen.append(frozenset((n.time, n.pitch) for n in clip.notes))
-            clips.append(clip)
+        template = slots[number - 1] if number - 1 < len(slots) else None
+        if template is not None:
+            seen.append(frozenset((n.time, n.pitch) for n in template.notes))
+            clips.append(template)
             continue
-        clip = _build_variation(settings, patterns, number, seen)
-        clips.append(clip)
+        clips.append(_build_variation(settings, patterns, number, seen))
     return clips
 
 
@@ -179,8 +186,49 @@ def _build_variation(
     )
     if settings.humanize > 0:
         clip = apply_feel(clip, settings.params, amount=settings.humanize, rng=rng)
+        if not patterns.compound:
+            clip.notes = _center_swing(notes, clip.notes, settings)
     clip.notes = _settle_ghosts(clip.notes, ghosts)
     return clip.sorted()
+
+
+def _center_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:
+    """Move the played off-beats together so their median sits at the requested swing.
+
+    Per-limb tendencies and drift stay (each hit keeps its distance to the others), but
+    the drift's chance wander and a laid-back limb on the off-beats must not change the
+    swing a listener (and the analysis) hears from the one asked for.
+    """
+    pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
+    target = settings.swing_percent / 100.0
+    off = round(target * pair)
+    indices = [i for i, n in enumerate(written) if n.time % pair == off]
+    if len(indices) < 4:
+        return played
+    positions = sorted((played[i].time - (written[i].time - off)) / pair for i in indices)
+    middle = len(positions) // 2
+    median = positions[middle] if len(positions) % 2 else (positions[middle - 1] + positions[middle]) / 2
+    shift = round((target - median) * pair)
+    if shift == 0:
+        return played
+    gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
+    bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks
+    length = bar_ticks * settings.bars
+    out = list(played)
+    times_by_pitch: dict[int, list[int]] = {}
+    for note in played:
+        times_by_pitch.setdefault(note.pitch, []).append(note.time)
+    for i in indices:
+        note = played[i]
+        time = note.time + shift
+        bar_end = (written[i].time // bar_ticks + 1) * bar_ticks
+        if not 0 <= time < min(bar_end, length):
+            continue
+        neighbours = times_by_pitch[note.pitch]
+        if any(t != note.time and abs(t - time) < gap for t in neighbours):
+            continue
+        out[i] = replace(note, time=time)
+    return out
 
 
 def _meta(settings: GrooveSettings, number: int, source: str) -> dict[str, Any]:
@@ -245,7 +293,7 @@ def _arrange(
             events.append((bar, 0, "kick", "accent", True, 0, 2))
         events.extend((bar, h.tick, h.piece, h.level, h.swings, h.offset, 0) for h in hits)
     events = _dedupe(events)
-    return _place_ghosts(events, settings, patterns, fill_bars, rng)
+    return _place_ghosts(events, settings, patterns, rng)
 
 
 def _choose_fill(
@@ -285,7 +333,6 @@ def _place_ghosts(
     events: list[_Event],
     settings: GrooveSettings,
     patterns: MeterPatterns,
-    fill_bars: set[int],
     rng: random.Random,
 ) -> list[_Event]:
     """Add or remove snare ghost notes so their share of snare hits meets the target."""
@@ -309,13 +356,15 @@ def _place_ghosts(
     taken: dict[int, set[int]] = {}
     for e in snare:
         taken.setdefault(e[0], set()).add(e[1])
-    fill_start = {e[0]: e[1] for e in reversed(events) if e[6] == 1}
+    fill_start: dict[int, int] = {}
     for e in events:
         if e[6] == 1:
             fill_start[e[0]] = min(fill_start.get(e[0], e[1]), e[1])
     grid = list(patterns.ghost_grid)
     rng.shuffle(grid)
-    order = list(dict.fromkeys([*patterns.ghost_spots, *grid]))
+    # Last resort for very ghost-heavy players: chatter on the beats too (never on the downbeat).
+    beats = [start for start, _ in patterns.groups[1:]]
+    order = list(dict.fromkeys([*patterns.ghost_spots, *grid, *beats]))
     bars = list(range(settings.bars))
     added: list[_Event] = []
     for tick in order:
@@ -332,7 +381,6 @@ def _place_ghosts(
             need -= 1
         if need == 0:
             break
-    del fill_bars
     return sorted([*events, *added], key=lambda e: (e[0], e[1], e[5], e[2]))
 
 
@@ -358,17 +406,19 @@ def _velocity(level: str, piece: str, params: QuantitativeParams) -> float:
     strength = params.accent_strength
     accent = min(124.0, params.velocity_mean + 10.0 + 18.0 * strength)
     if level == "ghost":
-        return accent * (0.42 if piece == "kick" else 0.3)
+        return accent * (0.42 if piece == "kick" else 0.26)
     if level == "accent":
         value = accent
     elif level == "soft":
-        value = params.velocity_mean * (0.74 - 0.1 * strength)
+        value = params.velocity_mean * (0.68 - 0.1 * strength)
     else:
-        value = params.velocity_mean - 4.0 * strength
+        value = params.velocity_mean - 8.0 * strength
     return value * PIECE_GAIN.get(piece, 1.0)
 
 
-def _render(settings: GrooveSettings, patterns: MeterPatterns, events: list[_Event]) -> tuple[list[Note], list[bool]]:
+def _render(
+    settings: GrooveSettings, patterns: MeterPatterns, events: list[_Event]
+) -> tuple[list[Note], list[bool]]:
     """Turn events into GM notes: velocity by level and accent cycle, swing, no accidental flams."""
     style = settings.style
     params = settings.params
@@ -376,7 +426,7 @@ def _render(settings: GrooveSettings, patterns: MeterPatterns, events: list[_Eve
     warp = not patterns.compound and abs(swing - 50.0) > 1e-9
     bar_ticks = patterns.bar_ticks
     length = bar_ticks * settings.bars
-    cycle_depth = 0.12 * params.accent_strength
+    cycle_depth = 0.3 * params.accent_strength
     cache: dict[tuple[str, str], float] = {}
     warped: dict[int, int] = {}
     placed: list[tuple[int, str, float, bool]] = []
@@ -409,7 +459,12 @@ def _render(settings: GrooveSettings, patterns: MeterPatterns, events: list[_Eve
             continue  # too close to sound as two hits at this tempo (rolls at extreme tempi)
         last_time[piece] = time
         notes.append(
-            Note(GM_PITCH_BY_PIECE[piece], max(1, min(127, round(velocity))), time, min(NOTE_TICKS, length - time))
+            Note(
+                GM_PITCH_BY_PIECE[piece],
+                max(1, min(127, round(velocity))),
+                time,
+                min(NOTE_TICKS, length - time),
+            )
         )
         ghosts.append(ghost)
     return notes, ghosts
@@ -461,7 +516,144 @@ def _template_variations(
     library: TemplateLibrary,
     profile: StyleProfile | None,
     variations: int,
-) -> list[Clip]:
-    """Derive up to one variation in two from real human performances in the library (none if it has none)."""
-    del settings, library, profile, variations
+) -> list[Clip | None]:
+    """Slots of variations drawn from real human performances: the last variation, when there are two or more.
+
+    The template (a real GMD-style beat performance) is moved to the requested tempo keeping
+    its timing deviations in milliseconds, to the requested meter by dropping or repeating
+    beats, and to the requested swing; its snare dynamics are re-levelled to the ghost target.
+    """
+    if variations < 2 or settings.meter not in _TEMPLATE_METERS:
+        return []
+    entries = _query_templates(library, settings)
+    if not entries:
+        return []
+    wanted = set(profile.midi_templates) if profile is not None else set()
+    preferred = [e for e in entries if {str(getattr(e, a, "")) for a in ("id", "path", "name")} & wanted]
+    rng = random.Random(f"{settings.seed}:template")
+    entry = rng.choice(preferred or entries)
+    try:
+        template = library.load_template(entry, settings.bars)
+    except (OSError, ValueError):
+        return []
+    clip = transform_template(template, settings, variations)
+    if clip is None:
+        return []
+    clip.meta["source"] = f"template:{getattr(entry, 'id', getattr(entry, 'path', 'library'))}"
+    return [None] * (variations - 1) + [clip]
+
+
+_TEMPLATE_METERS = ((4, 4), (3, 4), (5, 4), (7, 8))
+
+
+def _query_templates(library: TemplateLibrary, settings: GrooveSettings) -> list[Any]:
+    """Beat templates for the style near the tempo, in the requested meter or else in 4/4."""
+    for meter in dict.fromkeys([settings.meter, (4, 4)]):
+        try:
+            entries = list(
+                library.query(
+                    style=settings.style.key,
+                    tempo_bpm=settings.tempo_bpm,
+                    time_signature=meter,
+                    kind="beat",
+                    limit=8,
+                )
+            )
+        except (OSError, ValueError, LookupError):
+            return []
+        if entries:
+            return entries
     return []
+
+
+def transform_template(template: Clip, settings: GrooveSettings, number: int) -> Clip | None:
+    """Re-time a human template for the settings: tempo (ms deviations kept), meter, swing, ghost share."""
+    source_meter = template.time_signature
+    if source_meter not in ((4, 4), (3, 4), (5, 4)) or not template.notes:
+        return None
+    tpb = template.ticks_per_beat
+    scale = TICKS_PER_BEAT / tpb
+    source_bar = template.ticks_per_bar
+    source_beats = source_meter[0]
+    own_swing = _template_swing(template, settings.style.swing_unit)
+    target_groups = 4 if settings.meter == (7, 8) else settings.meter[0]
+    beat_map = _beat_map(source_beats, target_groups)
+    bar_ticks = patterns_bar = meter_patterns(settings.style.key, settings.meter).bar_ticks
+    length = bar_ticks * settings.bars
+    tempo_ratio = settings.tempo_bpm / template.tempo_bpm if template.tempo_bpm > 0 else 1.0
+    warp = not meter_patterns(settings.style.key, settings.meter).compound
+    placed: list[tuple[int, int, int]] = []
+    for note in template.notes:
+        bar, inside = divmod(note.time, source_bar)
+        if bar >= settings.bars:
+            continue
+        straight = swing_tick(inside, tpb, 50.0, settings.style.swing_unit, own_swing)
+        beat, within = divmod(straight, tpb)
+        grid = round(within * 4 / tpb) * tpb / 4  # nearest straight 16th
+        deviation = (within - grid) * tempo_ratio * scale  # same milliseconds at the new tempo
+        for target_beat, source_beat in enumerate(beat_map):
+            if source_beat != beat:
+                continue
+            tick = target_beat * TICKS_PER_BEAT + grid * scale
+            if warp:
+                tick = swing_tick(tick, TICKS_PER_BEAT, settings.swing_percent, settings.style.swing_unit)
+            time = round(bar * patterns_bar + tick + max(-30.0, min(30.0, deviation)))
+            if 0 <= time < min(length, (bar + 1) * bar_ticks):
+                placed.append((time, note.pitch, note.velocity))
+    if not placed:
+        return None
+    placed.sort()
+    gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
+    last: dict[int, int] = {}
+    notes = []
+    for time, pitch, velocity in placed:
+        if pitch in last and time - last[pitch] < gap:
+            continue
+        last[pitch] = time
+        notes.append(Note(pitch, velocity, time, min(NOTE_TICKS, length - time)))
+    snare_pitches = {GM_PITCH_BY_PIECE[p] for p in SNARE_PIECES}
+    snare = sorted((n.velocity, i) for i, n in enumerate(notes) if n.pitch in snare_pitches)
+    ghosts = [False] * len(notes)
+    main = len(snare) - _ghost_count_total(len(snare), settings.ghost_share)
+    for _, index in snare[: len(snare) - main]:
+        ghosts[index] = True  # the player's softest snare strokes become the ghosts
+    notes = _settle_ghosts(notes, ghosts)
+    return Clip(
+        notes=notes,
+        tempo_bpm=settings.tempo_bpm,
+        time_signature=settings.meter,
+        ticks_per_beat=TICKS_PER_BEAT,
+        bars=settings.bars,
+        name=f"{settings.label} - Variation {number}",
+        meta=_meta(settings, number, "template"),
+    ).sorted()
+
+
+def _beat_map(source_beats: int, target_beats: int) -> list[int]:
+    """Which template beat each target beat plays (drop the third beat for 3/4, repeat one for 5/4)."""
+    if target_beats <= source_beats:
+        return (
+            [*range(target_beats - 1), source_beats - 1]
+            if target_beats < source_beats
+            else list(range(source_beats))
+        )
+    return [*range(source_beats), *(source_beats - 2 + i % 2 for i in range(target_beats - source_beats))]
+
+
+def _template_swing(template: Clip, unit: int) -> float:
+    """The template's own swing: median position of its off-beat hits in their pair (50 when straight)."""
+    pair = template.ticks_per_beat if unit == 8 else template.ticks_per_beat / 2
+    positions = []
+    for note in template.notes:
+        frac = (note.time % pair) / pair
+        if 0.42 <= frac <= 0.78:
+            positions.append(frac)
+    if len(positions) < 4:
+        return 50.0
+    positions.sort()
+    return min(max(100.0 * positions[len(positions) // 2], 50.0), 74.0)
+
+
+def _ghost_count_total(snare_hits: int, share: float) -> int:
+    """Ghosts among a fixed number of snare hits closest to the share."""
+    return min(range(snare_hits + 1), key=lambda g: abs(g / snare_hits - share)) if snare_hits else 0

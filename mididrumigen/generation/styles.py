@@ -262,7 +262,9 @@ def _parse_rows(rows: Mapping[str, str], meter: tuple[int, int]) -> list[_RawHit
                     raise ValueError(f"unknown glyph {glyph!r} in {text!r}")
                 roll = 2 if glyph == "r" else 3 if glyph == "t" else 1
                 hits.append(
-                    _RawHit(group, step / steps, piece, _LEVEL_BY_GLYPH[glyph], steps % 3 == 0, roll, 1 / steps)
+                    _RawHit(
+                        group, step / steps, piece, _LEVEL_BY_GLYPH[glyph], steps % 3 == 0, roll, 1 / steps
+                    )
                 )
     return hits
 
@@ -273,7 +275,9 @@ def _group_map(source_groups: int, target_groups: int) -> list[int]:
         return list(range(source_groups))
     if target_groups < source_groups:
         return [*range(target_groups - 1), source_groups - 1]
-    extra = [source_groups - 2 + i % 2 if source_groups >= 2 else 0 for i in range(target_groups - source_groups)]
+    extra = [
+        source_groups - 2 + i % 2 if source_groups >= 2 else 0 for i in range(target_groups - source_groups)
+    ]
     return [*range(source_groups), *extra]
 
 
@@ -424,7 +428,10 @@ def _build_style(key: str, data: dict[str, Any], fillsets: dict[str, list[str]])
     fills.extend(parse_fill(text) for text in fillsets["triplet"] if "triplet" not in data.get("fills", []))
     meters = {}
     for meter_text, section in data.get("meters", {}).items():
-        meters[_meter(meter_text)] = (_rows(section["core"]), tuple(_rows(a) for a in section.get("alts", [])))
+        meters[_meter(meter_text)] = (
+            _rows(section["core"]),
+            tuple(_rows(a) for a in section.get("alts", [])),
+        )
     style = Style(
         key=key,
         title=str(data["title"]),
@@ -504,7 +511,8 @@ def meter_patterns(key: str, meter: tuple[int, int]) -> MeterPatterns:
         core_rows, alt_rows = style.meters[meter]
         core = _adapt(_parse_rows(core_rows, meter), meter, meter, style, pulse=False)
         alts = tuple(
-            _adapt(_parse_rows({**core_rows, **alt}, meter), meter, meter, style, pulse=False) for alt in alt_rows
+            _adapt(_parse_rows({**core_rows, **alt}, meter), meter, meter, style, pulse=False)
+            for alt in alt_rows
         )
     else:
         core = _adapt(_parse_rows(style.core, source), source, meter, style, pulse=True)
@@ -515,7 +523,9 @@ def meter_patterns(key: str, meter: tuple[int, int]) -> MeterPatterns:
     vary = _adapt(_parse_rows(style.vary, source), source, meter, style, pulse=False)
     open_spots = tuple(
         h.tick
-        for h in _adapt(_parse_rows({"hihat_open": style.open_hat}, source), source, meter, style, pulse=False)
+        for h in _adapt(
+            _parse_rows({"hihat_open": style.open_hat}, source), source, meter, style, pulse=False
+        )
     )
     ghost_hits = _adapt(_parse_rows({"snare": style.ghosts}, source), source, meter, style, pulse=False)
     groups = meter_groups(meter)

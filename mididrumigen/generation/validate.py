@@ -129,29 +129,24 @@ def _closers(prefix: str) -> str | None:
 
 
 def close_truncated_json(text: str) -> str | None:
-    """Close JSON cut off mid-way, backing up to earlier commas until it parses; None if hopeless."""
-    candidate = text.rstrip()
-    for _ in range(MAX_REPAIR_TRIES):
-        closers = _closers(candidate)
-        if closers is not None:
-            attempt = candidate + closers
-            try:
-                json.loads(attempt)
-                return attempt
-            except json.JSONDecodeError:
-                pass
-            trimmed = re.sub(r'[,:]\s*$|,\s*"[^"]*"?\s*:?\s*$', "", candidate)
-            if trimmed != candidate:
-                attempt = trimmed + (_closers(trimmed) or "")
-                try:
-                    json.loads(attempt)
-                    return attempt
-                except json.JSONDecodeError:
-                    pass
-        cut = candidate.rfind(",")
-        if cut <= 0:
-            return None
-        candidate = candidate[:cut]
+    """Close JSON cut off mid-way: back up to ever earlier token boundaries until it parses; None if hopeless."""
+    candidates = [len(text)]
+    for index in range(len(text) - 1, -1, -1):
+        if len(candidates) > MAX_REPAIR_TRIES:
+            break
+        if text[index] in ',{["}]':
+            # Keep an opening bracket or closing token, drop a separator.
+            candidates.append(index if text[index] == "," else index + 1)
+    for cut in candidates:
+        prefix = text[:cut].rstrip().rstrip(",").rstrip()
+        closers = _closers(prefix)
+        if closers is None or not prefix:
+            continue
+        try:
+            json.loads(prefix + closers)
+        except json.JSONDecodeError:
+            continue
+        return prefix + closers
     return None
 
 
@@ -197,7 +192,9 @@ def _bar_list(data: Any) -> list[Any]:
     if isinstance(data, dict):
         bars = data.get("bars")
         if bars is None and len(data) == 1:
-            bars = next(iter(data.values()))
+            inner = next(iter(data.values()))
+            # {"groove": {"bars": [...]}}: a wrapper object around the answer.
+            bars = inner.get("bars", inner) if isinstance(inner, dict) and "bars" in inner else inner
         if isinstance(bars, dict):
             bars = [bars[k] for k in sorted(bars, key=lambda k: (len(str(k)), str(k)))]
     else:

@@ -153,7 +153,6 @@ class Scheduler:
         task.add_done_callback(lambda _t: self._job_tasks.pop(job_id, None))
 
     async def _run(self, job_id: str, kind: JobKind, params: dict[str, Any], attempts: int) -> None:
-        store = self.app.store
         ctx = JobContext(self, job_id, kind.name, params, attempts + 1)
         self._contexts[job_id] = ctx
         try:

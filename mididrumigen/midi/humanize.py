@@ -15,7 +15,10 @@ from mididrumigen.midi.notes import Clip, Note, ms_to_ticks
 from mididrumigen.profile import QuantitativeParams
 
 MIN_GAP_MS = 25.0  # two hits of one piece closer than this sound like a flam
-DRIFT_COEFFICIENT = 0.65  # AR(1) memory of a limb's timing from one hit to the next
+DRIFT_COEFFICIENT = 0.7  # AR(1) memory of a limb's timing from one hit to the next
+# A profile's timing_jitter_ms at humanize 1 gives this many times its value of drift spread:
+# GMD players sit 10-30 ms around the grid, profiles give 5-12 ms of "jitter".
+DRIFT_SCALE = 3.5
 VELOCITY_DRIFT_COEFFICIENT = 0.5
 HAT_ACCENT_DEPTH = 0.14  # velocity swing of the accent cycle at accent_strength 1
 TIME_KEEPING_CLASSES = frozenset({"hihat_closed", "hihat_open", "ride"})
@@ -124,9 +127,9 @@ def apply_feel(
     order = sorted(range(len(clip.notes)), key=lambda i: (clip.notes[i].time, clip.notes[i].pitch))
     slack = _flam_slack(clip.notes, order, gap)
 
-    drift_sd = params.timing_jitter_ms * amount
+    drift_sd = params.timing_jitter_ms * amount * DRIFT_SCALE
     drift_step = drift_sd * math.sqrt(1 - DRIFT_COEFFICIENT**2) * _UNIT_SPREAD
-    velocity_sd = min(params.velocity_std * 0.3, 8.0) * amount
+    velocity_sd = min(params.velocity_std * 1.0, 18.0) * amount
     velocity_step = velocity_sd * math.sqrt(1 - VELOCITY_DRIFT_COEFFICIENT**2) * _UNIT_SPREAD / 100.0
     accent_depth = HAT_ACCENT_DEPTH * params.accent_strength * amount
     # Per pitch, computed once: its limb (kit class), timing tendency in ticks, accent cycle on/off.
@@ -166,9 +169,10 @@ def apply_feel(
         bar_end = (note.time // bar + 1) * bar if bar else length
         limit = min(bar_end, length) - 1 if length else bar_end - 1
         time = 0 if time < 0 else limit if time > limit else time
-        vdrift = VELOCITY_DRIFT_COEFFICIENT * velocity_drift.get(limb, 0.0) + (
-            random_unit() + random_unit() - 1.0
-        ) * velocity_step
+        vdrift = (
+            VELOCITY_DRIFT_COEFFICIENT * velocity_drift.get(limb, 0.0)
+            + (random_unit() + random_unit() - 1.0) * velocity_step
+        )
         velocity_drift[limb] = vdrift
         gain = 1.0 + vdrift
         if cycled[pitch]:

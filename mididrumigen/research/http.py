@@ -97,10 +97,11 @@ class HttpResponse:
 
 @dataclass
 class HostRateLimiter:
-    """Spaces request starts per host key; lives on the App (no module state)."""
+    """Per-host state shared by every research run: request spacing and outages; lives on the App."""
 
     _next_start: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)  # host keys in an outage (logged once, recovery once)
 
     async def wait(self, key: str, interval_s: float) -> None:
         """Sleep until `key` may start a request, then book the next slot interval_s later."""
@@ -145,7 +146,6 @@ class HttpClient:
         self.backoff_max_s = backoff_max_s
         self.request_timeout_s = request_timeout_s
         self._rng = random.Random(seed)
-        self._down: set[str] = set()  # host keys currently in an outage (logged once)
         self.request_count = 0
 
     def host_key(self, url: str, service: str) -> str:
@@ -219,13 +219,13 @@ class HttpClient:
         raise SourceUnavailableError(f"{service} unavailable: {problem}")
 
     def _mark_down(self, key: str, problem: str) -> None:
-        if key not in self._down:
-            self._down.add(key)
+        if key not in self.limiter.down:
+            self.limiter.down.add(key)
             log.warning("%s is unavailable (%s); further failures are not logged until it recovers", key, problem)
 
     def _mark_up(self, key: str) -> None:
-        if key in self._down:
-            self._down.discard(key)
+        if key in self.limiter.down:
+            self.limiter.down.discard(key)
             log.warning("%s is reachable again", key)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,7 +20,7 @@ from mididrumigen.research.collectors.base import (
     collector_classes,
 )
 from mididrumigen.research.embeddings import MiniLMEmbedder, TextEmbedder, embed_profile
-from mididrumigen.research.http import HostRateLimiter, HttpClient
+from mididrumigen.research.http import SERVICE_INTERVAL_S, HostRateLimiter, HttpClient
 from mididrumigen.research.profile_builder import BuildReport, build_profile, merge_records
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class ResearchDeps:
     embedder: TextEmbedder
     library: Any = None
     collectors: Sequence[str] | None = None  # names; None means every registered collector
+    intervals_s: Mapping[str, float] = field(default_factory=lambda: dict(SERVICE_INTERVAL_S))  # per service
 
 
 @dataclass(slots=True)
@@ -138,22 +139,56 @@ def builtin_for(artist: str) -> StyleProfile | None:
 
 
 async def research_artist(
-    app: Any, artist: str, job: StageSink | None = None, *, on_progress: ProgressCallback | None = None
+    app: Any,
+    artist: str,
+    job: StageSink | None = None,
+    *,
+    kinds: Sequence[str] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> StyleProfile:
-    """Research an artist (adding to what is already stored), save sources and profile; return the profile."""
-    outcome = await run_research(research_deps(app), artist, job, on_progress=on_progress)
+    """Research an artist (adding to what is already stored), save sources and profile; return the profile.
+
+    kinds limits the source kinds collected (paper, article, audio, midi); by default the job's
+    params["kinds"] if present, else all.
+    """
+    deps = research_deps(app)
+    deps.collectors = collectors_for_kinds(kinds if kinds is not None else _job_kinds(job))
+    outcome = await run_research(deps, artist, job, on_progress=on_progress)
     return outcome.profile
 
 
 async def augment_artist(
-    app: Any, artist: str, job: StageSink | None = None, *, on_progress: ProgressCallback | None = None
+    app: Any,
+    artist: str,
+    job: StageSink | None = None,
+    *,
+    kinds: Sequence[str] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> StyleProfile:
     """Add new sources to a stored artist and rebuild its profile; NotFoundError if it was never researched."""
     deps = research_deps(app)
     if await deps.store.get_profile(artist) is None and builtin_for(artist) is None:
         raise NotFoundError(f"no profile for {artist!r} to augment; research it first")
+    deps.collectors = collectors_for_kinds(kinds if kinds is not None else _job_kinds(job))
     outcome = await run_research(deps, artist, job, on_progress=on_progress)
     return outcome.profile
+
+
+def collectors_for_kinds(kinds: Sequence[str] | None) -> list[str] | None:
+    """Collector names for source kinds (paper -> papers, ...); None (all) when kinds is None or empty."""
+    if not kinds:
+        return None
+    by_kind = {cls.kind: name for name, cls in collector_classes().items()}
+    unknown = [kind for kind in kinds if kind not in by_kind]
+    if unknown:
+        raise ValueError(f"unknown source kind {unknown[0]!r}; use {', '.join(by_kind)}")
+    return [by_kind[kind] for kind in dict.fromkeys(kinds)]
+
+
+def _job_kinds(job: StageSink | None) -> list[str] | None:
+    params = getattr(job, "params", None)
+    kinds = params.get("kinds") if isinstance(params, dict) else None
+    return [str(k) for k in kinds] if isinstance(kinds, list) else None
 
 
 async def run_research(
@@ -186,14 +221,15 @@ async def run_research(
         if on_progress is not None:
             on_progress(collector, fraction, text)
 
-    http = HttpClient(deps.session, deps.limiter, contact=deps.settings["contact"],
+    http = HttpClient(deps.session, deps.limiter, contact=deps.settings["contact"], intervals_s=deps.intervals_s,
                       request_timeout_s=float(deps.settings["research_request_timeout_s"]))
     notes: list[str] = []
     if job is not None:
         await job.set_stage(f"researching {name}", PROGRESS_START)
     pump = asyncio.create_task(progress.run(), name="research:progress")
     try:
-        outcomes, records = await _collect_all(deps, classes, name, http, report, notes)
+        outcomes, records = await _collect_all(deps, classes, name, http, report, notes,
+                                               frozenset(r.url for r in known if r.url))
     finally:
         pump.cancel()
         await asyncio.gather(pump, return_exceptions=True)
@@ -231,6 +267,7 @@ async def _collect_all(
     http: HttpClient,
     report: ProgressCallback,
     notes: list[str],
+    known_urls: frozenset[str] = frozenset(),
 ) -> tuple[list[CollectorOutcome], list[SourceRecord]]:
     """Fan the collectors out, each under its own timeout; a failure or timeout only loses that collector."""
     loop = asyncio.get_running_loop()
@@ -238,7 +275,8 @@ async def _collect_all(
     async def run_one(name: str, cls: type[Collector]) -> tuple[CollectorOutcome, list[SourceRecord]]:
         timeout_s = float(deps.settings[cls.timeout_setting])
         ctx = CollectorContext(settings=deps.settings, http=http, data_dir=deps.settings.data_dir,
-                               deadline=loop.time() + timeout_s, on_progress=report, library=deps.library)
+                               deadline=loop.time() + timeout_s, on_progress=report, library=deps.library,
+                               known_urls=known_urls)
         began = loop.time()
         try:
             async with asyncio.timeout(timeout_s):

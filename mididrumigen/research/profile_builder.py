@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mididrumigen.midi.notes import SUPPORTED_TIME_SIGNATURES
-from mididrumigen.profile import QuantitativeParams, StyleProfile, USABLE_CONFIDENCE
+from mididrumigen.profile import USABLE_CONFIDENCE, QuantitativeParams, StyleProfile
 from mididrumigen.research.collectors.base import SOURCE_RECORD_KINDS, SourceRecord
 
 # How much one source of each kind can say about a drummer (x its own confidence).
@@ -27,6 +27,8 @@ CLUSTER_GAP_OCTAVES = 0.05  # ~3.5 %: tempos closer than this (after octave fold
 MIN_VALUES_FOR_OUTLIERS = 3
 MAD_CUTOFF = 3.0  # values further than this many robust sigmas from the median are outliers
 MIN_RANGE_SHARE = 0.1  # the tempo range is at least typical +-10 %
+TIMING_CLASSES = frozenset({"kick", "snare", "hihat_closed", "hihat_open", "ride"})
+MAX_TIMING_MS = 25.0
 AGREEMENT_FLOOR = 0.6  # confidence factor when sources disagree completely
 TEMPO_LIMITS_BPM = (40.0, 300.0)
 SOURCE_NOUNS: dict[str, tuple[str, str]] = {
@@ -126,7 +128,7 @@ def tempo_consensus(values: Sequence[tuple[float, float]]) -> TempoConsensus | N
     # Fold every member to the octave of its heaviest figure, then report the octave most weight sits in.
     anchor = max(winner, key=lambda p: p[2])[1]
     folded = [(t * 2.0 ** round(math.log2(anchor / t)), t, w) for _, t, w in winner]
-    shift_votes: Counter[int] = Counter()
+    shift_votes: defaultdict[int, float] = defaultdict(float)
     for f, t, w in folded:
         shift_votes[round(math.log2(t / f))] += w
     shift = max(shift_votes, key=lambda s: (shift_votes[s], -abs(s)))
@@ -233,7 +235,7 @@ def _ranked_strings(evidence: Sequence[Evidence], key: str, limit: int) -> list[
 
 
 def _time_signatures(evidence: Sequence[Evidence]) -> list[tuple[int, int]]:
-    scores: Counter[tuple[int, int]] = Counter()
+    scores: defaultdict[tuple[int, int], float] = defaultdict(float)
     for item in evidence:
         for sig in item.facts.get("time_signatures") or []:
             try:
@@ -377,9 +379,11 @@ def _microtiming(evidence: Sequence[Evidence], default: dict[str, float]) -> dic
                     per_class[kit_class].append((float(value), item.weight * NUMBER_WEIGHT.get(item.kind, 0.3)))
     result = dict(default)
     for kit_class, values in per_class.items():
+        if kit_class not in TIMING_CLASSES:
+            continue  # toms and crashes are hit too rarely for a stable tendency
         found = robust_mean(values)
         if found is not None:
-            result[kit_class] = round(min(40.0, max(-40.0, found[0])), 1)
+            result[kit_class] = round(min(MAX_TIMING_MS, max(-MAX_TIMING_MS, found[0])), 1)
     return result
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
+import os
 import re
 import sqlite3
 import time
@@ -18,15 +21,25 @@ MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
 
 
+def sqlite_vec_path() -> str:
+    """Path of sqlite-vec's loadable extension (what sqlite_vec.loadable_path() returns).
+
+    Found without importing the sqlite_vec package, whose __init__ imports numpy (~0.2 s of daemon start).
+    """
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the sqlite-vec package is not installed")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "vec0")
+
+
 def open_sqlite(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
     """Open a sqlean connection with sqlite-vec loaded, WAL on and autocommit (we BEGIN ourselves)."""
     import sqlean
-    import sqlite_vec
 
     conn: sqlite3.Connection = sqlean.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlean.Row
     conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
+    conn.load_extension(sqlite_vec_path())  # = sqlite_vec.load(conn)
     conn.enable_load_extension(False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if not read_only:
@@ -108,13 +121,14 @@ class Database:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error or cancellation)."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
             except BaseException:
-                # Statements run in FIFO order on the writer thread, so this ROLLBACK lands before
-                # the next BEGIN even if our await is cancelled again.
-                await asyncio.shield(self._writer.execute("ROLLBACK"))
+                # Statements run in FIFO order on the writer thread, so this ROLLBACK lands after a
+                # BEGIN whose await was cancelled, and before the next writer's BEGIN.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await asyncio.shield(self._writer.execute("ROLLBACK"))
                 raise
             await asyncio.shield(self._writer.execute("COMMIT"))
 
@@ -141,10 +155,8 @@ class Database:
     async def close(self) -> None:
         """Checkpoint the WAL and close both connections."""
         async with self._write_lock:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # a busy checkpoint is harmless: the WAL replays on open
                 await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass  # a busy checkpoint is harmless; the WAL is replayed on next open
             if self._reader is not self._writer:
                 await self._reader.close()
             await self._writer.close()

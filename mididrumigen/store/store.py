@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import time
 import uuid
 from collections.abc import Iterable
@@ -42,12 +43,10 @@ def dumps(value: Any) -> str:
 
 def embedding_blob(embedding: Iterable[float]) -> bytes:
     """Pack a 384-d embedding for sqlite-vec, or raise ValueError."""
-    import sqlite_vec
-
     values = [float(v) for v in embedding]
     if len(values) != EMBEDDING_DIMS:
         raise ValueError(f"embedding must have {EMBEDDING_DIMS} values, got {len(values)}")
-    return bytes(sqlite_vec.serialize_float32(values))
+    return struct.pack(f"{len(values)}f", *values)  # sqlite_vec.serialize_float32, without its numpy import
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +281,7 @@ class Store:
         )
         if row is None:
             return None
+        # The query vector is passed as a value: a MATCH on a subquery makes sqlite-vec slower.
         rows = await self.db.fetchall(
             "SELECT a.name, a.confidence, knn.distance FROM"
             " (SELECT artist_id, distance FROM profile_embeddings WHERE embedding MATCH ? AND k = ?) knn"

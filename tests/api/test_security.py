@@ -37,17 +37,17 @@ async def test_token_in_another_scheme_is_refused(daemon: Running) -> None:
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost", "10.0.0.5:{port}"])
 async def test_foreign_host_header_is_refused(daemon: Running, host: str) -> None:
-    async with daemon.client() as session:
-        async with session.get("/api/v1/health", headers={"Host": host.format(port=daemon.port)}) as resp:
-            assert resp.status == 421
-            assert_error(await resp.json(), "bad_host")
+    headers = {"Host": host.format(port=daemon.port)}
+    async with daemon.client() as session, session.get("/api/v1/health", headers=headers) as resp:
+        assert resp.status == 421
+        assert_error(await resp.json(), "bad_host")
 
 
 @pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", "LOCALHOST:{port}"])
 async def test_loopback_host_headers_are_accepted(daemon: Running, host: str) -> None:
-    async with daemon.client() as session:
-        async with session.get("/api/v1/artists", headers={"Host": host.format(port=daemon.port)}) as resp:
-            assert resp.status == 200
+    headers = {"Host": host.format(port=daemon.port)}
+    async with daemon.client() as session, session.get("/api/v1/artists", headers=headers) as resp:
+        assert resp.status == 200
 
 
 async def test_request_without_host_header_is_refused(daemon: Running) -> None:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sys
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -385,3 +386,33 @@ def _text_for(grid: dict[str, Any], behaviour: str) -> str:
     if behaviour == "truncated":
         return text[: int(len(text) * 0.8)]
     return text
+
+
+# ---------------------------------------------------------------- a separate process (benchmarks)
+
+
+async def _serve_forever(latency_s: float, defaults: dict[str, str]) -> None:
+    server = await FakeLLMServer(
+        latency_s=latency_s, defaults={**dict.fromkeys(PROVIDERS, "ok"), **defaults}
+    ).start()
+    print(server.port, flush=True)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, sys.stdin.read)  # serve until the parent closes our stdin
+    finally:
+        await server.close()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Run the fake LLM server; prints its port, stops on stdin EOF."
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument(
+        "--default", action="append", default=[], help="provider=behaviour, e.g. anthropic=overloaded"
+    )
+    args = parser.parse_args()
+    chosen = dict(item.split("=", 1) for item in args.default)
+    asyncio.run(_serve_forever(args.latency, chosen))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import random
 import time
 from collections import defaultdict, deque
@@ -393,9 +392,7 @@ class FakeResearchServer:
         midi_id = int(request.match_info["id"])
         if midi_id in MIDI_FILES:
             body = midi_bytes(MIDI_FILES[midi_id][1])
-        elif midi_id == PIANO_ID:
-            body = piano_midi_bytes()
-        elif midi_id == UNRELATED_ID:
+        elif midi_id in (PIANO_ID, UNRELATED_ID):
             body = piano_midi_bytes()
         else:
             return web.Response(status=404, text="not found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -59,7 +60,8 @@ def core_hits(clip: Clip) -> set[tuple[int, str]]:
     return {
         (n.time, CLASS_BY_PITCH[n.pitch])
         for n in first
-        if CLASS_BY_PITCH.get(n.pitch) == "kick" or (CLASS_BY_PITCH.get(n.pitch) == "snare" and n.velocity >= loud)
+        if CLASS_BY_PITCH.get(n.pitch) == "kick"
+        or (CLASS_BY_PITCH.get(n.pitch) == "snare" and n.velocity >= loud)
     }
 
 
@@ -96,7 +98,9 @@ def test_every_style_meter_and_length_gives_valid_clips(key: str) -> None:
 @pytest.mark.parametrize("tempo", [40.0, 300.0])
 def test_extreme_tempi_stay_valid(tempo: float) -> None:
     for key in ("trap", "metal", "gospel", "country_train", "samba"):
-        for clip in generate_grooves(GenerationRequest(style=key, bars=4, variations=4, tempo_bpm=tempo, seed=3)):
+        for clip in generate_grooves(
+            GenerationRequest(style=key, bars=4, variations=4, tempo_bpm=tempo, seed=3)
+        ):
             assert_valid(clip, 4, clip.time_signature)
 
 
@@ -114,7 +118,9 @@ def test_seed_reproduces_byte_for_byte() -> None:
     first = [c.to_json() for c in generate_grooves(request)]
     second = [c.to_json() for c in generate_grooves(request)]
     assert first == second
-    other = [c.to_json() for c in generate_grooves(GenerationRequest(style="funk", bars=8, variations=4, seed=99))]
+    other = [
+        c.to_json() for c in generate_grooves(GenerationRequest(style="funk", bars=8, variations=4, seed=99))
+    ]
     assert other != first
 
 
@@ -146,7 +152,9 @@ def _bar_of(clip: Clip, time: int) -> int:
 def test_fills_sit_at_phrase_ends_inside_their_bar(humanize: float) -> None:
     busy = profile(fill_density=1.0, timing_jitter_ms=15.0)
     for seed in range(6):
-        request = GenerationRequest(artist="X", style="rock", bars=10, variations=4, seed=seed, humanize=humanize)
+        request = GenerationRequest(
+            artist="X", style="rock", bars=10, variations=4, seed=seed, humanize=humanize
+        )
         for clip in generate_grooves(request, busy):
             tom_bars = {_bar_of(clip, n.time) for n in clip.notes if n.pitch in TOMS}
             assert tom_bars <= {3, 7, 9}, "toms only in fills at bars 4, 8 and the last bar"
@@ -169,7 +177,9 @@ def test_fill_never_crosses_the_bar_line() -> None:
 
 def test_crash_and_kick_on_the_downbeat_after_a_fill() -> None:
     for seed in range(5):
-        for clip in generate_grooves(GenerationRequest(style="rock", bars=8, variations=3, seed=seed, humanize=0)):
+        for clip in generate_grooves(
+            GenerationRequest(style="rock", bars=8, variations=3, seed=seed, humanize=0)
+        ):
             at = {(n.time, n.pitch) for n in clip.notes}
             downbeat = 4 * clip.ticks_per_bar
             assert (downbeat, CRASH) in at and (downbeat, KICK) in at
@@ -208,11 +218,15 @@ def test_swing_follows_the_profile_and_the_style() -> None:
     )[0]
     hats = sorted(n.time for n in clip.notes if n.pitch == 42)
     assert 288 in hats and 240 not in hats
-    jazz = generate_grooves(GenerationRequest(style="jazz_swing", bars=1, variations=1, seed=1, humanize=0))[0]
+    jazz = generate_grooves(GenerationRequest(style="jazz_swing", bars=1, variations=1, seed=1, humanize=0))[
+        0
+    ]
     ride = sorted(n.time for n in jazz.notes if n.pitch == 51)
     assert round(480 * 0.64) + 480 in ride, "the skip note of 'ding ding-a ding' at the style's swing"
     compound = generate_grooves(
-        GenerationRequest(artist="X", style="rock", bars=1, variations=1, seed=1, humanize=0, time_signature=(6, 8)),
+        GenerationRequest(
+            artist="X", style="rock", bars=1, variations=1, seed=1, humanize=0, time_signature=(6, 8)
+        ),
         swung,
     )[0]
     assert all(n.time % 240 == 0 for n in compound.notes if n.pitch == 42), "no swing in 6/8"
@@ -248,7 +262,9 @@ def test_profile_resolves_tempo_swing_and_style() -> None:
 
 
 def test_jazz_waltz_shape() -> None:
-    clip = generate_grooves(GenerationRequest(style="jazz_waltz", bars=2, variations=1, seed=1, humanize=0))[0]
+    clip = generate_grooves(GenerationRequest(style="jazz_waltz", bars=2, variations=1, seed=1, humanize=0))[
+        0
+    ]
     assert clip.time_signature == (3, 4)
     first = [n for n in clip.notes if n.time < clip.ticks_per_bar]
     ride = {n.time for n in first if n.pitch == 51}
@@ -257,18 +273,23 @@ def test_jazz_waltz_shape() -> None:
 
 
 def test_blues_12_8_shape() -> None:
-    clip = generate_grooves(GenerationRequest(style="blues_12_8", bars=4, variations=1, seed=1, humanize=0))[0]
+    clip = generate_grooves(GenerationRequest(style="blues_12_8", bars=4, variations=1, seed=1, humanize=0))[
+        0
+    ]
     assert clip.time_signature == (12, 8)
     bar = [n for n in clip.notes if clip.ticks_per_bar <= n.time < 2 * clip.ticks_per_bar]
     hats = sorted(n.time - clip.ticks_per_bar for n in bar if n.pitch == 42)
     assert hats == list(range(0, 2880, 240)), "triplet pulse on every 8th"
-    assert sorted(n.time - clip.ticks_per_bar for n in bar if n.pitch == 38 and n.velocity > 80) == [720, 2160]
+    assert sorted(n.time - clip.ticks_per_bar for n in bar if n.pitch == 38 and n.velocity > 80) == [
+        720,
+        2160,
+    ]
 
 
 def test_trap_hat_rolls() -> None:
     for clip in generate_grooves(GenerationRequest(style="trap", bars=4, variations=4, seed=3, humanize=0)):
         hats = sorted(n.time for n in clip.notes if n.pitch == 42)
-        gaps = Counter(b - a for a, b in zip(hats, hats[1:], strict=False))
+        gaps = Counter(b - a for a, b in itertools.pairwise(hats))
         assert any(g < 120 for g in gaps), "32nd or triplet rolls"
 
 

@@ -26,7 +26,9 @@ def test_write_clips_names_are_safe_and_files_complete(tmp_path: Path) -> None:
 
 
 def test_missing_kit_pieces_fall_back_to_the_closest(tmp_path: Path) -> None:
-    clip, subs = fit_clip_to_kit(make_clip("cowbell", "kick", "tom_low"), {"kick", "ride", "ride_bell", "tom_mid"})
+    clip, subs = fit_clip_to_kit(
+        make_clip("cowbell", "kick", "tom_low"), {"kick", "ride", "ride_bell", "tom_mid"}
+    )
     assert subs == {"cowbell": "ride_bell", "tom_low": "tom_mid"}
     assert sorted(n.pitch for n in clip.notes) == sorted([53, 36, 47])
     (path,) = write_clips([make_clip("cowbell", "kick")], tmp_path, "x", drum_map="ad2")

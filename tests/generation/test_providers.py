@@ -100,7 +100,9 @@ async def test_google_sends_json_mime_type_and_a_gemini_schema(server: FakeLLMSe
 
 
 @pytest.mark.parametrize("name", ["openai", "local"])
-async def test_openai_compatible_sends_a_json_schema_response_format(server: FakeLLMServer, name: str) -> None:
+async def test_openai_compatible_sends_a_json_schema_response_format(
+    server: FakeLLMServer, name: str
+) -> None:
     provider = make(server, name)
     try:
         await provider.generate(PROMPT, SCHEMA)

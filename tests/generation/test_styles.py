@@ -16,11 +16,33 @@ from mididrumigen.generation.styles import (
 from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import SUPPORTED_TIME_SIGNATURES, ticks_per_bar
 
-BRIEF_KEYS = (
-    "rock hard_rock halftime_shuffle funk linear_funk soul_motown disco pop punk metal jazz_swing "
-    "jazz_waltz bossa_nova samba songo reggae_one_drop afrobeat second_line boom_bap trap house "
-    "drum_and_bass gospel country_train blues_12_8"
-).split()
+BRIEF_KEYS = [
+    "rock",
+    "hard_rock",
+    "halftime_shuffle",
+    "funk",
+    "linear_funk",
+    "soul_motown",
+    "disco",
+    "pop",
+    "punk",
+    "metal",
+    "jazz_swing",
+    "jazz_waltz",
+    "bossa_nova",
+    "samba",
+    "songo",
+    "reggae_one_drop",
+    "afrobeat",
+    "second_line",
+    "boom_bap",
+    "trap",
+    "house",
+    "drum_and_bass",
+    "gospel",
+    "country_train",
+    "blues_12_8",
+]
 
 
 def test_library_has_every_style_of_the_brief() -> None:
@@ -47,7 +69,7 @@ def test_get_style_accepts_aliases(name: str, key: str) -> None:
 
 
 def test_unknown_style_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown style 'polka'.*rock.*blues_12_8"):
+    with pytest.raises(ValueError, match=r"unknown style .polka.*rock.*blues_12_8"):
         get_style("polka")
 
 

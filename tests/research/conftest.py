@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ class HashingEmbedder:
         """Hash each word into one of 384 buckets."""
         self.calls += 1
         vector = [0.0] * 384
-        for word in text.lower().split():
+        for word in re.findall(r"[a-z]+", text.lower()):
             vector[int(hashlib.sha1(word.encode()).hexdigest(), 16) % 384] += 1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]

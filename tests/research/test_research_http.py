@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import logging
 import random
 import time
@@ -74,9 +75,8 @@ async def test_retry_after_is_honoured(http: HttpClient, fake_server: FakeResear
     response = await http.get(s2_url(fake_server), service="semantic_scholar")
     calls = fake_server.calls("semantic_scholar")
     assert response.ok and len(calls) == 2
-    # Retry-After: 1 s (the HTTP-date form is rounded to whole seconds, so it may be a bit less).
-    assert calls[1].at - calls[0].at >= 0.9 if fault == "429_retry_after" else 0.0
-    assert calls[1].at - calls[0].at >= 0.05 + (0.85 if fault == "429_retry_after" else 0.0)
+    # Retry-After says 1 s (the HTTP-date form says now + 2 s, truncated to whole seconds).
+    assert calls[1].at - calls[0].at >= 0.9
     assert time.monotonic() - started < 4.0
 
 
@@ -121,7 +121,7 @@ async def test_per_host_rate_limit_spaces_requests(session: aiohttp.ClientSessio
     await asyncio.gather(*(client.get(arxiv, service="arxiv") for _ in range(3)),
                          *(client.get(crossref, service="crossref") for _ in range(3)))
     arxiv_times = sorted(c.at for c in fake_server.calls("arxiv"))
-    gaps = [b - a for a, b in zip(arxiv_times, arxiv_times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arxiv_times)]
     assert all(gap >= 0.38 for gap in gaps), gaps
     crossref_times = sorted(c.at for c in fake_server.calls("crossref"))
     assert crossref_times[-1] - crossref_times[0] < 0.3  # another service is not held back by arXiv's limit

@@ -124,12 +124,13 @@ async def test_research_source_kind_is_checked(store: Store) -> None:
 
 
 async def test_failed_transaction_leaves_nothing_half_written(store: Store) -> None:
-    with pytest.raises(RuntimeError):
+    async def crash_between_statements() -> None:
         async with store.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO artists (name, created_at, updated_at) VALUES ('Half', 0, 0)"
-            )
+            await conn.execute("INSERT INTO artists (name, created_at, updated_at) VALUES ('Half', 0, 0)")
             raise RuntimeError("crash between statements")
+
+    with pytest.raises(RuntimeError):
+        await crash_between_statements()
     assert await store.get_artist("Half") is None
     # A cancelled writer also rolls back, and the next writer is not blocked.
     started = asyncio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -157,7 +158,7 @@ class ArticleCollector(Collector):
         """Fetch and read the drummer's pages."""
         jobs: dict[str, Callable[[], Awaitable[SourceRecord | None]]] = {"wikipedia": lambda: self._wikipedia(ctx, artist)}
         for index, template in enumerate(ctx.settings["article_sites"]):
-            jobs[f"site{index + 1}"] = lambda template=template: self._site(ctx, artist, template)
+            jobs[f"site{index + 1}"] = functools.partial(self._site, ctx, artist, str(template))
         self.report(ctx, 0.05, f"reading {len(jobs)} article sources")
         results, errors = await run_isolated(
             jobs, lambda name, done: self.report(ctx, 0.05 + 0.9 * done / len(jobs), f"{done}/{len(jobs)} article sources")

@@ -20,6 +20,8 @@ from mididrumigen.research.collectors.text_facts import artist_mention_score
 
 log = logging.getLogger(__name__)
 
+ANALYSIS_MAX_S = 180.0  # three minutes of a recording say enough about its groove
+
 
 @dataclass(frozen=True, slots=True)
 class AnalysedRecording:
@@ -30,6 +32,7 @@ class AnalysedRecording:
     duration_s: float | None
     features: dict[str, Any] | None
     error: str = ""
+    skipped: bool = False  # filtered out on purpose (already analysed, too long, live)
 
 
 def search_url(template: str, artist: str) -> str:
@@ -49,6 +52,7 @@ def download_and_analyse(
     cancel: threading.Event,
     on_progress: Callable[[float, str], None] | None = None,
     temp_parent: Path | None = None,
+    skip_urls: frozenset[str] = frozenset(),
 ) -> list[AnalysedRecording]:
     """Download every recording yt-dlp finds for url, analyse each and delete all audio (worker thread)."""
     import imageio_ffmpeg
@@ -65,6 +69,7 @@ def download_and_analyse(
             if total:
                 on_progress(0.5 * status.get("downloaded_bytes", 0) / total, "downloading audio")
 
+    rejected: dict[str, str] = {}  # url -> why the match filter skipped it
     work_dir = Path(tempfile.mkdtemp(prefix="mididrumigen-audio-", dir=temp_parent))
     try:
         options: dict[str, Any] = {
@@ -79,11 +84,12 @@ def download_and_analyse(
             "socket_timeout": 20,
             "retries": 3,
             "ffmpeg_location": imageio_ffmpeg.get_ffmpeg_exe(),
-            "match_filter": match_filter_func(f"!is_live & duration <=? {int(max_duration_s)}"),
+            "match_filter": _match_filter(match_filter_func(f"!is_live & duration <=? {int(max_duration_s)}"),
+                                          skip_urls, rejected),
             "progress_hooks": [hook],
             "cachedir": False,
         }
-        with yt_dlp.YoutubeDL(options) as ydl:  # type: ignore[arg-type]
+        with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=True)
         entries = [e for e in (info or {}).get("entries", [info]) if e] if info else []
         recordings = []
@@ -94,10 +100,12 @@ def download_and_analyse(
             title = str(entry.get("title") or entry.get("id") or page)
             paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
             if not paths:
-                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None, "not downloaded"))
+                reason = rejected.get(page) or rejected.get(str(entry.get("original_url")))
+                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None,
+                                                    reason or "not downloaded", skipped=reason is not None))
                 continue
             try:
-                features = analyze_audio_file(paths[0])
+                features = analyze_audio_file(paths[0], max_duration_s=ANALYSIS_MAX_S)
                 recordings.append(AnalysedRecording(page, title, features.duration_s, features.to_json()))
             except ValueError as exc:
                 recordings.append(AnalysedRecording(page, title, entry.get("duration"), None, str(exc)))
@@ -111,6 +119,21 @@ def download_and_analyse(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def _match_filter(
+    base: Callable[..., str | None], skip_urls: frozenset[str], rejected: dict[str, str]
+) -> Callable[..., str | None]:
+    """yt-dlp match filter: the duration/live rule, and no recording we analysed before (reasons kept)."""
+
+    def accept(info: dict[str, Any], *args: Any, **kwargs: Any) -> str | None:
+        urls = [str(info.get(key)) for key in ("webpage_url", "original_url", "url") if info.get(key)]
+        reason = "already analysed" if any(url in skip_urls for url in urls) else base(info, *args, **kwargs)
+        if reason:
+            rejected.update(dict.fromkeys(urls, reason))
+        return reason
+
+    return accept
+
+
 def audio_record(artist: str, recording: AnalysedRecording) -> SourceRecord | None:
     """A source record from one analysed recording; None when analysis failed."""
     if recording.features is None:
@@ -121,7 +144,7 @@ def audio_record(artist: str, recording: AnalysedRecording) -> SourceRecord | No
         if key in features:
             facts[key] = features[key]
     facts["service"] = "yt-dlp"
-    mention = artist_mention_score(recording.title, artist)
+    mention = artist_mention_score(recording.title.replace("_", " ").replace("-", " "), artist)
     analysis_confidence = float(features.get("confidence") or 0.0)
     # A recording titled with the drummer's name is more likely their playing.
     confidence = min(0.9, analysis_confidence * (0.6 + 0.4 * mention))
@@ -154,6 +177,7 @@ class AudioCollector(Collector):
                 max_duration_s=float(ctx.settings["audio_max_duration_s"]),
                 cancel=cancel,
                 on_progress=progress,
+                skip_urls=ctx.known_urls,
             )
         finally:
             cancel.set()  # a timed-out await leaves the thread running: tell it to stop and clean up
@@ -165,6 +189,7 @@ class AudioCollector(Collector):
             else:
                 records.append(record)
         self.report(ctx, 1.0, f"{len(records)} recordings analysed")
-        if recordings and not records:
-            raise RuntimeError("no recording could be analysed: " + "; ".join(r.error for r in recordings))
+        failed = [r for r in recordings if r.features is None and not r.skipped]
+        if failed and not records:
+            raise RuntimeError("no recording could be analysed: " + "; ".join(r.error for r in failed))
         return records

@@ -82,6 +82,7 @@ class CollectorContext:
     on_progress: ProgressCallback | None = None
     library: Any = None  # a TemplateLibrary (or None to skip the local MIDI library)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, shown in the summary
+    known_urls: frozenset[str] = frozenset()  # sources already stored: not fetched again when costly
 
     def remaining_s(self) -> float | None:
         """Seconds left before the deadline (None without one)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import re
 import statistics
 from collections.abc import Awaitable, Callable
@@ -181,7 +182,7 @@ class MidiCollector(Collector):
             "bitmidi": lambda: self._bitmidi(ctx, artist)
         }
         for index, template in enumerate(ctx.settings["midi_sites"]):
-            searches[f"site{index + 1}"] = lambda template=template: self._site(ctx, artist, template)
+            searches[f"site{index + 1}"] = functools.partial(self._site, ctx, artist, str(template))
         self.report(ctx, 0.05, "searching MIDI sites")
         results, errors = await run_isolated(searches)
         ctx.notes.extend(f"midi: {name} failed: {msg}" for name, msg in errors.items())
@@ -189,7 +190,7 @@ class MidiCollector(Collector):
         if not results and not library_records:
             raise RuntimeError("; ".join(f"{name}: {msg}" for name, msg in errors.items()) or "no midi sources")
         candidates = [c for name in searches for c in results.get(name, []) if candidate_relevance(c.name, artist) > 0]
-        candidates = _dedupe(candidates)[:MAX_FILES]
+        candidates = [c for c in _dedupe(candidates) if c.url not in ctx.known_urls][:MAX_FILES]
         self.report(ctx, 0.2, f"downloading {len(candidates)} MIDI files")
         records: list[SourceRecord] = list(library_records)
         for index, candidate in enumerate(candidates):

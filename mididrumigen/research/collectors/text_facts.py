@@ -139,7 +139,7 @@ def tempo_ranges_bpm(text: str) -> list[list[float]]:
     ranges = []
     for match in TEMPO_RANGE_RE.finditer(text):
         low, high = sorted(float(g) for g in match.groups())
-        if TEMPO_MIN_BPM <= low and high <= TEMPO_MAX_BPM:
+        if low >= TEMPO_MIN_BPM and high <= TEMPO_MAX_BPM:
             ranges.append([low, high])
     return ranges
 
@@ -167,15 +167,24 @@ def swing_mentions_percent(text: str) -> list[float]:
 
 
 def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[str]:
-    """Count whole-phrase matches, longest phrases first, each stretch of text used once."""
-    lowered = text.lower()
+    """Count whole-phrase matches, longest phrases first, each stretch of text used once.
+
+    A capitalised match inside a sentence is a name ("Oakland Soul Revue"), not a style, and is skipped.
+    """
+    remaining = text
     counts: Counter[str] = Counter()
     for phrase in sorted(phrases, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w-])" + re.escape(phrase.lower()) + r"(?![\w-])")
-        hits = pattern.findall(lowered)
+        pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", re.IGNORECASE)
+        hits = 0
+        for match in pattern.finditer(remaining):
+            start = match.start()
+            before = remaining[:start].rstrip()
+            in_sentence = bool(before) and before[-1] not in ".!?:;\n\"“(=|"
+            if not (match.group(0)[0].isupper() and in_sentence):
+                hits += 1
         if hits:
-            counts[phrase] += len(hits)
-            lowered = pattern.sub(" ", lowered)
+            counts[phrase] += hits
+        remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
     return counts
 
 

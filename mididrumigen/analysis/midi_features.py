@@ -1,0 +1,390 @@
+"""Rhythm features of a drum clip: tempo, meter, swing, ghost notes, dynamics, microtiming, fills."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from mididrumigen.analysis.tempo import BeatGrid, estimate_beat_grid
+from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
+from mididrumigen.midi.notes import Clip
+
+# How much each kit class says about the pulse (the backbeat limbs weigh most).
+CLASS_WEIGHT: dict[str, float] = {
+    "kick": 1.0,
+    "snare": 1.0,
+    "hihat_closed": 0.5,
+    "hihat_open": 0.6,
+    "ride": 0.5,
+    "crash": 0.8,
+    "tom_low": 0.7,
+    "tom_mid": 0.7,
+    "tom_high": 0.7,
+}
+OTHER_WEIGHT = 0.3  # percussion outside the nine kit classes
+GHOST_FACTOR = 0.5  # a ghost note is below half the player's accent level
+ACCENT_PERCENTILE = 90.0
+SWING_WINDOW = (0.45, 0.72)  # where the off-beat of a pair may sit (straight .. hard swing)
+SWING_HALF_WIDTH = 0.07
+STRAIGHT_SIXTEENTH_EDGE = 0.70  # above this, with 'e' sixteenths present, hits are 'a' sixteenths  # hits this close to the swing peak count toward the median
+COMPOUND_METERS = ((6, 8), (12, 8))
+TOMS = ("tom_low", "tom_mid", "tom_high")
+EARLY_BEATS = 0.125  # how far ahead of a bar line a hit still counts as on it
+
+
+@dataclass(frozen=True, slots=True)
+class RhythmFeatures:
+    """What a drum performance does, measured; units are in the names."""
+
+    tempo_bpm: float
+    tempo_source: str  # "estimated" or "file"
+    time_signature: tuple[int, int]
+    meter_source: str  # "guessed" or "file"
+    swing_percent: float  # 8th level: off-beat 8th position in its pair, 50 straight, 66.7 triplet
+    swing_ratio: float  # long/short = p / (100 - p)
+    swing_percent_16th: float
+    ghost_note_share: float
+    velocity: dict[str, dict[str, float]]  # kit class -> {"mean", "std"}
+    microtiming_ms: dict[str, dict[str, float]]  # kit class -> {"mean", "std"}, + = late
+    syncopation: float  # Longuet-Higgins & Lee, kick+snare on the 16th grid, mean per bar
+    hits_per_bar: dict[str, float]
+    bars: int
+    fill_bars: list[int]
+    density_per_bar: list[int]
+    notes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return JSON-safe data (floats rounded for people)."""
+        data = asdict(self)
+        data["time_signature"] = list(self.time_signature)
+        return _rounded(data)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def swing_ratio_of_percent(percent: float) -> float:
+    """Swing ratio long/short from the off-beat's position in percent of the pair."""
+    return percent / (100.0 - percent)
+
+
+def onset_weights(pitches: np.ndarray, velocities: np.ndarray) -> np.ndarray:
+    """Accent weight of each hit: kit-class weight times velocity."""
+    classes = [kit_class_of_pitch(int(p)) for p in pitches]
+    base = np.array([CLASS_WEIGHT.get(c, OTHER_WEIGHT) if c else OTHER_WEIGHT for c in classes])
+    return base * velocities / 127.0
+
+
+def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
+    """Measure a drum clip; the tempo is estimated from the hits unless trust_tempo."""
+    if not clip.notes:
+        raise ValueError("clip has no notes to analyze")
+    notes = sorted(clip.notes, key=lambda n: (n.time, n.pitch))
+    ticks = np.array([n.time for n in notes], dtype=float)
+    pitches = np.array([n.pitch for n in notes])
+    velocities = np.array([n.velocity for n in notes], dtype=float)
+    classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
+    # Ticks become the performance's real time through the clip's own tempo (the first one).
+    seconds_per_tick = 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
+    times_s = ticks * seconds_per_tick
+    weights = onset_weights(pitches, velocities)
+
+    file_tempo = float(clip.meta.get("tempo_from_file") or clip.tempo_bpm)
+    grid: BeatGrid | None = None
+    if not trust_tempo:
+        try:
+            grid = estimate_beat_grid(times_s, weights)
+        except ValueError:
+            grid = None
+    if grid is None:
+        # The file's grid: beats at multiples of a beat's ticks, bar 1 at tick 0.
+        tempo_source, meter_source = "file", "file"
+        meter = clip.time_signature
+        pulse_per_quarter = _pulse_per_quarter(meter)
+        grid = BeatGrid(period_s=60.0 / clip.tempo_bpm * pulse_per_quarter, phase_s=0.0)
+        tempo_bpm = file_tempo
+        beats_per_bar = _pulses_per_bar(meter)
+        downbeat = 0
+        positions = grid.beat_position(times_s)
+    else:
+        tempo_source, meter_source = "estimated", "guessed"
+        positions = grid.beat_position(times_s)
+        meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
+        tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
+
+    compound = meter in COMPOUND_METERS
+    phases = positions - np.floor(positions)
+    if compound:
+        swing8 = swing16 = 50.0
+    else:
+        swing8 = measure_swing_percent(phases, 1.0)
+        swing16 = measure_swing_percent(phases, 0.5)
+    grid_points = _grid_points(swing8, swing16, compound)
+    offsets_beats = _offsets_from_grid(phases, grid_points)
+    offsets_ms = offsets_beats * grid.period_s * 1000.0
+
+    # A hit played just ahead of a bar line belongs to the bar it anticipates.
+    bar_of = np.floor((positions - downbeat + EARLY_BEATS) / beats_per_bar).astype(int)
+    first_bar = int(bar_of.min())
+    bar_index = bar_of - first_bar
+    if tempo_source == "file":
+        bars = max(clip.length_ticks // clip.ticks_per_bar, int(bar_index.max()) + 1)
+    else:
+        bars = int(bar_index.max()) + 1
+    density = np.bincount(bar_index, minlength=bars).tolist()
+
+    per_class: dict[str, list[int]] = {}
+    for i, name in enumerate(classes):
+        per_class.setdefault(name, []).append(i)
+    velocity: dict[str, dict[str, float]] = {}
+    microtiming: dict[str, dict[str, float]] = {}
+    hits_per_bar: dict[str, float] = {}
+    for name in KIT_CLASSES:
+        idx = per_class.get(name)
+        if not idx:
+            continue
+        velocity[name] = {"mean": float(velocities[idx].mean()), "std": float(velocities[idx].std())}
+        microtiming[name] = {"mean": float(offsets_ms[idx].mean()), "std": float(offsets_ms[idx].std())}
+        hits_per_bar[name] = len(idx) / bars
+
+    bar_positions = positions - downbeat - (bar_of * beats_per_bar)
+    return RhythmFeatures(
+        tempo_bpm=float(tempo_bpm),
+        tempo_source=tempo_source,
+        time_signature=meter,
+        meter_source=meter_source,
+        swing_percent=swing8,
+        swing_ratio=swing_ratio_of_percent(swing8),
+        swing_percent_16th=swing16,
+        ghost_note_share=ghost_note_share([v for v, c in zip(velocities, classes, strict=True) if c == "snare"]),
+        velocity=velocity,
+        microtiming_ms=microtiming,
+        syncopation=float(syncopation(bar_index, bar_positions, classes, beats_per_bar, compound)),
+        hits_per_bar=hits_per_bar,
+        bars=bars,
+        fill_bars=detect_fill_bars(bar_index, pitches, classes, bars),
+        density_per_bar=[int(d) for d in density],
+        notes=len(notes),
+    )
+
+
+def _pulse_per_quarter(meter: tuple[int, int]) -> float:
+    """Length of the felt pulse in quarter notes: a dotted quarter in compound meters."""
+    return 1.5 if meter in COMPOUND_METERS else 4.0 / meter[1] if meter[1] > 4 and meter[0] % 2 else 1.0
+
+
+def _pulses_per_bar(meter: tuple[int, int]) -> float:
+    """Pulses in one bar of the meter."""
+    return meter[0] * 4.0 / meter[1] / _pulse_per_quarter(meter)
+
+
+def ghost_note_share(snare_velocities: list[float] | np.ndarray) -> float:
+    """Share of snare-class hits under half the accent level (the 90th percentile velocity)."""
+    values = np.asarray(snare_velocities, dtype=float)
+    if len(values) == 0:
+        return 0.0
+    accent = float(np.percentile(values, ACCENT_PERCENTILE))
+    return float(np.mean(values < GHOST_FACTOR * accent))
+
+
+def measure_swing_percent(phases: np.ndarray, pair_beats: float) -> float:
+    """Median off-beat position in its pair, in percent; hits near the swing peak only.
+
+    Each hit's position inside its pair (a beat for 8ths, half a beat for 16ths) is taken;
+    only positions inside SWING_WINDOW count, the densest point there is found (so straight
+    16ths at .75 of a beat do not pass for a swung 8th), and the median of the hits within
+    SWING_HALF_WIDTH of it is the swing. No off-beat hits: 50 (straight).
+    """
+    inside = (phases % pair_beats) / pair_beats
+    low, high = SWING_WINDOW
+    # With the sixteenth before it played too, a hit near .75 is a straight sixteenth, not a swung 8th.
+    near_e = np.count_nonzero(np.abs(inside - 0.25) < 0.05)
+    near_a = np.count_nonzero(np.abs(inside - 0.75) < 0.05)
+    if near_a and near_e >= 0.25 * near_a:
+        inside = inside[inside < STRAIGHT_SIXTEENTH_EDGE]
+    candidates = inside[(inside >= low - SWING_HALF_WIDTH) & (inside <= high + SWING_HALF_WIDTH)]
+    core = candidates[(candidates >= low) & (candidates <= high)]
+    if len(core) == 0:
+        return 50.0
+    probes = np.linspace(low, high, 55)
+    density = np.exp(-0.5 * ((core[None, :] - probes[:, None]) / 0.02) ** 2).sum(axis=1)
+    peak = float(probes[int(np.argmax(density))])
+    near = candidates[np.abs(candidates - peak) <= SWING_HALF_WIDTH]
+    return float(min(max(np.median(near) * 100.0, 50.0), 75.0))
+
+
+def _grid_points(swing8: float, swing16: float, compound: bool) -> np.ndarray:
+    """Positions inside one beat a hit may aim at, swung as measured."""
+    if compound:
+        return np.arange(7) / 6.0
+    if swing8 > 54.0:
+        return np.array([0.0, 1 / 3, swing8 / 100.0, 1.0])
+    half16 = 0.5 * swing16 / 100.0
+    return np.array([0.0, half16, 0.5, 0.5 + half16, 1.0])
+
+
+def _offsets_from_grid(phases: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Signed distance in beats from each phase to its nearest grid point (+ = late)."""
+    diffs = phases[:, None] - points[None, :]
+    nearest = np.argmin(np.abs(diffs), axis=1)
+    return diffs[np.arange(len(phases)), nearest]
+
+
+def guess_meter(
+    positions: np.ndarray, classes: list[str], weights: np.ndarray
+) -> tuple[tuple[int, int], float, int]:
+    """Guess the meter from accent periodicity: (meter, pulses per bar, downbeat pulse index).
+
+    Each pulse gets a profile (kick, snare, cymbals, others at four places inside it); the
+    bar length is the lag at which pulse profiles repeat best (4 preferred on near-ties);
+    pulses split in three (triplet subdivision, not just a swung off-beat) mean 6/8 or 12/8.
+    """
+    phase = positions - np.floor(positions)
+    first = int(np.floor(positions.min()))
+    pulse = np.floor(positions).astype(int) - first
+    n_pulses = int(pulse.max()) + 1
+    group = np.array([0 if c == "kick" else 1 if c == "snare" else 2 if c in ("crash", "ride") else 3 for c in classes])
+    sub = np.minimum((phase * 4).round().astype(int), 3)
+    sub[(phase * 4).round().astype(int) == 4] = 0
+    whole = pulse.copy()
+    whole[(phase * 4).round().astype(int) == 4] += 1
+    whole = np.minimum(whole, n_pulses - 1)
+    profile = np.zeros((n_pulses, 16))
+    np.add.at(profile, (whole, group * 4 + sub), weights)
+
+    triplet = weights[np.abs(phase - 1 / 3) < 0.06].sum()
+    straight = weights[(np.abs(phase - 0.25) < 0.06) | (np.abs(phase - 0.5) < 0.06)].sum()
+    late = weights[np.abs(phase - 2 / 3) < 0.06].sum()
+    compound = triplet > 3.0 * max(straight, 1e-9) and triplet > 0.6 * late
+
+    def similarity(lag: int) -> float:
+        if n_pulses <= lag + 1:
+            return 0.0
+        a, b = profile[:-lag], profile[lag:]
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+        ok = norms > 0
+        return float(np.mean(np.sum(a[ok] * b[ok], axis=1) / norms[ok])) if ok.any() else 0.0
+
+    if compound:
+        options = {(6, 8): (2, similarity(2) + 0.03), (12, 8): (4, similarity(4))}
+    else:
+        options = {
+            (4, 4): (4, max(similarity(4), similarity(2)) + 0.05),
+            (3, 4): (3, similarity(3)),
+            (5, 4): (5, similarity(5) - 0.02),
+        }
+    meter = max(options, key=lambda m: options[m][1])
+    beats = options[meter][0]
+    if n_pulses < 2 * beats:
+        meter, beats = ((12, 8), 4) if compound else ((4, 4), 4)
+    downbeat = downbeat_pulse(positions, classes, weights, beats)
+    return meter, float(beats), downbeat
+
+
+def downbeat_pulse(positions: np.ndarray, classes: list[str], weights: np.ndarray, beats_per_bar: int) -> int:
+    """Which pulse (0..beats_per_bar-1, counted from the grid's pulse 0) starts the bar.
+
+    The downbeat is where kick and crash land most and the snare least.
+    """
+    index = np.rint(positions).astype(int)
+    on_pulse = np.abs(positions - index) < 0.15
+    role = np.array([1.0 if c == "kick" else 1.5 if c == "crash" else -0.5 if c == "snare" else 0.0 for c in classes])
+    strength = np.zeros(beats_per_bar)
+    np.add.at(strength, index[on_pulse] % beats_per_bar, (role * weights)[on_pulse])
+    return int(np.argmax(strength))
+
+
+# Longuet-Higgins & Lee metrical weights on the 16th grid of a pulse and of the bar.
+def _metrical_weights(beats_per_bar: int, compound: bool) -> np.ndarray:
+    steps = 3 if compound else 4
+    weights = np.zeros(beats_per_bar * steps)
+    for i in range(len(weights)):
+        beat, step = divmod(i, steps)
+        if step == 0:
+            if beat == 0:
+                weights[i] = 0
+            elif beats_per_bar % 2 == 0 and beat == beats_per_bar // 2:
+                weights[i] = -1
+            else:
+                weights[i] = -2
+        elif not compound and step == 2:
+            weights[i] = -3
+        else:
+            weights[i] = -4
+    return weights
+
+
+def syncopation(
+    bar_index: np.ndarray, bar_positions: np.ndarray, classes: list[str], beats_per_bar: float, compound: bool
+) -> float:
+    """Mean per-bar Longuet-Higgins & Lee syncopation of the kick+snare onsets on the 16th grid.
+
+    A note at a weak position followed by silence at a stronger one scores the difference
+    of their metrical weights; the last note of a bar looks ahead to the next downbeat.
+    """
+    beats = max(round(beats_per_bar), 1)
+    steps = 3 if compound else 4
+    metrical = _metrical_weights(beats, compound)
+    size = len(metrical)
+    keep = np.array([c in ("kick", "snare") for c in classes])
+    if not keep.any():
+        return 0.0
+    n_bars = int(bar_index.max()) + 1
+    grid = np.zeros((n_bars + 1, size), dtype=bool)
+    slot = np.rint(bar_positions[keep] * steps).astype(int)
+    bar = bar_index[keep] + slot // size
+    grid[bar, slot % size] = True
+    total = 0.0
+    for b in range(n_bars):
+        row = np.concatenate([grid[b], grid[b + 1][:1]])
+        onsets = np.flatnonzero(row[:size])
+        for i, start in enumerate(onsets):
+            end = onsets[i + 1] if i + 1 < len(onsets) else size
+            if end - start <= 1:
+                continue
+            rests = [j for j in range(start + 1, end) if j < size]
+            if end == size and b + 1 < n_bars and not row[size]:
+                strongest = 0.0  # silence on the next downbeat
+            else:
+                strongest = max((metrical[j] for j in rests), default=-99.0)
+            if strongest > metrical[start]:
+                total += strongest - metrical[start]
+    return total / n_bars
+
+
+def detect_fill_bars(bar_index: np.ndarray, pitches: np.ndarray, classes: list[str], bars: int) -> list[int]:
+    """Bars whose tom/snare activity and pitch variety depart strongly from the typical bar."""
+    if bars < 1:
+        return []
+    toms = np.zeros(bars)
+    drum = np.zeros(bars)
+    variety = np.zeros(bars)
+    pitch_sets: list[set[int]] = [set() for _ in range(bars)]
+    for b, p, c in zip(bar_index, pitches, classes, strict=True):
+        if c in TOMS:
+            toms[b] += 1
+        if c in TOMS or c == "snare":
+            drum[b] += 1
+            pitch_sets[b].add(int(p))
+    for b in range(bars):
+        variety[b] = len(pitch_sets[b])
+    typical_toms = float(np.median(toms))
+    typical_drum = float(np.median(drum))
+    spread = float(np.median(np.abs(drum - typical_drum))) or 1.0
+    typical_variety = float(np.median(variety))
+    fills = []
+    for b in range(bars):
+        tom_run = toms[b] >= 4 and toms[b] >= 2 * typical_toms + 3
+        busy = drum[b] >= typical_drum + max(4.0, 3 * spread) and variety[b] > typical_variety
+        if tom_run or busy:
+            fills.append(b)
+    return fills

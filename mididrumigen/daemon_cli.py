@@ -1,0 +1,165 @@
+"""CLI commands for the daemon (`serve`, `artists`) and generate's client mode (wired in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from mididrumigen.errors import UserError
+
+DAEMON_MODES = ("auto", "yes", "no")
+
+
+def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> None:
+    """Add `serve` and `artists` to the CLI's subparsers."""
+    p = sub.add_parser("serve", help="run the local daemon (HTTP API on 127.0.0.1, jobs, profile store)")
+    p.add_argument("--port", type=int, default=None, help="preferred port (default: the port setting, 8765)")
+    p.add_argument("--host", default=None, help="address to bind (loopback unless allow_remote is set)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("artists", help="list cached artists, or remove one (through the daemon when it runs)")
+    p.add_argument("--delete", metavar="ARTIST", help="remove this artist's profile from the cache")
+    p.add_argument("--json", action="store_true")
+    add_daemon_option(p)
+    p.set_defaults(func=cmd_artists)
+
+
+def add_daemon_option(parser: argparse.ArgumentParser) -> None:
+    """`--daemon auto|yes|no`: talk to a running daemon (auto: when one answers)."""
+    parser.add_argument(
+        "--daemon",
+        choices=DAEMON_MODES,
+        default="auto",
+        help="use the running daemon: auto (if one answers), yes (required), no (in-process)",
+    )
+
+
+def daemon_client(mode: str) -> Any:
+    """A DaemonClient per --daemon mode, or None to work in-process."""
+    if mode == "no":
+        return None
+    from mididrumigen.client import DaemonClient
+
+    client = DaemonClient.discover()
+    if client is None and mode == "yes":
+        raise UserError("no daemon is running; start one with `mididrumigen serve`")
+    return client
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`mididrumigen serve`: run until Ctrl-C or SIGTERM."""
+    import logging
+
+    from mididrumigen.daemon import serve
+    from mididrumigen.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.host is not None:
+        overrides["host"] = args.host
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve(Settings.load(overrides=overrides)))
+    return 0
+
+
+def cmd_artists(args: argparse.Namespace) -> int:
+    """`mididrumigen artists [--delete NAME]`."""
+    from mididrumigen.files import validate_artist_name
+
+    client = daemon_client(args.daemon)
+    target = validate_artist_name(args.delete) if args.delete else None
+    if client is not None:
+        if target is not None:
+            print(f"removed {client.delete_artist(target)['deleted']}")
+            return 0
+        rows = client.artists()
+    else:
+        rows = asyncio.run(_artists_in_process(target))
+        if target is not None:
+            print(f"removed {rows[0]['name']}")
+            return 0
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"{row['name']:<28} {row['origin']:<9} {row['research_status']:<12} confidence {row['confidence']:.2f}"
+        )
+    return 0
+
+
+async def _artists_in_process(delete: str | None) -> list[dict[str, Any]]:
+    from mididrumigen.errors import NotFoundError
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+
+    settings = Settings.load()
+    store = await Store.open(settings.data_dir / "mididrumigen.sqlite")
+    try:
+        if delete is not None:
+            row = await store.get_artist(delete)
+            if row is None or not await store.delete_artist(row.name):
+                raise NotFoundError(f"no cached artist {delete!r}")
+            return [row.to_json()]
+        return [r.to_json() for r in await store.list_artists()]
+    finally:
+        await store.close()
+
+
+def generate_via_daemon(args: argparse.Namespace) -> int | None:
+    """Run `generate` through the daemon when one answers (shared cache and history); None: do it in-process."""
+    if getattr(args, "out", None) is not None:
+        if args.daemon == "yes":
+            raise UserError("--out cannot be used with --daemon yes: the daemon writes to its output folder")
+        return None  # an explicit output folder is an in-process job
+    client = daemon_client(args.daemon)
+    if client is None:
+        return None
+    params: dict[str, Any] = {"artist": args.artist, "style": args.style, "provider": args.provider}
+    optional = {
+        "bars": args.bars,
+        "variations": args.variations,
+        "tempo": args.tempo,
+        "time_signature": args.time_signature,
+        "drum_map": args.drum_map,
+        "seed": args.seed,
+        "humanize": args.humanize,
+    }
+    params.update({k: v for k, v in optional.items() if v is not None})
+    params = {k: v for k, v in params.items() if v is not None}
+    if args.artist is None:
+        params.pop("artist", None)
+    result = client.generate(params)
+    if args.json:
+        out = dict(result)
+        out["files"] = [f["path"] for f in result["files"]]
+        print(json.dumps(out, indent=2))
+        return 0
+    _print_result(result)
+    return 0
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    from mididrumigen.midi.grid import render_grid
+    from mididrumigen.midi.notes import Clip
+
+    who = result.get("artist") or "Style"
+    meter = "/".join(str(v) for v in result.get("time_signature") or [])
+    print(f"{who} · {result.get('style')} · {result.get('tempo')} BPM · {meter} · {result.get('bars')} bars")
+    for info in result["files"]:
+        print()
+        print(info["name"])
+        print(render_grid(Clip.from_json(info["notes"])))
+        print(f"→ {info['path']}")
+    print(
+        f"\n{len(result['files'])} files in {result['generation_time_ms']:.0f} ms"
+        f" ({result['provider_used']}, via the daemon)",
+        file=sys.stdout,
+    )

@@ -1,0 +1,250 @@
+"""Audio rhythm analysis on synth renders with a known truth (tests/audio_synth.py)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mididrumigen.analysis import audio_features as af
+from mididrumigen.midi.notes import Clip, Note
+from tests.audio_synth import midi_file_hits, render_clip, render_hits, render_midi_file, write_wav
+
+SR = 22050
+GMD_DIR = Path("/work/shared/corpus/gmd")
+TPB = 480
+
+
+def rock_clip(tempo_bpm: float = 120.0, bars: int = 8) -> Clip:
+    """Straight 8th hats, kick on 1 and 3 (and the 'and' of 3), snare on 2 and 4."""
+    notes = []
+    for bar in range(bars):
+        start = bar * 4 * TPB
+        for eighth in range(8):
+            notes.append(Note(42, 100 if eighth % 2 == 0 else 70, start + eighth * TPB // 2, 60))
+        for beat in (0, 2):
+            notes.append(Note(36, 110, start + beat * TPB, 60))
+        notes.append(Note(36, 90, start + 2 * TPB + TPB // 2, 60))
+        for beat in (1, 3):
+            notes.append(Note(38, 115, start + beat * TPB, 60))
+    return Clip(notes=notes, tempo_bpm=tempo_bpm, bars=bars)
+
+
+def swung_clip(percent: float, tempo_bpm: float = 110.0, bars: int = 8) -> Clip:
+    """Ride in swung 8ths at `percent`, kick on 1 and 3, snare on 2 and 4."""
+    offbeat = round(TPB * percent / 100.0)
+    notes = []
+    for bar in range(bars):
+        start = bar * 4 * TPB
+        for beat in range(4):
+            notes.append(Note(51, 105, start + beat * TPB, 60))
+            notes.append(Note(51, 80, start + beat * TPB + offbeat, 60))
+            notes.append(Note(36 if beat % 2 == 0 else 38, 110, start + beat * TPB, 60))
+    return Clip(notes=notes, tempo_bpm=tempo_bpm, bars=bars)
+
+
+def within_percent(value: float, truth: float, percent: float) -> bool:
+    return abs(value / truth - 1.0) <= percent / 100.0
+
+
+def test_synth_renders_known_hits() -> None:
+    audio = render_clip(rock_clip(bars=1))
+    assert audio.dtype == np.float32
+    assert math.isclose(len(audio) / SR, 2.0 + 0.5, abs_tol=0.01)
+    assert 0.1 < float(np.max(np.abs(audio))) <= 0.9
+    # A hit at 1.0 s: silence before it, sound right after it.
+    single = render_hits([(1.0, 38, 100)], sample_rate_hz=SR)
+    assert np.max(np.abs(single[: int(0.99 * SR)])) == 0.0
+    assert np.max(np.abs(single[int(1.0 * SR) : int(1.05 * SR)])) > 0.1
+
+
+def test_straight_rock_120_bpm() -> None:
+    features = af.analyze_audio(render_clip(rock_clip(120.0)), SR)
+    assert within_percent(features.tempo_bpm, 120.0, 4), features.tempo_bpm
+    assert abs(features.swing_ratio - 1.0) <= 0.1
+    assert features.backend == "librosa"
+    # Beats every 0.5 s, aligned with the hits.
+    beats = np.array(features.beat_times_s)
+    assert len(beats) >= 28
+    assert np.allclose(np.diff(beats), 0.5, atol=0.02)
+    offsets = (beats / 0.5) - np.rint(beats / 0.5)
+    assert np.max(np.abs(offsets)) < 0.06
+    assert 0.0 <= features.confidence <= 1.0
+    assert features.confidence >= 0.5
+
+
+def test_swung_eighths_66_percent() -> None:
+    features = af.analyze_audio(render_clip(swung_clip(66.7)), SR)
+    assert within_percent(features.tempo_bpm, 110.0, 4), features.tempo_bpm
+    assert abs(features.swing_ratio - 2.0) <= 0.1, features.swing_ratio
+    assert abs(features.swing_percent - 66.7) <= 1.2
+
+
+def test_swing_ratio_follows_the_played_swing() -> None:
+    light = af.analyze_audio(render_clip(swung_clip(58.0)), SR)
+    assert abs(light.swing_ratio - 58.0 / 42.0) <= 0.1, light.swing_ratio
+
+
+def test_microtiming_shows_a_laid_back_snare() -> None:
+    clip = rock_clip(100.0, bars=8)
+    late_ticks = round(25.0 / 1000.0 * 100.0 / 60.0 * TPB)  # 25 ms at 100 bpm
+    clip.notes = [Note(n.pitch, n.velocity, n.time + late_ticks, n.duration) if n.pitch == 38 else n for n in clip.notes]
+    features = af.analyze_audio(render_clip(clip), SR)
+    assert within_percent(features.tempo_bpm, 100.0, 4)
+    assert "snare" in features.microtiming_ms and "kick" in features.microtiming_ms
+    assert features.microtiming_ms["snare"] - features.microtiming_ms["kick"] > 12.0, features.microtiming_ms
+
+
+def test_ghost_notes_and_syncopation_are_measured() -> None:
+    plain = af.analyze_audio(render_clip(rock_clip(100.0)), SR)
+    clip = rock_clip(100.0)
+    extra = []
+    for bar in range(8):
+        start = bar * 4 * TPB
+        extra += [Note(38, 25, start + beat * TPB + 3 * TPB // 4, 30) for beat in (0, 2)]  # ghost 16ths
+        extra.append(Note(36, 110, start + 3 * TPB + TPB // 2, 60))  # kick anticipating the next 1
+    clip.notes = [n for n in clip.notes if not (n.pitch == 36 and n.time % (4 * TPB) == 0 and n.time > 0)] + extra
+    busy = af.analyze_audio(render_clip(clip), SR)
+    assert busy.ghost_note_share > plain.ghost_note_share
+    assert busy.syncopation > plain.syncopation
+    assert 0.0 <= busy.syncopation <= 1.0
+
+
+def test_features_to_json_round_trips() -> None:
+    import json
+
+    features = af.analyze_audio(render_clip(rock_clip()), SR)
+    data = json.loads(features.to_json_text())
+    assert data["tempo_bpm"] == features.tempo_bpm
+    assert isinstance(data["beat_times_s"], list)
+    assert set(data["microtiming_ms"]) <= {"kick", "snare", "hihat_closed"}
+
+
+def test_wav_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "rock.wav"
+    write_wav(path, render_clip(rock_clip()), SR)
+    features = af.analyze_audio_file(path)
+    assert within_percent(features.tempo_bpm, 120.0, 4)
+
+
+def _encode(tmp_path: Path, wav: Path, suffix: str, codec: str) -> Path:
+    import imageio_ffmpeg
+
+    out = tmp_path / f"clip{suffix}"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", codec, "-b:a", "128k", str(out)],
+        check=True,
+        timeout=60,
+    )
+    return out
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mp3", "libmp3lame"), (".m4a", "aac")])
+def test_compressed_files_decode_through_imageio_ffmpeg(tmp_path: Path, suffix: str, codec: str) -> None:
+    wav = tmp_path / "source.wav"
+    write_wav(wav, render_clip(rock_clip(120.0)), SR)
+    encoded = _encode(tmp_path, wav, suffix, codec)
+    samples = af.decode_audio_file(encoded)
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert abs(len(samples) / SR - 16.5) < 0.2  # encoder padding only
+    features = af.analyze_audio(samples, SR)
+    assert within_percent(features.tempo_bpm, 120.0, 4)
+
+
+def test_other_sample_rates_and_stereo_are_accepted() -> None:
+    import librosa
+
+    mono = render_clip(rock_clip(120.0))
+    resampled = librosa.resample(mono, orig_sr=SR, target_sr=44100)
+    stereo = np.stack([resampled, resampled], axis=1)
+    features = af.analyze_audio(stereo, 44100)
+    assert within_percent(features.tempo_bpm, 120.0, 4)
+
+
+def test_garbage_file_is_a_value_error(tmp_path: Path) -> None:
+    for name in ("noise.mp3", "noise.wav", "noise.webm"):
+        path = tmp_path / name
+        path.write_bytes(b"this is not audio at all " * 200)
+        with pytest.raises(ValueError, match="not a"):
+            af.analyze_audio_file(path)
+    with pytest.raises(ValueError, match="not found"):
+        af.analyze_audio_file(tmp_path / "missing.wav")
+
+
+def test_silent_and_short_audio_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="silent"):
+        af.analyze_audio(np.zeros(SR * 5, dtype=np.float32), SR)
+    with pytest.raises(ValueError, match="too short"):
+        af.analyze_audio(np.ones(SR // 4, dtype=np.float32), SR)
+    with pytest.raises(ValueError, match="nan"):
+        af.analyze_audio(np.full(SR * 2, np.nan, dtype=np.float32), SR)
+    with pytest.raises(ValueError, match="no rhythm"):
+        af.analyze_audio(render_hits([(0.5, 38, 100)], duration_s=4.0, sample_rate_hz=SR), SR)
+
+
+def test_unknown_backend_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown audio backend"):
+        af.analyze_audio(render_clip(rock_clip()), SR, backend="aubio")
+
+
+def test_swing_percent_definition() -> None:
+    straight = np.array([k + f for k in range(8) for f in (0.0, 0.5)])
+    assert af.swing_percent_from_positions(straight) == 50.0
+    triplet = np.array([k + f for k in range(8) for f in (0.0, 2 / 3)])
+    assert abs(af.swing_percent_from_positions(triplet) - 66.67) < 0.01
+    sixteenths = np.array([k + f for k in range(8) for f in (0.0, 0.29, 0.5, 0.79)])
+    assert abs(af.swing_percent_from_positions(sixteenths, "16th") - 58.0) < 0.01
+    assert af.swing_percent_from_positions(sixteenths, "8th") == 50.0
+    assert math.isclose(af.swing_ratio_of_percent(66.6667), 2.0, rel_tol=1e-3)
+
+
+def test_importing_the_analysis_package_stays_light() -> None:
+    code = "import sys, mididrumigen.analysis.audio_features; print('librosa' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([".venv/bin/python", "-c", code], capture_output=True, text=True, check=True, cwd="/work/main")
+    assert out.stdout.strip() == "False False"
+
+
+GMD_CASES = [
+    ("drummer1/session1/101_dance-disco_120_beat_4-4.mid", 120.0),
+    ("drummer1/session1/1_funk_80_beat_4-4.mid", 80.0),
+]
+
+
+@pytest.mark.parametrize(("midi_filename", "bpm"), GMD_CASES)
+def test_gmd_renders(midi_filename: str, bpm: float) -> None:
+    path = GMD_DIR / midi_filename
+    if not path.exists():
+        pytest.skip("the Groove MIDI Dataset is not on this machine")
+    features = af.analyze_audio(render_midi_file(path, max_duration_s=30.0), SR)
+    assert within_percent(features.tempo_bpm, bpm, 4), features.tempo_bpm
+    assert features.onset_count > 30
+    assert len(midi_file_hits(path, max_duration_s=30.0)) >= features.onset_count * 0.8
+
+
+@pytest.mark.slow
+def test_gmd_swing_performance_matches_midi() -> None:
+    from tests.benchmarks.audio_tempo import midi_swing_ratio
+
+    path = GMD_DIR / "drummer10/session1/10_jazz-swing_110_beat_4-4.mid"
+    if not path.exists():
+        pytest.skip("the Groove MIDI Dataset is not on this machine")
+    hits = midi_file_hits(path, max_duration_s=60.0)
+    features = af.analyze_audio(render_hits(hits, sample_rate_hz=SR), SR)
+    assert within_percent(features.tempo_bpm, 110.0, 4), features.tempo_bpm
+    truth = midi_swing_ratio(hits, 110.0)
+    assert truth > 1.3  # the performance really swings
+    assert abs(features.swing_ratio - truth) <= 0.1, (features.swing_ratio, truth)
+
+
+@pytest.mark.slow
+def test_madmom_backend_when_installed() -> None:
+    from mididrumigen.analysis.madmom_shim import madmom_available
+
+    if not madmom_available():
+        pytest.skip("madmom (optional extra) is not installed")
+    features = af.analyze_audio(render_clip(rock_clip(120.0)), SR, backend="madmom")
+    assert features.backend == "madmom"
+    assert within_percent(features.tempo_bpm, 120.0, 4) or within_percent(features.tempo_bpm, 60.0, 4)

@@ -1,0 +1,183 @@
+"""Rhythm features of hand-built clips with known answers, and of real GMD performances."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from mididrumigen.analysis.midi_features import analyze_clip, ghost_note_share, measure_swing_percent
+from mididrumigen.midi.notes import Clip, Note
+
+TPB = 480
+KICK, SNARE, HAT, TOM_HI, TOM_MID, TOM_LOW, CRASH, RIDE = 36, 38, 42, 50, 47, 43, 49, 51
+
+
+def ms_ticks(ms: float, tempo: float) -> int:
+    return round(ms * tempo * TPB / 60000.0)
+
+
+def groove(
+    bars: int = 8,
+    tempo: float = 100.0,
+    swing_percent: float = 50.0,
+    snare_late_ms: float = 0.0,
+    ghosts_per_bar: int = 0,
+    fill_bar: int | None = None,
+    seed: int = 1,
+) -> Clip:
+    """A 4/4 backbeat: kick 1 & 3, snare 2 & 4, swung 8th hats, small deterministic jitter."""
+    rng = np.random.default_rng(seed)
+    notes: list[Note] = []
+
+    def add(pitch: int, velocity: int, tick: float) -> None:
+        jitter = ms_ticks(float(rng.normal(0, 3.0)), tempo)
+        notes.append(Note(pitch, velocity, max(0, round(tick) + jitter), 60))
+
+    off = TPB * swing_percent / 100.0
+    for bar in range(bars):
+        start = bar * 4 * TPB
+        if bar == fill_bar:
+            for i in range(16):  # a run of 16ths down the toms
+                add((TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW, SNARE, SNARE)[i // 2], 100, start + i * TPB / 4)
+            continue
+        for beat in range(4):
+            b = start + beat * TPB
+            add(HAT, 90, b)
+            add(HAT, 60, b + off)
+            if beat in (0, 2):
+                add(KICK, 110, b)
+            else:
+                add(SNARE, 115, b + ms_ticks(snare_late_ms, tempo))
+        for g in range(ghosts_per_bar):
+            add(SNARE, 30, start + (g % 4) * TPB + TPB * 3 / 4)
+    return Clip(notes=notes, tempo_bpm=tempo, bars=bars, meta={"tempo_from_file": tempo})
+
+
+@pytest.mark.parametrize("swing", [50.0, 60.0, 66.7])
+def test_swung_eighths_are_measured_within_one_point(swing: float) -> None:
+    features = analyze_clip(groove(swing_percent=swing))
+    assert features.swing_percent == pytest.approx(swing, abs=1.0)
+    assert features.swing_ratio == pytest.approx(swing / (100 - swing), rel=0.05)
+    assert features.tempo_bpm == pytest.approx(100.0, rel=0.01)
+    assert features.tempo_source == "estimated"
+
+
+def test_trusted_tempo_uses_the_file_grid() -> None:
+    features = analyze_clip(groove(swing_percent=62.0), trust_tempo=True)
+    assert features.tempo_source == "file"
+    assert features.tempo_bpm == 100.0
+    assert features.swing_percent == pytest.approx(62.0, abs=1.0)
+    assert features.bars == 8
+
+
+def test_straight_sixteenths_are_not_taken_for_swing() -> None:
+    notes = [Note(HAT, 80, i * TPB // 4, 30) for i in range(64)]
+    notes += [Note(KICK, 110, b * TPB, 30) for b in range(0, 16, 2)]
+    notes += [Note(SNARE, 110, b * TPB, 30) for b in range(1, 16, 2)]
+    features = analyze_clip(Clip(notes=notes, tempo_bpm=90.0))
+    assert features.swing_percent == pytest.approx(50.0, abs=1.0)
+    assert features.swing_percent_16th == pytest.approx(50.0, abs=1.0)
+
+
+def test_swung_sixteenths_show_at_the_sixteenth_level() -> None:
+    phases = np.array([q / 2 + (0.5 * 0.6 if i % 2 else 0.0) for q in range(32) for i in range(2)])
+    assert measure_swing_percent(phases % 1.0, 0.5) == pytest.approx(60.0, abs=1.0)
+    assert measure_swing_percent(phases % 1.0, 1.0) == pytest.approx(50.0, abs=1.0)
+
+
+def test_laid_back_snare_shows_as_late() -> None:
+    features = analyze_clip(groove(snare_late_ms=15.0))
+    assert features.microtiming_ms["snare"]["mean"] == pytest.approx(15.0, abs=3.0)
+    assert abs(features.microtiming_ms["kick"]["mean"]) < 3.0
+    assert features.microtiming_ms["snare"]["std"] < 6.0
+
+
+def test_ghost_note_share_is_relative_to_the_players_accents() -> None:
+    features = analyze_clip(groove(ghosts_per_bar=2))
+    assert features.ghost_note_share == pytest.approx(0.5, abs=0.01)  # 2 ghosts + 2 backbeats a bar
+    assert ghost_note_share([100, 100, 100, 40]) == pytest.approx(0.25)
+    assert ghost_note_share([50, 50, 50, 20]) == pytest.approx(0.25)  # a soft player has ghosts too
+    assert ghost_note_share([]) == 0.0
+
+
+def test_velocity_and_hits_per_bar_per_kit_class() -> None:
+    features = analyze_clip(groove(), trust_tempo=True)
+    assert features.hits_per_bar["kick"] == pytest.approx(2.0)
+    assert features.hits_per_bar["snare"] == pytest.approx(2.0)
+    assert features.hits_per_bar["hihat_closed"] == pytest.approx(8.0)
+    assert features.velocity["hihat_closed"]["mean"] == pytest.approx(75.0)
+    assert features.velocity["hihat_closed"]["std"] == pytest.approx(15.0)
+    assert features.density_per_bar == [12] * 8
+
+
+def test_tom_run_bar_is_a_fill() -> None:
+    features = analyze_clip(groove(bars=8, fill_bar=3), trust_tempo=True)
+    assert features.fill_bars == [3]
+    assert analyze_clip(groove(bars=8), trust_tempo=True).fill_bars == []
+
+
+def test_waltz_is_guessed_three_four() -> None:
+    notes = []
+    for bar in range(8):
+        start = bar * 3 * TPB
+        notes.append(Note(KICK, 115, start, 60))
+        notes.append(Note(CRASH if bar % 4 == 0 else RIDE, 100, start, 60))
+        for beat in (1, 2):
+            notes.append(Note(SNARE, 85, start + beat * TPB, 60))
+            notes.append(Note(RIDE, 80, start + beat * TPB, 60))
+    features = analyze_clip(Clip(notes=notes, tempo_bpm=150.0, time_signature=(4, 4)))
+    assert features.time_signature == (3, 4)
+    assert features.meter_source == "guessed"
+    assert features.tempo_bpm == pytest.approx(150.0, rel=0.02)
+
+
+def test_syncopation_rises_with_offbeat_kicks() -> None:
+    plain = analyze_clip(groove(), trust_tempo=True).syncopation
+    # Beat 3's kick anticipated by a sixteenth: a weak onset before a silent strong beat.
+    notes = [n for n in groove().notes if not (n.pitch == KICK and round(n.time / TPB) % 4 == 2)]
+    notes += [Note(KICK, 100, b * 4 * TPB + TPB * 7 // 4, 60) for b in range(8)]
+    pushed = analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8), trust_tempo=True).syncopation
+    assert plain == 0.0
+    assert pushed == pytest.approx(3.0)  # Longuet-Higgins & Lee: weight -1 (beat 3) minus -4 (a 16th)
+
+
+def test_json_is_serialisable_and_empty_clip_is_an_error() -> None:
+    data = analyze_clip(groove()).to_json()
+    assert json.loads(json.dumps(data))["time_signature"] == [4, 4]
+    with pytest.raises(ValueError, match="no notes"):
+        analyze_clip(Clip(notes=[]))
+
+
+def test_any_resolution_gives_the_same_answer() -> None:
+    base = groove(swing_percent=60.0)
+    coarse = Clip(
+        notes=[Note(n.pitch, n.velocity, n.time // 5, 12) for n in base.notes],
+        tempo_bpm=base.tempo_bpm,
+        ticks_per_beat=96,
+    )
+    assert analyze_clip(coarse).swing_percent == pytest.approx(60.0, abs=1.5)
+    assert analyze_clip(coarse).tempo_bpm == pytest.approx(100.0, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("midi_filename", "low", "high"),
+    [
+        ("drummer10/session1/1_jazz-swing_124_beat_4-4.mid", 55.0, 75.0),
+        ("drummer1/session1/48_jazz_93_beat_4-4.mid", 55.0, 75.0),
+        ("drummer1/session1/101_dance-disco_120_beat_4-4.mid", 47.0, 53.0),
+        ("drummer1/session1/202_rock-halftime_140_beat_4-4.mid", 47.0, 53.0),
+    ],
+)
+def test_gmd_swing_by_style(gmd_clip: Callable[[str], Clip], midi_filename: str, low: float, high: float) -> None:
+    features = analyze_clip(gmd_clip(midi_filename), trust_tempo=True)
+    assert low <= features.swing_percent <= high
+
+
+def test_gmd_tempo_estimate_matches_the_click(gmd_clip: Callable[[str], Clip]) -> None:
+    features = analyze_clip(gmd_clip("drummer1/session1/101_dance-disco_120_beat_4-4.mid"))
+    assert features.tempo_bpm == pytest.approx(120.0, rel=0.04)
+    assert features.time_signature == (4, 4)
+    assert features.bars > 50

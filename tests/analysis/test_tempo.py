@@ -1,0 +1,85 @@
+"""Tempo estimation from onsets: synthetic pulse trains and real GMD performances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from mididrumigen.analysis.midi_features import onset_weights
+from mididrumigen.analysis.tempo import estimate_beat_grid, estimate_tempo_bpm, fit_beat_grid
+from mididrumigen.midi.notes import Clip
+
+
+def rock_beat_onsets(tempo_bpm: float, bars: int, jitter_s: float = 0.0, seed: int = 0):
+    """Kick 1 and 3, snare 2 and 4, 8th hats: times, weights."""
+    rng = np.random.default_rng(seed)
+    beat = 60.0 / tempo_bpm
+    times, weights = [], []
+    for b in range(bars * 4):
+        for eighth in range(2):
+            times.append((b + eighth / 2) * beat)
+            weights.append(0.5 if eighth else 0.6)
+        times.append(b * beat)
+        weights.append(1.0)  # kick on odd beats, snare on even ones
+    t = np.array(times) + rng.normal(0, jitter_s, len(times)) if jitter_s else np.array(times)
+    return t + 0.3, np.array(weights)
+
+
+@pytest.mark.parametrize("tempo", [70.0, 96.0, 120.0, 140.0])
+def test_rock_beat_tempo_is_found(tempo: float) -> None:
+    times, weights = rock_beat_onsets(tempo, 8, jitter_s=0.008)
+    assert estimate_tempo_bpm(times, weights) == pytest.approx(tempo, rel=0.01)
+
+
+def test_grid_phase_and_period_fit_the_beats() -> None:
+    times, weights = rock_beat_onsets(100.0, 8)
+    grid = estimate_beat_grid(times, weights)
+    assert grid.tempo_bpm == pytest.approx(100.0, rel=1e-3)
+    offsets = grid.beat_position(times) * 2  # eighth notes land on integers
+    assert np.max(np.abs(offsets - np.rint(offsets))) < 0.02
+
+
+def test_fit_beat_grid_sharpens_a_rough_guess() -> None:
+    times, weights = rock_beat_onsets(123.0, 16, jitter_s=0.005)
+    assert fit_beat_grid(times, 121.0, weights).tempo_bpm == pytest.approx(123.0, rel=0.003)
+
+
+def test_tempo_range_and_prior_are_respected() -> None:
+    times, weights = rock_beat_onsets(120.0, 8)
+    assert 50 <= estimate_tempo_bpm(times, weights, min_bpm=50, max_bpm=80) <= 80
+    assert estimate_tempo_bpm(times, weights, prior_bpm=60) == pytest.approx(60.0, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [([], "at least two"), ([1.0], "at least two"), ([1.0, 1.001], "too short")],
+)
+def test_too_few_onsets_is_a_clear_error(times: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        estimate_tempo_bpm(times)
+
+
+def test_bad_arguments_are_rejected() -> None:
+    with pytest.raises(ValueError, match="one value per onset"):
+        estimate_tempo_bpm([0.0, 0.5, 1.0], [1.0])
+    with pytest.raises(ValueError, match="tempo range"):
+        estimate_tempo_bpm([0.0, 0.5, 1.0], min_bpm=200, max_bpm=100)
+
+
+@pytest.mark.parametrize(
+    ("midi_filename", "bpm"),
+    [
+        ("drummer1/session1/100_neworleans-secondline_94_beat_4-4.mid", 94.0),
+        ("drummer1/session1/101_dance-disco_120_beat_4-4.mid", 120.0),
+    ],
+)
+def test_gmd_tempo_without_the_meta_event(
+    gmd_clip: Callable[[str], Clip], gmd_rows: list[dict[str, str]], midi_filename: str, bpm: float
+) -> None:
+    assert any(r["midi_filename"] == midi_filename and float(r["bpm"]) == bpm for r in gmd_rows)
+    clip = gmd_clip(midi_filename)
+    seconds = np.array([n.time for n in clip.notes]) * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
+    weights = onset_weights(np.array([n.pitch for n in clip.notes]), np.array([n.velocity for n in clip.notes]))
+    assert estimate_tempo_bpm(seconds, weights) == pytest.approx(bpm, rel=0.04)

@@ -1,0 +1,86 @@
+"""POST /generate: files at once for built-in and cached artists, a task for unknown ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mididrumigen import orchestrator
+from mididrumigen.app import App
+from mididrumigen.jobs import JobContext
+from mididrumigen.midi.smf import read_midi_bytes
+from mididrumigen.profile import StyleProfile
+from mididrumigen.research.drummers import find_builtin
+from tests.api.conftest import Running, assert_error
+
+
+async def test_builtin_artist_answers_with_files_at_once(daemon: Running, client: aiohttp.ClientSession) -> None:
+    body = {"artist": "bonham", "bars": 4, "variations": 3, "tempo": 96, "time_signature": "4/4", "seed": 11}
+    async with client.post("/api/v1/generate", json=body) as resp:
+        assert resp.status == 200
+        result = await resp.json()
+    assert result["artist"] == "John Bonham" and result["provider_used"] == "groove-engine"
+    assert result["variations"] == 3 and len(result["files"]) == 3 and result["tempo"] == 96
+    assert result["profile"]["artist_name"] == "John Bonham" and result["generation_time_ms"] > 0
+    for n, info in enumerate(result["files"], start=1):
+        assert info["url"] == f"/api/v1/files/{info['id']}" and info["name"] == f"John Bonham - Variation {n}"
+        async with client.get(info["url"]) as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"] == "audio/midi"
+            clip = read_midi_bytes(await resp.read())
+        assert len(clip.notes) == len(info["notes"]["notes"]) > 0
+        assert info["notes"]["bars"] == 4 and info["notes"]["time_signature"] == [4, 4]
+    async with client.get("/api/v1/stats") as resp:
+        stats = await resp.json()
+    assert stats["generations"] == 1 and stats["files"] == 3
+
+
+async def test_same_seed_same_notes_and_style_only(client: aiohttp.ClientSession) -> None:
+    notes = []
+    for _ in range(2):
+        async with client.post("/api/v1/generate", json={"style": "funk", "seed": 5, "variations": 1}) as resp:
+            assert resp.status == 200
+            result = await resp.json()
+        assert result["artist"] is None and result["profile"] is None
+        notes.append(result["files"][0]["notes"]["notes"])
+    assert notes[0] == notes[1]
+
+
+async def test_unknown_style_is_a_clear_4xx(client: aiohttp.ClientSession) -> None:
+    async with client.post("/api/v1/generate", json={"style": "polka_metal"}) as resp:
+        assert 400 <= resp.status < 500
+        assert "polka_metal" in assert_error(await resp.json())["message"]
+
+
+async def test_unknown_artist_queues_research_then_generation(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def researched(app: App, artist: str, job: JobContext) -> StyleProfile:
+        await job.set_stage("reading sources", 50)
+        profile = find_builtin("Clyde Stubblefield")
+        profile.artist_name = "Newly Found"
+        return profile
+
+    monkeypatch.setattr(orchestrator, "run_research", researched)
+    async with client.post("/api/v1/generate", json={"artist": "Newly Found", "variations": 2}) as resp:
+        assert resp.status == 202
+        accepted = await resp.json()
+    task = await daemon.app.scheduler.wait(accepted["task_id"], 20)
+    assert task["status"] == "succeeded", task
+    result: dict[str, Any] = task["result"]
+    assert result["artist"] == "Newly Found" and len(result["files"]) == 2
+    async with client.get(result["files"][0]["url"]) as resp:
+        assert resp.status == 200
+    async with client.post("/api/v1/generate", json={"artist": "newly found", "variations": 1}) as resp:
+        assert resp.status == 200  # cached now
+
+
+async def test_unknown_artist_without_sources_fails_with_a_reason(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
+    async with client.post("/api/v1/generate", json={"artist": "Qwxz Unfindable"}) as resp:
+        assert resp.status == 202
+        accepted = await resp.json()
+    task = await daemon.app.scheduler.wait(accepted["task_id"], 20)
+    assert task["status"] == "failed" and "Qwxz Unfindable" in task["error"]

@@ -1,0 +1,85 @@
+"""Benchmark: cached generation over HTTP on loopback, 8 concurrent clients; RSS drift over 10,000 requests.
+
+Targets: 4 variations x 4 bars with files written, median <= 20 ms and p99 <= 60 ms with 8 concurrent
+clients; daemon RSS within +-10 % over 10,000 requests.
+Run: .venv/bin/python -m tests.benchmarks.daemon_http
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.benchmarks.daemon_common import rss_mb, start_daemon
+
+CLIENTS = 8
+TIMED_REQUESTS = 1600
+DRIFT_REQUESTS = 10_000
+BODY = {"artist": "John Bonham", "bars": 4, "variations": 4}
+
+
+async def _worker(session: aiohttp.ClientSession, url: str, todo: list[int], latencies: list[float],
+                  mix: bool) -> None:
+    while todo:
+        n = todo.pop()
+        started = time.perf_counter()
+        if mix and n % 2:
+            async with session.get(f"{url}/api/v1/research/John%20Bonham") as resp:
+                await resp.read()
+        else:
+            async with session.post(f"{url}/api/v1/generate", json=BODY) as resp:
+                data = await resp.json()
+                assert resp.status == 200 and len(data["files"]) == 4, data
+        latencies.append((time.perf_counter() - started) * 1000.0)
+
+
+async def run_load(
+    url: str, token: str, requests: int, mix: bool = False, clients: int = CLIENTS
+) -> tuple[list[float], float]:
+    """Send requests from concurrent clients; return latencies (ms) and wall time (s)."""
+    todo = list(range(requests))
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}, connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(_worker(session, url, todo, latencies, mix) for _ in range(clients)))
+        return latencies, time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def main() -> None:
+    """Start a daemon, warm it, time cached generation, then measure RSS drift."""
+    with tempfile.TemporaryDirectory() as tmp:
+        daemon = start_daemon(Path(tmp), rate_limit_per_hour="0", generation_concurrency="8")
+        try:
+            asyncio.run(run_load(daemon.url, daemon.token, 200))  # warm-up: imports, caches, sqlite pages
+            latencies, wall_s = asyncio.run(run_load(daemon.url, daemon.token, TIMED_REQUESTS))
+            print(f"cached generation over HTTP, {BODY['variations']} variations x {BODY['bars']} bars, files written,"
+                  f" {CLIENTS} concurrent clients, {TIMED_REQUESTS} requests:")
+            print(f"  median {statistics.median(latencies):.1f} ms (target <= 20), p99 {percentile(latencies, 99):.1f} ms"
+                  f" (target <= 60), max {max(latencies):.1f} ms; throughput {TIMED_REQUESTS / wall_s:.0f} requests/s"
+                  f" ({4 * TIMED_REQUESTS / wall_s:.0f} files/s)")
+            single, single_s = asyncio.run(run_load(daemon.url, daemon.token, 300, clients=1))
+            print(f"  one client at a time: median {statistics.median(single):.1f} ms, p99 {percentile(single, 99):.1f} ms,"
+                  f" {300 / single_s:.0f} requests/s")
+            before = rss_mb(daemon.proc.pid)
+            _, drift_s = asyncio.run(run_load(daemon.url, daemon.token, DRIFT_REQUESTS, mix=True))
+            after = rss_mb(daemon.proc.pid)
+            print(f"RSS over {DRIFT_REQUESTS} more requests (half generate, half GET /research): {before:.1f} MB ->"
+                  f" {after:.1f} MB ({(after - before) / before * 100:+.1f} %, target within +-10 %) in {drift_s:.0f} s")
+        finally:
+            daemon.stop()
+
+
+if __name__ == "__main__":
+    main()

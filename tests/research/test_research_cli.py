@@ -1,0 +1,69 @@
+"""The research CLI commands, run as a user would, against the fake services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.research_servers import ARTIST, FakeResearchServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli_env(server: FakeResearchServer, home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({f"MIDIDRUMIGEN_{name.upper()}": ",".join(value) if isinstance(value, list) else str(value)
+                for name, value in server.settings().items()})
+    env["MIDIDRUMIGEN_CONFIG_DIR"] = str(home / "config")
+    env["MIDIDRUMIGEN_DATA_DIR"] = str(home / "data")
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mididrumigen", *args, env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+@pytest.mark.slow  # loads the real embedding model (~10 s)
+async def test_research_then_show_a_profile(fake_server: FakeResearchServer, isolated_dirs: Path) -> None:
+    env = cli_env(fake_server, isolated_dirs)
+    code, out, err = await run_cli(env, "research", ARTIST, "--only", "papers,articles,midi")
+    assert code == 0, err
+    assert "papers" in err and "100%" in err  # the live progress bars go to stderr
+    assert "research: Tessa Marlowe" in out
+    assert "styles: funk" in out and "confidence:" in out
+    code, out, err = await run_cli(env, "profiles", "show", ARTIST, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["profile"]["artist_name"] == ARTIST
+    assert shown["profile"]["sources_count"]["midi"] == 3
+    assert {s["kind"] for s in shown["sources"]} == {"paper", "article", "midi"}
+    code, out, err = await run_cli(env, "profiles", "list")
+    assert code == 0 and ARTIST in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("profiles", "show", "Nobody Atall"), "no profile for 'Nobody Atall'"),
+        (("research", "   "), "artist name is empty"),
+        (("research", ARTIST, "--only", "video"), "unknown collector 'video'"),
+        (("similar", ARTIST, "--limit", "0"), "--limit must be from 1 to 100"),
+    ],
+)
+async def test_bad_input_is_one_line_and_exit_code_2(
+    fake_server: FakeResearchServer, isolated_dirs: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = await run_cli(cli_env(fake_server, isolated_dirs), *args)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and message in err

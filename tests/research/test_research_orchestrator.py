@@ -1,0 +1,217 @@
+"""End to end against the fake services: fan-out, isolation, timeouts, stored sources, augmentation, similar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mididrumigen.errors import NotFoundError, UserError
+from mididrumigen.profile import QuantitativeParams, StyleProfile
+from mididrumigen.research.http import HostRateLimiter
+from mididrumigen.research.orchestrator import ResearchDeps, find_similar, run_research
+from mididrumigen.settings import Settings
+from mididrumigen.store import Store
+from tests.fakes.research_servers import ARTIST, FakeResearchServer
+from tests.research.conftest import FAST_INTERVALS_S, HashingEmbedder
+
+TEXT_COLLECTORS = ["papers", "articles", "midi"]  # audio has its own test (its first analysis is slow)
+
+
+class RecordingJob:
+    """A job context that records every stage update."""
+
+    def __init__(self) -> None:
+        self.stages: list[tuple[str, float | None]] = []
+
+    async def set_stage(self, text: str, progress: float | None = None) -> None:
+        if progress is not None and not 0 <= progress <= 100:
+            raise ValueError("progress must be from 0 to 100")
+        self.stages.append((text, progress))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "store.sqlite")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def deps(research_settings: Settings, store: Store, session: aiohttp.ClientSession) -> ResearchDeps:
+    return ResearchDeps(settings=research_settings, store=store, session=session, limiter=HostRateLimiter(),
+                        embedder=HashingEmbedder(), collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+
+
+async def test_research_an_unknown_drummer_end_to_end(deps: ResearchDeps, store: Store) -> None:
+    job = RecordingJob()
+    seen: list[tuple[str, float]] = []
+    outcome = await run_research(deps, ARTIST, job, on_progress=lambda n, f, t: seen.append((n, f)))
+    profile = outcome.profile
+    assert [c.status for c in outcome.collectors] == ["ok", "ok", "ok"]
+    assert profile.sources_count == {"paper": 3, "article": 2, "audio": 0, "midi": 3}
+    assert profile.styles[0] == "funk"
+    assert 97.0 <= profile.quantitative_params.tempo_typical <= 103.0
+    assert len(profile.midi_templates) == 3
+    assert profile.confidence_score >= 0.6
+    # stored: the sources with their raw bodies, and the profile with its embedding
+    sources = await store.list_research_sources(ARTIST)
+    assert len(sources) == 8
+    rows = await store.db.fetchall("SELECT raw FROM research_sources")
+    assert all(row["raw"] for row in rows)
+    stored = await store.get_profile(ARTIST)
+    assert stored is not None and stored.confidence_score == profile.confidence_score
+    artist = await store.get_artist(ARTIST)
+    assert artist is not None and artist.has_embedding and artist.research_status == "cached"
+    # progress: never backwards, within 0-100, per collector up to 1.0
+    percents = [p for _, p in job.stages if p is not None]
+    assert percents == sorted(percents) and percents[-1] <= 100
+    assert {name for name, f in seen if f == 1.0} == set(TEXT_COLLECTORS)
+    assert json.dumps(outcome.summary())  # JSON-safe
+
+
+async def test_one_collector_failing_leaves_the_others(deps: ResearchDeps, fake_server: FakeResearchServer) -> None:
+    fake_server.script("bitmidi", "malformed")
+    outcome = await run_research(deps, ARTIST)
+    status = {c.name: c.status for c in outcome.collectors}
+    assert status == {"papers": "ok", "articles": "ok", "midi": "failed"}
+    assert "malformed json" in next(c.error for c in outcome.collectors if c.name == "midi")
+    assert outcome.profile.sources_count["midi"] == 0 and outcome.profile.sources_count["article"] == 2
+
+
+async def test_a_collector_timeout_is_isolated(
+    research_settings: Settings, store: Store, session: aiohttp.ClientSession, fake_server: FakeResearchServer
+) -> None:
+    research_settings.set("articles_timeout_s", 0.5)
+    fake_server.hang_s = 5.0
+    fake_server.script("wikipedia", "timeout")
+    fake_server.script("site", "timeout")
+    deps = ResearchDeps(research_settings, store, session, HostRateLimiter(), HashingEmbedder(),
+                        collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    outcome = await run_research(deps, ARTIST)
+    status = {c.name: c.status for c in outcome.collectors}
+    assert status["articles"] == "timed out" and status["papers"] == "ok" and status["midi"] == "ok"
+    assert loop.time() - started < 4.0
+
+
+async def test_nothing_found_is_a_clear_user_error(deps: ResearchDeps, store: Store) -> None:
+    with pytest.raises(UserError, match="no sources found for 'Nobody Atall'"):
+        await run_research(deps, "Nobody Atall")
+    artist = await store.get_artist("Nobody Atall")
+    assert artist is not None and artist.research_status == "failed"
+
+
+async def test_augmentation_adds_only_new_sources_and_keeps_confidence(
+    deps: ResearchDeps, store: Store, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("bitmidi", "malformed")  # the first run misses the MIDI files
+    first = await run_research(deps, ARTIST)
+    assert first.profile.sources_count["midi"] == 0
+    second = await run_research(deps, ARTIST)
+    assert second.known_sources == 5 and len(second.new_sources) == 3
+    assert {r.kind for r in second.new_sources} == {"midi"}
+    assert second.profile.sources_count == {"paper": 3, "article": 2, "audio": 0, "midi": 3}
+    assert second.profile.confidence_score >= first.profile.confidence_score
+    third = await run_research(deps, ARTIST)  # nothing new: nothing duplicated, same profile
+    assert third.new_sources == [] and len(await store.list_research_sources(ARTIST)) == 8
+    assert third.profile.confidence_score == pytest.approx(second.profile.confidence_score)
+
+
+async def test_similar_artists_by_embedding(deps: ResearchDeps, store: Store) -> None:
+    embedder = HashingEmbedder()
+
+    def profile(name: str, styles: list[str], text: str) -> StyleProfile:
+        return StyleProfile(name, text, QuantitativeParams(), styles, confidence_score=0.8)
+
+    await store.save_builtin_profiles([
+        profile("Funk One", ["funk"], "funk drummer deep pocket ghost notes syncopated kick laid back backbeat"),
+        profile("Metal One", ["metal"], "metal drummer blast beats double bass fast aggressive"),
+        profile("Jazz One", ["jazz_swing"], "jazz drummer ride cymbal swing brushes bebop"),
+    ])
+    await run_research(deps, ARTIST)
+    found = await find_similar(store, embedder, ARTIST, limit=3)
+    assert found[0].name == "Funk One"
+    assert len(found) == 3 and ARTIST not in [item.name for item in found]
+    for name in ("Funk One", "Metal One"):  # built-ins stored without embeddings got one
+        row = await store.get_artist(name)
+        assert row is not None and row.has_embedding
+    with pytest.raises(NotFoundError):
+        await find_similar(store, embedder, "Nobody Atall")
+    with pytest.raises(ValueError, match="limit"):
+        await find_similar(store, embedder, ARTIST, limit=0)
+
+
+async def test_builtin_drummer_research_merges_knowledge(deps: ResearchDeps, store: Store) -> None:
+    outcome = await run_research(deps, "bonham")  # the fakes know nothing about him
+    profile = outcome.profile
+    assert profile.artist_name == "John Bonham"
+    assert profile.sources_count["builtin"] == 1
+    assert profile.styles[0] == "hard_rock"
+    assert profile.confidence_score >= 0.6
+    assert (await store.get_profile("John Bonham")) is not None
+
+
+def test_deps_from_an_app_keep_limiter_and_embedder_on_it(research_settings: Settings) -> None:
+    from mididrumigen.research.orchestrator import research_deps
+
+    class FakeApp:
+        settings = research_settings
+        store: Any = object()
+        http: Any = object()
+
+        def library(self) -> None:
+            return None
+
+    app = FakeApp()
+    first = research_deps(app)
+    second = research_deps(app)
+    assert first.limiter is second.limiter is app.rate_limiter  # type: ignore[attr-defined]
+    assert first.embedder is second.embedder is app.embedder  # type: ignore[attr-defined]
+
+
+def test_source_kinds_map_to_collectors() -> None:
+    from mididrumigen.research.orchestrator import collectors_for_kinds
+
+    assert collectors_for_kinds(["midi", "paper", "midi"]) == ["midi", "papers"]
+    assert collectors_for_kinds(None) is None and collectors_for_kinds([]) is None
+    with pytest.raises(ValueError, match="unknown source kind 'tweet'"):
+        collectors_for_kinds(["tweet"])
+
+
+async def test_augment_needs_a_known_artist_and_honours_kinds(
+    research_settings: Settings, store: Store, session: aiohttp.ClientSession, fake_server: FakeResearchServer
+) -> None:
+    from mididrumigen.research.orchestrator import augment_artist, research_artist
+
+    class App:
+        settings = research_settings
+        http = session
+        rate_limiter = HostRateLimiter()
+        embedder = HashingEmbedder()
+
+        def __init__(self) -> None:
+            self.store = store
+
+        def library(self) -> None:
+            return None
+
+    app = App()
+    with pytest.raises(NotFoundError, match="research it first"):
+        await augment_artist(app, ARTIST)
+    job = RecordingJob()
+    job.params = {"kinds": ["paper"]}  # type: ignore[attr-defined]
+    profile = await research_artist(app, ARTIST, job)
+    assert profile.sources_count == {"paper": 3, "article": 0, "audio": 0, "midi": 0}
+    assert not fake_server.calls("wikipedia") and not fake_server.calls("bitmidi")
+    augmented = await augment_artist(app, ARTIST, kinds=["article"])
+    assert augmented.sources_count == {"paper": 3, "article": 2, "audio": 0, "midi": 0}
+    assert augmented.confidence_score >= profile.confidence_score

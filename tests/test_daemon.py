@@ -1,0 +1,222 @@
+"""The daemon process: token, discovery file, ports, shutdown, kill -9 recovery, the CLI as a client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mididrumigen.cli import main as cli_main
+from mididrumigen.client import DaemonClient
+from mididrumigen.daemon import (
+    DISCOVERY_FILE,
+    DaemonInfo,
+    discover,
+    load_or_create_token,
+    read_discovery,
+    serve,
+)
+from mididrumigen.settings import Settings, config_dir
+from mididrumigen.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mode_of(path: Path) -> int:
+    """Permission bits of a file."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_token_is_created_once_with_mode_0600(tmp_path: Path) -> None:
+    first = load_or_create_token(tmp_path)
+    assert len(first) >= 32 and mode_of(tmp_path / "token") == 0o600
+    assert load_or_create_token(tmp_path) == first
+
+
+async def _serve_until(settings: Settings, check: Any) -> DaemonInfo:
+    stop = asyncio.Event()
+    ready: asyncio.Future[DaemonInfo] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, ready=ready.set_result, stop=stop))
+    try:
+        info = await asyncio.wait_for(ready, 10)
+        await check(info)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    return info
+
+
+async def test_serve_publishes_discovery_and_cleans_up(isolated_dirs: Path) -> None:
+    async def check(info: DaemonInfo) -> None:
+        path = config_dir() / DISCOVERY_FILE
+        assert mode_of(path) == 0o600
+        data = json.loads(path.read_text())
+        assert data["pid"] == os.getpid() and data["port"] == info.port and data["token"] == info.token
+        assert data["url"] == f"http://127.0.0.1:{info.port}"
+        found = await asyncio.to_thread(discover)
+        assert found is not None and found.token == (config_dir() / "token").read_text().strip()
+        health = await asyncio.to_thread(DaemonClient(info.url, "not-needed").health)
+        assert health["status"] == "ok"
+
+    await _serve_until(Settings({"port": 0}), check)
+    assert not (config_dir() / DISCOVERY_FILE).exists()
+
+
+async def test_taken_port_moves_to_the_next_free_one(isolated_dirs: Path) -> None:
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    taken = blocker.getsockname()[1]
+    try:
+        async def check(info: DaemonInfo) -> None:
+            assert info.port != taken and taken < info.port <= taken + 20
+
+        await _serve_until(Settings({"port": taken}), check)
+    finally:
+        blocker.close()
+
+
+async def test_non_loopback_bind_needs_allow_remote(isolated_dirs: Path) -> None:
+    with pytest.raises(ValueError, match="allow_remote"):
+        await serve(Settings({"host": "0.0.0.0", "port": 0}))
+
+
+def test_discover_ignores_a_dead_pid(isolated_dirs: Path) -> None:
+    folder = config_dir()
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    info = {"url": "http://127.0.0.1:9", "port": 9, "pid": dead.pid, "token": "x" * 40, "version": "0"}
+    (folder / DISCOVERY_FILE).write_text(json.dumps(info))
+    assert read_discovery() is not None
+    assert discover() is None
+
+
+# -- a real daemon process -------------------------------------------------------------------------
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        MIDIDRUMIGEN_CONFIG_DIR=str(home / "config"),
+        MIDIDRUMIGEN_DATA_DIR=str(home / "data"),
+        MIDIDRUMIGEN_PORT="0",
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+def _start(home: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.jobs.slow_job_daemon", *args],
+        cwd=REPO,
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _wait_discovery(proc: subprocess.Popen[str], timeout_s: float = 15.0) -> DaemonInfo:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        info = read_discovery()
+        if info is not None and info.pid == proc.pid and discover() is not None:
+            return info
+        assert proc.poll() is None, "daemon exited early"
+        time.sleep(0.05)
+    raise AssertionError("daemon did not start")
+
+
+def _task(info: DaemonInfo, task_id: str) -> dict[str, Any]:
+    return DaemonClient(info.url, info.token).task(task_id)
+
+
+def _wait_status(info: DaemonInfo, task_id: str, wanted: set[str], timeout_s: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        task = _task(info, task_id)
+        if task["status"] in wanted:
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"task never reached {wanted}: {task}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(15)
+
+
+async def _integrity(home: Path) -> str:
+    store = await Store.open(home / "data" / "mididrumigen.sqlite")
+    try:
+        assert not await store.jobs_with_status("running")
+        return await store.db.integrity_check()
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("plain", "failed"), ("resumable", "succeeded")])
+def test_kill_9_during_a_job_then_restart(isolated_dirs: Path, kind: str, expected: str) -> None:
+    proc = _start(isolated_dirs, kind, "submit")
+    try:
+        info = _wait_discovery(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line[0] == "JOB"
+        task_id = line[1]
+        _wait_status(info, task_id, {"running"})
+    finally:
+        proc.kill()  # SIGKILL: no cleanup at all
+        proc.wait(10)
+    assert discover() is None  # the stale discovery file is not trusted
+
+    again = _start(isolated_dirs, kind, "idle")
+    try:
+        info = _wait_discovery(again)
+        task = _wait_status(info, task_id, {"failed", "succeeded"})
+        assert task["status"] == expected
+        if expected == "failed":
+            assert task["error"] == "interrupted by restart"
+        else:
+            assert task["result"] == {"attempt": 2} and task["attempts"] == 2
+        assert _stop(again) == 0
+    finally:
+        if again.poll() is None:
+            again.kill()
+    assert not (config_dir() / DISCOVERY_FILE).exists()
+    assert asyncio.run(_integrity(isolated_dirs)) == "ok"
+
+
+def test_cli_uses_a_running_daemon(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proc = _start(isolated_dirs, "plain", "idle")
+    try:
+        info = _wait_discovery(proc)
+        assert cli_main(["generate", "Questlove", "--variations", "2", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["artist"] == "Questlove" and len(result["files"]) == 2
+        assert all(Path(p).is_file() for p in result["files"])
+        stats = DaemonClient(info.url, info.token).stats()
+        assert stats["generations"] == 1  # recorded by the daemon, so history is shared
+        assert cli_main(["artists", "--json"]) == 0
+        names = {a["name"] for a in json.loads(capsys.readouterr().out)}
+        assert "Questlove" in names
+        assert cli_main(["generate", "Questlove", "--bars", "99"]) == 2
+        assert "bars" in capsys.readouterr().err
+        with urllib.request.urlopen(f"{info.url}/api/v1/health", timeout=5) as resp:
+            assert resp.status == 200
+        assert _stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
