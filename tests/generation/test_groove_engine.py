@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from mididrumigen.generation.groove_engine import generate_grooves, resolve_settings
+from mididrumigen.generation.library import IndexEntry, TemplateLibrary
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.generation.styles import STYLES, get_style
 from mididrumigen.midi.kit import CLASS_BY_PITCH, GM_PITCH_BY_PIECE
@@ -307,3 +309,37 @@ def test_house_four_on_the_floor_and_open_hat_offbeats() -> None:
             assert {0, 480, 960, 1440} <= kicks
         opens = {n.time % 480 for n in clip.notes if n.pitch == 46}
         assert opens and all(abs(t - 240) <= 20 for t in opens)
+
+
+GMD = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "gmd"
+
+
+@pytest.mark.skipif(not GMD.exists(), reason="the GMD corpus is not on this machine")
+@pytest.mark.parametrize("meter", [(4, 4), (3, 4), (7, 8)])
+def test_a_real_human_template_becomes_a_variation(meter: tuple[int, int]) -> None:
+    entry = IndexEntry(
+        path=str(GMD / "drummer1/session1/1_funk_80_beat_4-4.mid"),
+        style="funk",
+        tempo_bpm=80.0,
+        time_signature=(4, 4),
+        bars=40,
+        kind="beat",
+        tempo_source="csv",
+    )
+    library = TemplateLibrary(GMD / "unused-index.json", entries=[entry])
+    request = GenerationRequest(
+        style="funk", bars=4, variations=3, tempo_bpm=104, time_signature=meter, seed=4
+    )
+    clips = generate_grooves(request, library=library)
+    template = clips[-1]
+    assert template.meta["source"].startswith("template:")
+    assert all(c.meta["source"] == "groove-engine" for c in clips[:-1])
+    assert template.name == "Funk - Variation 3"
+    assert template.tempo_bpm == 104
+    assert_valid(template, 4, meter)
+    share = ghost_share(template)
+    assert abs(share - get_style("funk").ghost_share) <= max(
+        0.05, best_achievable_error(template, 0.5) + 1e-9
+    )
+    again = generate_grooves(request, library=library)
+    assert [c.to_json() for c in again] == [c.to_json() for c in clips]

@@ -83,7 +83,7 @@ def test_feel_is_deterministic_for_a_seed() -> None:
 
 def test_per_limb_tendencies() -> None:
     clip = eighths_clip(bars=16)
-    params = QuantitativeParams(timing_jitter_ms=3.0, microtiming_ms={"snare": 15.0, "hihat_closed": -6.0})
+    params = QuantitativeParams(timing_jitter_ms=1.0, microtiming_ms={"snare": 15.0, "hihat_closed": -6.0})
     played = apply_feel(clip, params, amount=1.0, rng=random.Random(3))
 
     def mean_ms(pitch: int) -> float:

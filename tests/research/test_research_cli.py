@@ -64,6 +64,6 @@ async def test_research_then_show_a_profile(fake_server: FakeResearchServer, iso
 async def test_bad_input_is_one_line_and_exit_code_2(
     fake_server: FakeResearchServer, isolated_dirs: Path, args: tuple[str, ...], message: str
 ) -> None:
-    code, out, err = await run_cli(cli_env(fake_server, isolated_dirs), *args)
+    code, _out, err = await run_cli(cli_env(fake_server, isolated_dirs), *args)
     assert code == 2
     assert err.strip().count("\n") == 0 and message in err

@@ -276,3 +276,27 @@ def test_audio_search_template() -> None:
     assert search_url("http://h/m/{slug}.wav", "John Bonham") == "http://h/m/John_Bonham.wav"
     with pytest.raises(ValueError, match="must contain"):
         search_url("ytsearch3:drums", "A")
+
+
+async def test_local_library_files_filed_under_the_artist_are_used(
+    ctx: CollectorContext, fake_server: FakeResearchServer, tmp_path: Path
+) -> None:
+    import shutil
+
+    from mididrumigen.generation.library import TemplateLibrary
+    from tests.fakes.research_servers import GMD_DIR, MIDI_FILES
+
+    folder = tmp_path / "my grooves" / "Tessa Marlowe"
+    folder.mkdir(parents=True)
+    shutil.copy(GMD_DIR / MIDI_FILES[4101][1], folder / "funk_100_groove.mid")
+    other = tmp_path / "my grooves" / "Someone Else"
+    other.mkdir()
+    shutil.copy(GMD_DIR / MIDI_FILES[4102][1], other / "funk_102_groove.mid")
+    library = TemplateLibrary.open(tmp_path / "library.json")
+    library.add_folder(tmp_path / "my grooves")
+    ctx.library = library
+    fake_server.script("bitmidi", "empty")
+    records = await MidiCollector().collect(ctx, ARTIST)
+    assert [r.extracted["service"] for r in records] == ["library"]
+    assert records[0].url.endswith("Tessa%20Marlowe/funk_100_groove.mid")
+    assert 95.0 <= records[0].extracted["tempo_measured_bpm"] <= 105.0

@@ -255,7 +255,8 @@ def library_paths_for(library: Any, artist: str) -> list[str]:
     found = []
     for entry in entries or []:
         path = str(getattr(entry, "path", entry))
-        if candidate_relevance(path.replace("/", " ").replace("\\", " "), artist) >= 1.0:
+        label = f"{path} {getattr(entry, 'drummer', '')}".replace("/", " ").replace("\\", " ")
+        if candidate_relevance(label, artist) >= 1.0:
             found.append(path)
     return found
 

@@ -1,0 +1,1 @@
+"""Research collectors: one module per source family behind the Collector ABC (see base.py)."""
