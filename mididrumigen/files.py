@@ -11,15 +11,20 @@ from pathlib import Path
 MAX_NAME_CHARS = 200
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write bytes to path via a temp file and rename, so no reader sees half a file."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Write bytes to path via a temp file and rename, so no reader sees half a file.
+
+    durable=False skips fsync: still never half-written for readers, but a power cut
+    right after may lose the file. Used for generated clips, which can be made again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
     except BaseException:
