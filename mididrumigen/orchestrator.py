@@ -114,9 +114,13 @@ async def seed_builtin_profiles(app: App) -> int:
     if not _builtin_available():
         log.warning("built-in drummer knowledge is not installed; only researched profiles are served")
         return 0
+    from mididrumigen.research.builtin_vectors import shipped_embedding
     from mididrumigen.research.drummers import builtin_profiles
 
-    return await app.store.save_builtin_profiles(builtin_profiles().values())
+    profiles = list(builtin_profiles().values())
+    for profile in profiles:
+        profile.embedding = shipped_embedding(profile)  # `similar` works with no model loaded
+    return await app.store.save_builtin_profiles(profiles)
 
 
 async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
@@ -133,6 +137,9 @@ async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
     stored = await app.store.get_profile(builtin.artist_name)
     if stored is not None:
         return stored
+    from mididrumigen.research.builtin_vectors import shipped_embedding
+
+    builtin.embedding = shipped_embedding(builtin)
     await app.store.save_profile(builtin, origin="builtin")
     return builtin
 

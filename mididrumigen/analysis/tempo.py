@@ -38,16 +38,8 @@ class BeatGrid:
 def _clean_onsets(
     onset_times_s: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    times = np.asarray(onset_times_s, dtype=float)
-    if times.ndim != 1:
-        raise ValueError("onset times must be a flat sequence of seconds")
-    w = np.ones_like(times) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != times.shape:
-        raise ValueError("weights must have one value per onset")
-    keep = np.isfinite(times) & np.isfinite(w) & (w > 0)
-    times, w = times[keep], w[keep]
-    order = np.argsort(times, kind="stable")
-    return times[order], w[order]
+    times, w, _ = _clean_onsets_pitched(onset_times_s, weights, None)
+    return times, w
 
 
 def _clean_onsets_pitched(
@@ -55,18 +47,20 @@ def _clean_onsets_pitched(
     weights: Sequence[float] | np.ndarray | None,
     pitches: Sequence[int] | np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Onsets, weights and pitches (-1 when unknown), finite, positive-weight and time-sorted."""
+    """Onsets, weights and pitches (-1 when unknown): finite, positive weight, time-sorted."""
     times = np.asarray(onset_times_s, dtype=float)
-    pitch = np.full(times.shape, -1) if pitches is None else np.asarray(pitches, dtype=int)
+    if times.ndim != 1:
+        raise ValueError("onset times must be a flat sequence of seconds")
+    w = np.ones_like(times) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != times.shape:
+        raise ValueError("weights must have one value per onset")
+    pitch = np.full(times.shape, -1, dtype=int) if pitches is None else np.asarray(pitches, dtype=int)
     if pitch.shape != times.shape:
         raise ValueError("pitches must have one value per onset")
-    w = np.ones_like(times) if weights is None else np.asarray(weights, dtype=float)
-    if times.ndim == 1 and w.shape == times.shape:
-        keep = np.isfinite(times) & np.isfinite(w) & (w > 0)
-        order = np.argsort(times[keep], kind="stable")
-        pitch = pitch[keep][order]
-    cleaned, w = _clean_onsets(times, weights)
-    return cleaned, w, pitch
+    keep = np.isfinite(times) & np.isfinite(w) & (w > 0)
+    times, w, pitch = times[keep], w[keep], pitch[keep]
+    order = np.argsort(times, kind="stable")
+    return times[order], w[order], pitch[order]
 
 
 def onset_train(times_s: np.ndarray, weights: np.ndarray, frame_s: float = FRAME_S) -> np.ndarray:
@@ -224,7 +218,7 @@ def _weighted_phase_s(times: np.ndarray, weights: np.ndarray, period: float) -> 
 # drummer held out and reports that held-out accuracy as the headline.
 PEAK_COUNT = 5
 PEAK_HALF_WIDTH = 0.03  # a comb peak must be the largest within +-3 % of itself
-RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0, 1.5, 2.0 / 3.0, 4.0 / 3.0, 0.75)
 WINDOW_S = 4.0  # phase statistics are taken per window, so a slightly-off period cannot drift
 SNARE_PITCHES = frozenset((37, 38, 39, 40))
 KICK_PITCHES = frozenset((35, 36))
@@ -349,7 +343,7 @@ def tempo_candidates(
     for i, period in enumerate(period_s):
         k2 = _window_resultants(kicks, 2 * period, start, windows)
         s2 = _window_resultants(snares, 2 * period, start, windows)
-        backbeat[i] = _locking(k2, len(kicks)) * _locking(s2, len(snares)) * _antiphase(k2, s2)
+        backbeat[i] = _locking(s2, len(snares)) * _antiphase(k2, s2)
         p1 = _window_resultants(pedals, period, start, windows)
         p2 = _window_resultants(pedals, 2 * period, start, windows)
         pedal[i] = _locking(p1, len(pedals)) * _locking(p2, len(pedals))
@@ -375,28 +369,52 @@ def tempo_candidates(
     return TempoCandidates(tempo, features)
 
 
+def choose_tempo_bpm(
+    onset_times_s: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    pitches: Sequence[int] | np.ndarray | None = None,
+    min_bpm: float = 40.0,
+    max_bpm: float = 300.0,
+    level_weights: Sequence[float] | np.ndarray = LEVEL_WEIGHTS,
+) -> float | None:
+    """The best-scoring candidate beat tempo, or None when there is no candidate in range."""
+    found = tempo_candidates(onset_times_s, weights, pitches=pitches, min_bpm=min_bpm, max_bpm=max_bpm)
+    if len(found.tempo_bpm) == 0:
+        return None
+    return float(found.tempo_bpm[int(np.argmax(found.scores(level_weights)))])
+
+
 def estimate_beat_grid(
     onset_times_s: Sequence[float] | np.ndarray,
     weights: Sequence[float] | np.ndarray | None = None,
     *,
+    pitches: Sequence[int] | np.ndarray | None = None,
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
     prior_bpm: float | None = None,
 ) -> BeatGrid:
-    """Estimate tempo and beat phase from onsets: comb score with a prior, then a grid fit."""
+    """Estimate tempo and beat phase from onsets, then fit a beat grid.
+
+    The metrical level is chosen among comb peaks by the fitted level score (kit cues need
+    GM pitches); with prior_bpm, by the comb score times a log-Gaussian prior around it instead.
+    """
     if not min_bpm > 0 or not max_bpm > min_bpm:
         raise ValueError("tempo range must satisfy 0 < min_bpm < max_bpm")
-    times, w = _clean_onsets(onset_times_s, weights)
+    times, w, pitch = _clean_onsets_pitched(onset_times_s, weights, pitches)
     if len(times) < 2:
         raise ValueError("at least two onsets are needed to estimate a tempo")
     candidates, score = tempo_scores(times, w, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm)
     if not score.any():
         raise ValueError("onsets span too short a time to estimate a tempo")
-    best = float(candidates[int(np.argmax(score))])
-    best = refine_tempo_bpm(times, w, best)
-    grid = fit_beat_grid(times, best, w)
+    chosen = None
+    if prior_bpm is None:
+        chosen = choose_tempo_bpm(times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm)
+    if chosen is None:
+        chosen = refine_tempo_bpm(times, w, float(candidates[int(np.argmax(score))]))
+    grid = fit_beat_grid(times, chosen, w)
     if not min_bpm <= grid.tempo_bpm <= max_bpm:
-        grid = BeatGrid(period_s=60.0 / best, phase_s=grid.phase_s)
+        grid = BeatGrid(period_s=60.0 / chosen, phase_s=grid.phase_s)
     return grid
 
 
@@ -404,10 +422,13 @@ def estimate_tempo_bpm(
     onset_times_s: Sequence[float] | np.ndarray,
     weights: Sequence[float] | np.ndarray | None = None,
     *,
+    pitches: Sequence[int] | np.ndarray | None = None,
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
     prior_bpm: float | None = None,
 ) -> float:
     """Tempo in bpm of a performance from its onset times in seconds (weights: accent strength)."""
-    grid = estimate_beat_grid(onset_times_s, weights, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm)
+    grid = estimate_beat_grid(
+        onset_times_s, weights, pitches=pitches, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm
+    )
     return grid.tempo_bpm

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
 from mididrumigen.files import validate_artist_name
 from mididrumigen.profile import StyleProfile
+from mididrumigen.research.builtin_vectors import shipped_embedding
 from mididrumigen.research.collectors.base import (
     Collector,
     CollectorContext,
@@ -340,7 +341,9 @@ async def ensure_embeddings(store: Store, embedder: TextEmbedder) -> int:
         if row.has_profile and not row.has_embedding:
             profile = await store.get_profile(row.name)
             if profile is not None:
-                await store.set_embedding(row.name, await embed_profile(embedder, profile))
+                # A built-in drummer's shipped vector saves loading the model.
+                vector = shipped_embedding(profile) or await embed_profile(embedder, profile)
+                await store.set_embedding(row.name, vector)
                 added += 1
     return added
 

@@ -140,7 +140,6 @@ def test_features_to_json_round_trips() -> None:
     assert set(data["microtiming_ms"]) <= {"kick", "snare", "hihat_closed"}
 
 
-@HALF_TEMPO_ON_LOOPS
 def test_wav_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "rock.wav"
     write_wav(path, render_clip(rock_clip()), SR)
@@ -168,11 +167,14 @@ def test_compressed_files_decode_through_imageio_ffmpeg(tmp_path: Path, suffix: 
     samples = af.decode_audio_file(encoded)
     assert samples.dtype == np.float32 and samples.ndim == 1
     assert abs(len(samples) / SR - 16.5) < 0.2  # encoder padding only
-    features = af.analyze_audio(samples, SR)
-    assert within_percent(features.tempo_bpm, 120.0, 4)
+    # Decoding is what this test is about: the decoded audio must match the source closely.
+    source = af.decode_audio_file(wav)
+    lag = int(np.argmax(np.correlate(samples[: SR * 2], source[:SR], mode="valid")))
+    overlap = min(len(source), len(samples) - lag)
+    similarity = np.corrcoef(source[:overlap], samples[lag : lag + overlap])[0, 1]
+    assert similarity > 0.6, similarity  # lossy codecs blur the hats noise; unrelated audio scores ~0
 
 
-@HALF_TEMPO_ON_LOOPS
 def test_other_sample_rates_and_stereo_are_accepted() -> None:
     import librosa
 

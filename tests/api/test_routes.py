@@ -263,7 +263,9 @@ async def test_similar_artists(daemon: Running, client: aiohttp.ClientSession) -
     async with client.get("/api/v1/similar/base?limit=2") as resp:
         assert resp.status == 200
         body = await resp.json()
-    assert body["artist"] == "Base" and [s["artist"] for s in body["similar"]] == ["Near", "Far"]
+    # built-in drummers are stored with embeddings too, so only the nearest is certain
+    assert body["artist"] == "Base"
+    assert body["similar"][0]["artist"] == "Near"
     assert body["similar"][0]["similarity"] > 0.9 > body["similar"][1]["similarity"]
     async with client.get("/api/v1/similar/Base?limit=1") as resp:
         assert len((await resp.json())["similar"]) == 1
@@ -334,3 +336,15 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     assert {"artist", "style", "bars", "tempo", "time_signature", "variations", "drum_map", "seed", "humanize",
             "provider"} == set(body_schema["properties"])
     assert "429" in generate["responses"] and "Retry-After" in generate["responses"]["429"]["headers"]
+
+
+async def test_similar_for_a_builtin_drummer_needs_no_model(daemon: Running, client: aiohttp.ClientSession) -> None:
+    async with client.get("/api/v1/similar/bonham?limit=5") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["artist"] == "John Bonham"
+    names = [s["artist"] for s in body["similar"]]
+    assert len(names) == 5
+    assert "John Bonham" not in names
+    # his neighbours are rock drummers, not jazz or trap programmers
+    assert not {"Elvin Jones", "Metro Boomin", "Tony Williams"} & set(names)
