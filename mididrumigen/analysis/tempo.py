@@ -218,7 +218,7 @@ def _weighted_phase_s(times: np.ndarray, weights: np.ndarray, period: float) -> 
 # drummer held out and reports that held-out accuracy as the headline.
 PEAK_COUNT = 5
 PEAK_HALF_WIDTH = 0.03  # a comb peak must be the largest within +-3 % of itself
-RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0, 1.5, 2.0 / 3.0, 4.0 / 3.0, 0.75)
+RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 WINDOW_S = 4.0  # phase statistics are taken per window, so a slightly-off period cannot drift
 SNARE_PITCHES = frozenset((37, 38, 39, 40))
 KICK_PITCHES = frozenset((35, 36))
@@ -341,7 +341,12 @@ def tempo_candidates(
     backbeat = np.zeros(len(tempo))
     pedal = np.zeros(len(tempo))
     for i, period in enumerate(period_s):
-        k2 = _window_resultants(kicks, 2 * period, start, windows)
+        # Only kicks on this candidate's beats say where beat 1 is; busy off-beat kicks blur it.
+        beat_phase = np.angle(_window_resultants(times, period, start, windows))
+        kick_window = np.minimum(((kicks - start) / WINDOW_S).astype(int), windows - 1)
+        position = kicks / period - beat_phase[kick_window] / (2 * np.pi)
+        on_beat = kicks[np.abs(position - np.rint(position)) < 0.12]
+        k2 = _window_resultants(on_beat, 2 * period, start, windows)
         s2 = _window_resultants(snares, 2 * period, start, windows)
         backbeat[i] = _locking(s2, len(snares)) * _antiphase(k2, s2)
         p1 = _window_resultants(pedals, period, start, windows)

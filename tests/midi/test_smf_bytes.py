@@ -37,5 +37,5 @@ def test_bytes_equal_mido_serialisation(style: str, meter: tuple[int, int]) -> N
 def test_long_delta_times_use_multi_byte_quantities() -> None:
     clip = generate_grooves(GenerationRequest(style="rock", bars=16, variations=1, seed=1, tempo_bpm=40))[0]
     data = clip_to_midi_bytes(clip)
-    end = [m for m in mido.MidiFile(file=io.BytesIO(data)).tracks[0] if m.type == "end_of_track"][0]
+    end = next(m for m in mido.MidiFile(file=io.BytesIO(data)).tracks[0] if m.type == "end_of_track")
     assert end.time == clip.length_ticks > 16383
