@@ -16,5 +16,14 @@ ensure_venv() {
         exit 2
     fi
     "$py" -m venv .venv
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    pip_quiet --upgrade pip
+}
+
+# pip install with its chatter kept in .venv/install.log; shown only when it fails.
+pip_quiet() {
+    if ! .venv/bin/python -m pip install --disable-pip-version-check "$@" >>.venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "installing $* failed; the whole log is in .venv/install.log" >&2
+        exit 1
+    fi
 }

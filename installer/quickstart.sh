@@ -7,7 +7,7 @@ source installer/_venv.sh
 ensure_venv
 if [ ! -f .venv/.core-installed ] || [ pyproject.toml -nt .venv/.core-installed ]; then
     echo "installing MidiDrumiGen into .venv (first run only)..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e . >&2
+    pip_quiet -e .
     touch .venv/.core-installed
 fi
 if [ "$#" -eq 0 ]; then

@@ -8,8 +8,8 @@ ensure_venv
 if [ ! -f .venv/.dev-installed ] || [ pyproject.toml -nt .venv/.dev-installed ]; then
     echo "installing MidiDrumiGen with all extras into .venv (first run only)..." >&2
     # torch is pinned to the CPU build; install it first so nothing pulls a CUDA build.
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0" >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[research,desktop,dev]" >&2
+    pip_quiet "torch==2.13.0"
+    pip_quiet -e ".[research,desktop,dev]"
     touch .venv/.dev-installed .venv/.core-installed
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

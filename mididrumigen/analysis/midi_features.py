@@ -102,7 +102,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     grid: BeatGrid | None = None
     if not trust_tempo:
         try:
-            grid = estimate_beat_grid(times_s, weights)
+            grid = estimate_beat_grid(times_s, weights, pitches=pitches)
         except ValueError:
             grid = None
     if grid is None:
@@ -203,8 +203,14 @@ def measure_swing_percent(phases: np.ndarray, pair_beats: float) -> float:
     only positions inside SWING_WINDOW count, the densest point there is found (so straight
     16ths at .75 of a beat do not pass for a swung 8th), and the median of the hits within
     SWING_HALF_WIDTH of it is the swing. No off-beat hits: 50 (straight).
+    Positions count from where the pair starts as played: the median offset of the hits
+    near the pair starts (the player sitting ahead of or behind the grid) is taken off first.
     """
     inside = (phases % pair_beats) / pair_beats
+    wrapped = np.where(inside > 0.5, inside - 1.0, inside)
+    starts = wrapped[np.abs(wrapped) < 0.12]
+    if len(starts) >= 4:
+        inside = (inside - float(np.median(starts))) % 1.0
     low, high = SWING_WINDOW
     # With the sixteenth before it played too, a hit near .75 is a straight sixteenth, not a swung 8th.
     near_e = np.count_nonzero(np.abs(inside - 0.25) < 0.05)

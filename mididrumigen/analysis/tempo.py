@@ -218,7 +218,7 @@ def _weighted_phase_s(times: np.ndarray, weights: np.ndarray, period: float) -> 
 # drummer held out and reports that held-out accuracy as the headline.
 PEAK_COUNT = 5
 PEAK_HALF_WIDTH = 0.03  # a comb peak must be the largest within +-3 % of itself
-RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+RELATIVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0, 4.0, 0.25)
 WINDOW_S = 4.0  # phase statistics are taken per window, so a slightly-off period cannot drift
 SNARE_PITCHES = frozenset((37, 38, 39, 40))
 KICK_PITCHES = frozenset((35, 36))
@@ -238,8 +238,25 @@ LEVEL_FEATURES: tuple[str, ...] = (
     "log_onsets_per_beat",
     "snare_accents_per_beat",
     "kicks_per_beat",
+    "kick_locking",
 )
-LEVEL_WEIGHTS: tuple[float, ...] = (0.0,) * len(LEVEL_FEATURES)
+# Printed by `python -m tests.benchmarks.midi_tempo --fit` (all 426 GMD beat files), in LEVEL_FEATURES order.
+LEVEL_WEIGHTS: tuple[float, ...] = (
+    0.1432,
+    -2.9014,
+    2.3315,
+    5.866,
+    0.8807,
+    -0.1225,
+    0.2158,
+    1.2818,
+    1.4078,
+    0.3405,
+    -0.1151,
+    -0.7747,
+    -0.2338,
+    1.5739,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +357,7 @@ def tempo_candidates(
     distinct = np.count_nonzero(np.diff(times) > 0.03) + 1
     backbeat = np.zeros(len(tempo))
     pedal = np.zeros(len(tempo))
+    kick_locking = np.zeros(len(tempo))
     for i, period in enumerate(period_s):
         # Only kicks on this candidate's beats say where beat 1 is; busy off-beat kicks blur it.
         beat_phase = np.angle(_window_resultants(times, period, start, windows))
@@ -352,6 +370,7 @@ def tempo_candidates(
         p1 = _window_resultants(pedals, period, start, windows)
         p2 = _window_resultants(pedals, 2 * period, start, windows)
         pedal[i] = _locking(p1, len(pedals)) * _locking(p2, len(pedals))
+        kick_locking[i] = _locking(_window_resultants(kicks, period, start, windows), len(kicks))
     beats = max(span_s, 1e-3) / period_s
     log_tempo = np.log2(tempo / 100.0)
     features = np.column_stack(
@@ -369,6 +388,7 @@ def tempo_candidates(
             np.log2(distinct / beats),
             np.minimum(len(snares) / beats, 4.0),
             np.minimum(len(kicks) / beats, 4.0),
+            kick_locking,
         ]
     )
     return TempoCandidates(tempo, features)
@@ -401,8 +421,8 @@ def estimate_beat_grid(
 ) -> BeatGrid:
     """Estimate tempo and beat phase from onsets, then fit a beat grid.
 
-    The metrical level is chosen among comb peaks by the fitted level score (kit cues need
-    GM pitches); with prior_bpm, by the comb score times a log-Gaussian prior around it instead.
+    With GM pitches, the metrical level is chosen among comb peaks by the fitted level score;
+    without pitches, or with prior_bpm, by the comb score times a log-Gaussian tempo prior.
     """
     if not min_bpm > 0 or not max_bpm > min_bpm:
         raise ValueError("tempo range must satisfy 0 < min_bpm < max_bpm")
@@ -413,7 +433,8 @@ def estimate_beat_grid(
     if not score.any():
         raise ValueError("onsets span too short a time to estimate a tempo")
     chosen = None
-    if prior_bpm is None:
+    # The level score was fitted with kit cues; without pitches the perceptual prior decides.
+    if prior_bpm is None and pitches is not None:
         chosen = choose_tempo_bpm(times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm)
     if chosen is None:
         chosen = refine_tempo_bpm(times, w, float(candidates[int(np.argmax(score))]))

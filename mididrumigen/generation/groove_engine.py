@@ -32,6 +32,7 @@ NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
 GHOST_CEILING = 0.44  # ghosts stay below this share of the clip's snare accent level
 MAIN_FLOOR = 0.56  # other snare hits stay above it (the analysis splits at 0.5)
 SNARE_PIECES = frozenset(p for p, c in CLASS_BY_PIECE.items() if c == "snare")
+TOM_PIECES = frozenset(p for p, c in CLASS_BY_PIECE.items() if c.startswith("tom"))
 # Relative loudness of the pieces: hands on cymbals play well under the backbeat, as
 # in the GMD's human performances (overall velocity spread 25-40 in a 2-bar window).
 PIECE_GAIN = {
@@ -95,7 +96,13 @@ def resolve_settings(request: GenerationRequest, profile: StyleProfile | None = 
     else:
         raise ValueError("give a style or a profile with styles")
     meter = request.time_signature or style.meter
-    base = profile.quantitative_params if profile is not None else QuantitativeParams()
+    base = (
+        profile.quantitative_params
+        if profile is not None
+        else QuantitativeParams(
+            timing_jitter_ms=style.jitter_ms, velocity_std=style.velocity_std, fill_density=style.fill_density
+        )
+    )
     if request.tempo_bpm is not None:
         tempo = float(request.tempo_bpm)
     elif profile is not None:
@@ -195,20 +202,20 @@ def _build_variation(
 def _center_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:
     """Move the played off-beats together so their median sits at the requested swing.
 
-    Per-limb tendencies and drift stay (each hit keeps its distance to the others), but
-    the drift's chance wander and a laid-back limb on the off-beats must not change the
-    swing a listener (and the analysis) hears from the one asked for.
+    Swing is heard (and analysed) against the beats as played: the median off-beat must sit
+    at the swing percent of the pair counted from the median played pair start. Per-limb
+    tendencies and drift stay (each hit keeps its distance to the others), but the drift's
+    chance wander and a laid-back limb on the off-beats must not change the swing.
     """
     pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
-    target = settings.swing_percent / 100.0
-    off = round(target * pair)
+    off = round(settings.swing_percent / 100.0 * pair)
     indices = [i for i, n in enumerate(written) if n.time % pair == off]
+    starts = [played[i].time - n.time for i, n in enumerate(written) if n.time % pair == 0]
     if len(indices) < 4:
         return played
-    positions = sorted((played[i].time - (written[i].time - off)) / pair for i in indices)
-    middle = len(positions) // 2
-    median = positions[middle] if len(positions) % 2 else (positions[middle - 1] + positions[middle]) / 2
-    shift = round((target - median) * pair)
+    reference = _median([float(t) for t in starts]) if len(starts) >= 4 else 0.0
+    median = _median([float(played[i].time - written[i].time) for i in indices])
+    shift = round(reference - median)
     if shift == 0:
         return played
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
@@ -229,6 +236,12 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
             continue
         out[i] = replace(note, time=time)
     return out
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _meta(settings: GrooveSettings, number: int, source: str) -> dict[str, Any]:
@@ -314,7 +327,11 @@ def _choose_fill(
     exact = [f for f in fills if len(f.beats) == size]
     longer = [f for f in fills if len(f.beats) > size]
     fill = rng.choice(exact or longer or list(fills))
-    return place_fill(fill, region), region[0][0]
+    hits = place_fill(fill, region)
+    # Sparse fillers stay on the snare: round the toms only as often as their fill density says.
+    if rng.random() >= density**1.5:
+        hits = [replace(h, piece="snare") if h.piece in TOM_PIECES else h for h in hits]
+    return hits, region[0][0]
 
 
 def _dedupe(events: list[_Event]) -> list[_Event]:

@@ -134,6 +134,9 @@ class Style:
     vary_prob: float
     open_hat: str
     ghosts: str
+    jitter_ms: float  # the style's own timing_jitter_ms when no profile speaks
+    velocity_std: float  # its velocity_std likewise
+    fill_density: float  # its fill_density likewise (few toms where the GMD's players use few)
     meters: Mapping[tuple[int, int], tuple[Mapping[str, str], tuple[Mapping[str, str], ...]]]
 
     @property
@@ -455,6 +458,9 @@ def _build_style(key: str, data: dict[str, Any], fillsets: dict[str, list[str]])
         vary_prob=float(data.get("vary_prob", 0.0)),
         open_hat=str(data.get("open_hat", "")),
         ghosts=str(data.get("ghosts", "")),
+        jitter_ms=float(data.get("jitter_ms", 6.0)),
+        velocity_std=float(data.get("velocity_std", 14.0)),
+        fill_density=float(data.get("fill_density", 0.5)),
         meters=MappingProxyType(meters),
     )
     _check_style(style)
@@ -466,6 +472,8 @@ def _check_style(style: Style) -> None:
         raise ValueError(f"style {style.key}: bad swing")
     if style.hat_accent not in HAT_ACCENTS:
         raise ValueError(f"style {style.key}: bad hat_accent")
+    if not 0.0 <= style.fill_density <= 1.0 or style.jitter_ms < 0 or style.velocity_std < 0:
+        raise ValueError(f"style {style.key}: bad feel (jitter_ms, velocity_std or fill_density)")
     if not style.tempo_min <= style.tempo_typical <= style.tempo_max:
         raise ValueError(f"style {style.key}: typical tempo outside its range")
     for piece in (style.timekeeper, style.swap or style.timekeeper, *style.timing_ms):

@@ -16,10 +16,22 @@ from mididrumigen.profile import QuantitativeParams
 
 MIN_GAP_MS = 25.0  # two hits of one piece closer than this sound like a flam
 DRIFT_COEFFICIENT = 0.7  # AR(1) memory of a limb's timing from one hit to the next
-# A profile's timing_jitter_ms at humanize 1 gives this many times its value of drift spread:
-# GMD players sit 10-30 ms around the grid, profiles give 5-12 ms of "jitter".
-DRIFT_SCALE = 3.5
+PULSE_DRIFT_COEFFICIENT = 0.75  # AR(1) memory of the whole kit's time from one beat to the next
+# A profile's timing_jitter_ms at humanize 1 gives this many times its value of timing spread:
+# GMD players sit 10-40 ms around the click within two bars, profiles give 4-12 ms of "jitter".
+DRIFT_SCALE = 5.5
+# How that spread divides (shares of its variance): the whole kit breathing together against
+# the grid (slow, per beat), each limb's own drift (per hit) and a small independent scatter.
+# The time-keeping cymbals count as one limb, so the off-beats keep their place against the
+# beats around them (the swing a listener hears) while the time itself breathes.
+PULSE_SHARE = 0.6
+LIMB_SHARE = 0.34
+SCATTER_SHARE = 0.06
 VELOCITY_DRIFT_COEFFICIENT = 0.5
+# A profile's velocity_std at humanize 1 gives this many times its value, in percent of each
+# hit's written velocity, of variation: GMD players vary a piece's hits by 20-30 velocity steps.
+VELOCITY_SCALE = 1.9
+VELOCITY_SCATTER_SHARE = 0.4  # the rest of that variance is each limb's swell (AR(1))
 HAT_ACCENT_DEPTH = 0.14  # velocity swing of the accent cycle at accent_strength 1
 TIME_KEEPING_CLASSES = frozenset({"hihat_closed", "hihat_open", "ride"})
 HAT_ACCENT_CYCLES = ("beat", "offbeat", "none")
@@ -127,10 +139,19 @@ def apply_feel(
     order = sorted(range(len(clip.notes)), key=lambda i: (clip.notes[i].time, clip.notes[i].pitch))
     slack = _flam_slack(clip.notes, order, gap)
 
-    drift_sd = params.timing_jitter_ms * amount * DRIFT_SCALE
+    spread_ms = params.timing_jitter_ms * amount * DRIFT_SCALE
+    drift_sd = spread_ms * math.sqrt(LIMB_SHARE)
     drift_step = drift_sd * math.sqrt(1 - DRIFT_COEFFICIENT**2) * _UNIT_SPREAD
-    velocity_sd = min(params.velocity_std * 1.0, 18.0) * amount
-    velocity_step = velocity_sd * math.sqrt(1 - VELOCITY_DRIFT_COEFFICIENT**2) * _UNIT_SPREAD / 100.0
+    scatter = spread_ms * math.sqrt(SCATTER_SHARE) * _UNIT_SPREAD
+    last_tick = max(length, max(n.time for n in clip.notes) + 1)
+    pulse = _pulse_drift_ms(last_tick // tpb + 2, spread_ms * math.sqrt(PULSE_SHARE), rng)
+    velocity_sd = min(params.velocity_std * VELOCITY_SCALE, 40.0) * amount / 100.0
+    velocity_step = (
+        velocity_sd
+        * math.sqrt((1 - VELOCITY_SCATTER_SHARE) * (1 - VELOCITY_DRIFT_COEFFICIENT**2))
+        * _UNIT_SPREAD
+    )
+    velocity_scatter = velocity_sd * math.sqrt(VELOCITY_SCATTER_SHARE) * _UNIT_SPREAD
     accent_depth = HAT_ACCENT_DEPTH * params.accent_strength * amount
     # Per pitch, computed once: its limb (kit class), timing tendency in ticks, accent cycle on/off.
     limb_of: dict[int, str] = {}
@@ -139,12 +160,14 @@ def apply_feel(
     for note in clip.notes:
         if note.pitch in limb_of:
             continue
-        limb = CLASS_BY_PITCH.get(note.pitch, str(note.pitch))
-        piece = _PIECE_BY_PITCH.get(note.pitch, limb)
-        tendency = params.microtiming_ms.get(piece, params.microtiming_ms.get(limb, 0.0))
+        kit_class = CLASS_BY_PITCH.get(note.pitch, str(note.pitch))
+        # The time-keeping cymbals are one hand: they drift together.
+        limb = "cymbal_hand" if kit_class in TIME_KEEPING_CLASSES else kit_class
+        piece = _PIECE_BY_PITCH.get(note.pitch, kit_class)
+        tendency = params.microtiming_ms.get(piece, params.microtiming_ms.get(kit_class, 0.0))
         limb_of[note.pitch] = limb
         tendency_of[note.pitch] = tendency * amount * ticks_per_ms
-        cycled[note.pitch] = hat_accent is not None and limb in TIME_KEEPING_CLASSES
+        cycled[note.pitch] = hat_accent is not None and kit_class in TIME_KEEPING_CLASSES
     timing_drift: dict[str, float] = {}
     velocity_drift: dict[str, float] = {}
     random_unit = rng.random
@@ -159,7 +182,10 @@ def apply_feel(
             previous = (random_unit() + random_unit() - 1.0) * drift_sd * _UNIT_SPREAD
         drift = DRIFT_COEFFICIENT * previous + (random_unit() + random_unit() - 1.0) * drift_step
         timing_drift[limb] = drift
-        shift = tendency_of[pitch] + drift * ticks_per_ms
+        beat, within = divmod(note.time, tpb)
+        breath = pulse[beat] + (pulse[beat + 1] - pulse[beat]) * within / tpb
+        jitter = (random_unit() + random_unit() - 1.0) * scatter
+        shift = tendency_of[pitch] + (drift + breath + jitter) * ticks_per_ms
         early, late = slack[index]
         if shift < -early:
             shift = -early
@@ -174,13 +200,24 @@ def apply_feel(
             + (random_unit() + random_unit() - 1.0) * velocity_step
         )
         velocity_drift[limb] = vdrift
-        gain = 1.0 + vdrift
+        gain = 1.0 + vdrift + (random_unit() + random_unit() - 1.0) * velocity_scatter
         if cycled[pitch]:
             gain += accent_depth * accent_gain(note.time, tpb, hat_accent or "none")
         velocity = round(note.velocity * gain)
         velocity = 1 if velocity < 1 else 127 if velocity > 127 else velocity
         out[index] = Note(pitch, velocity, time, note.duration)
     return replace(clip, notes=out)
+
+
+def _pulse_drift_ms(beats: int, sd_ms: float, rng: random.Random) -> list[float]:
+    """The whole kit's slow wander against the grid, one AR(1) value per beat (stationary sd sd_ms)."""
+    step = sd_ms * math.sqrt(1 - PULSE_DRIFT_COEFFICIENT**2) * _UNIT_SPREAD
+    value = (rng.random() + rng.random() - 1.0) * sd_ms * _UNIT_SPREAD
+    out = []
+    for _ in range(beats):
+        out.append(value)
+        value = PULSE_DRIFT_COEFFICIENT * value + (rng.random() + rng.random() - 1.0) * step
+    return out
 
 
 def _flam_slack(notes: list[Note], order: list[int], gap: int) -> list[tuple[int, int]]:

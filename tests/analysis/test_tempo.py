@@ -8,11 +8,20 @@ import numpy as np
 import pytest
 
 from mididrumigen.analysis.midi_features import onset_weights
-from mididrumigen.analysis.tempo import estimate_beat_grid, estimate_tempo_bpm, fit_beat_grid
+from mididrumigen.analysis.tempo import (
+    LEVEL_FEATURES,
+    LEVEL_WEIGHTS,
+    estimate_beat_grid,
+    estimate_tempo_bpm,
+    fit_beat_grid,
+    tempo_candidates,
+)
 from mididrumigen.midi.notes import Clip
 
 
-def rock_beat_onsets(tempo_bpm: float, bars: int, jitter_s: float = 0.0, seed: int = 0):
+def rock_beat_onsets(
+    tempo_bpm: float, bars: int, jitter_s: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Kick 1 and 3, snare 2 and 4, 8th hats: times, weights."""
     rng = np.random.default_rng(seed)
     beat = 60.0 / tempo_bpm
@@ -81,5 +90,39 @@ def test_gmd_tempo_without_the_meta_event(
     assert any(r["midi_filename"] == midi_filename and float(r["bpm"]) == bpm for r in gmd_rows)
     clip = gmd_clip(midi_filename)
     seconds = np.array([n.time for n in clip.notes]) * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
-    weights = onset_weights(np.array([n.pitch for n in clip.notes]), np.array([n.velocity for n in clip.notes]))
+    pitches = np.array([n.pitch for n in clip.notes])
+    weights = onset_weights(pitches, np.array([n.velocity for n in clip.notes]))
     assert estimate_tempo_bpm(seconds, weights) == pytest.approx(bpm, rel=0.04)
+    assert estimate_tempo_bpm(seconds, weights, pitches=pitches) == pytest.approx(bpm, rel=0.04)
+
+
+def rock_beat_pitches(bars: int) -> np.ndarray:
+    """GM pitches matching rock_beat_onsets: hats, and kick (beats 1, 3) or snare (2, 4) on each beat."""
+    pitches = []
+    for b in range(bars * 4):
+        pitches += [42, 42, 36 if b % 2 == 0 else 38]
+    return np.array(pitches)
+
+
+def test_candidates_hold_the_true_tempo_and_one_feature_row_each() -> None:
+    times, weights = rock_beat_onsets(96.0, 8, jitter_s=0.005)
+    found = tempo_candidates(times, weights, pitches=rock_beat_pitches(8))
+    assert found.features.shape == (len(found.tempo_bpm), len(LEVEL_FEATURES))
+    assert len(LEVEL_WEIGHTS) == len(LEVEL_FEATURES)
+    assert np.min(np.abs(found.tempo_bpm / 96.0 - 1)) < 0.01
+    assert np.all((found.tempo_bpm >= 40) & (found.tempo_bpm <= 300))
+
+
+def test_backbeat_cue_prefers_the_beat_over_its_double_and_half() -> None:
+    times, weights = rock_beat_onsets(100.0, 8, jitter_s=0.004)
+    found = tempo_candidates(times, weights, pitches=rock_beat_pitches(8))
+    backbeat = found.features[:, LEVEL_FEATURES.index("backbeat")]
+    at = {round(float(t) / 25) * 25: b for t, b in zip(found.tempo_bpm, backbeat, strict=True)}
+    assert at[100] > at[200] and at[100] > at[50]
+
+
+def test_pitches_give_the_same_tempo_and_must_match_the_onsets() -> None:
+    times, weights = rock_beat_onsets(110.0, 8, jitter_s=0.006)
+    assert estimate_tempo_bpm(times, weights, pitches=rock_beat_pitches(8)) == pytest.approx(110.0, rel=0.01)
+    with pytest.raises(ValueError, match="pitches must have one value per onset"):
+        estimate_tempo_bpm(times, weights, pitches=[36, 38])

@@ -110,7 +110,9 @@ def test_drift_is_correlated_not_white_noise() -> None:
     lag1 = sum(a * b for a, b in itertools.pairwise(centred)) / sum(a * a for a in centred)
     assert lag1 > 0.35, f"an AR(1) drift has memory (lag-1 autocorrelation {lag1:.2f})"
     spread_ms = ticks_to_seconds(statistics.pstdev(offsets), 120.0, 480) * 1000
-    assert 15.0 < spread_ms < 50.0, "10 ms of profile jitter at humanize 1: a GMD-like 15-35 ms spread"
+    # Over 32 bars this includes the whole kit's slow breathing against the grid; within 2 bars
+    # the GMD's players sit 10-40 ms around the click.
+    assert 20.0 < spread_ms < 70.0, "10 ms of profile jitter at humanize 1: a loose but GMD-like spread"
 
 
 def test_velocity_follows_the_accent_cycle() -> None:
