@@ -376,6 +376,52 @@ def _add_daemon(sub: Any) -> None:
     add_commands(sub, _Parser)
 
 
+# ---------------------------------------------------------------- keys
+
+
+def _add_keys(sub: Any) -> None:
+    p = sub.add_parser("keys", help="store, list or remove LLM API keys (never printed)")
+    keys = p.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    show = keys.add_parser("list", help="which providers have a key, and where it comes from")
+    show.set_defaults(func=_cmd_keys_list)
+    store = keys.add_parser("set", help="store a key (read from the terminal or standard input)")
+    store.add_argument("provider", choices=("anthropic", "google", "openai", "local"))
+    store.set_defaults(func=_cmd_keys_set)
+    remove = keys.add_parser("delete", help="remove a stored key")
+    remove.add_argument("provider", choices=("anthropic", "google", "openai", "local"))
+    remove.set_defaults(func=_cmd_keys_delete)
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    from mididrumigen.keys import key_status
+
+    for provider, status in key_status().items():
+        where = status["source"] or "not set"
+        print(f"{provider:<10} {where}")
+    return 0
+
+
+def _cmd_keys_set(args: argparse.Namespace) -> int:
+    import getpass
+
+    from mididrumigen.keys import set_key
+
+    # Never from argv: command lines end up in shell history and process lists.
+    key = getpass.getpass(f"{args.provider} API key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    set_key(args.provider, key.strip())
+    print(f"stored the {args.provider} key (file readable by you only)")
+    return 0
+
+
+def _cmd_keys_delete(args: argparse.Namespace) -> int:
+    from mididrumigen.keys import delete_key
+
+    if not delete_key(args.provider):
+        raise UserError(f"no stored {args.provider} key")
+    print(f"removed the stored {args.provider} key")
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 COMMAND_ADDERS: tuple[Callable[[Any], None], ...] = (
@@ -383,6 +429,7 @@ COMMAND_ADDERS: tuple[Callable[[Any], None], ...] = (
     _add_analyze,
     _add_library,
     _add_listings,
+    _add_keys,
     _add_research,
     _add_daemon,
     _add_providers,

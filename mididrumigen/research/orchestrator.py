@@ -251,7 +251,13 @@ async def run_research(
         profile = await asyncio.to_thread(build_profile, name, all_records, builtin, build)
         if job is not None:
             await job.set_stage("embedding profile", 90.0)
-        profile.embedding = await embed_profile(deps.embedder, profile)
+        try:
+            profile.embedding = await embed_profile(deps.embedder, profile)
+        except UserError as exc:
+            if exc.code != "missing_extra":
+                raise
+            # Without the model the profile is still worth keeping; `similar` just skips it.
+            log.warning("profile of %s saved without an embedding: %s", name, exc.message)
         await store.save_profile(profile, origin="research")  # profile + embedding, one transaction
     except Exception:
         await store.set_research_status(name, "failed")

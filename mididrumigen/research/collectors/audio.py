@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from mididrumigen.errors import missing_extra
 from mididrumigen.files import safe_slug
 from mididrumigen.research.collectors.base import Collector, CollectorContext, SourceRecord, features_to_facts
 from mididrumigen.research.collectors.text_facts import artist_mention_score
@@ -55,9 +56,12 @@ def download_and_analyse(
     skip_urls: frozenset[str] = frozenset(),
 ) -> list[AnalysedRecording]:
     """Download every recording yt-dlp finds for url, analyse each and delete all audio (worker thread)."""
-    import imageio_ffmpeg
-    import yt_dlp
-    from yt_dlp.utils import DownloadCancelled, match_filter_func
+    try:
+        import imageio_ffmpeg
+        import yt_dlp
+        from yt_dlp.utils import DownloadCancelled, match_filter_func
+    except ImportError as exc:
+        raise missing_extra("research", exc) from None
 
     from mididrumigen.analysis.audio_features import analyze_audio_file
 
