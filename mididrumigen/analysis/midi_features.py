@@ -225,6 +225,14 @@ def measure_swing_percent(phases: np.ndarray, pair_beats: float) -> float:
     density = np.exp(-0.5 * ((core[None, :] - probes[:, None]) / 0.02) ** 2).sum(axis=1)
     peak = float(probes[int(np.argmax(density))])
     near = candidates[np.abs(candidates - peak) <= SWING_HALF_WIDTH]
+    # Played off-beats scatter around their place: re-centre the window on the median a few
+    # times so a chance bump of the scatter does not pull the answer toward itself.
+    for _ in range(4):
+        centre = float(np.median(near))
+        wider = candidates[np.abs(candidates - centre) <= SWING_HALF_WIDTH]
+        if len(wider) == 0:
+            break
+        near = wider
     return float(min(max(np.median(near) * 100.0, 50.0), 75.0))
 
 

@@ -257,6 +257,24 @@ class Stats(Reply):
     uptime_s: float
 
 
+class ProviderState(Reply):
+    """One LLM provider: configured, where its key comes from (never the key), reachability."""
+
+    provider: str
+    configured: bool
+    key_source: str | None
+    model: str
+    base_url: str
+    order: int | None
+    reachable: bool
+
+
+class ProviderList(Reply):
+    """Every LLM provider in failover order."""
+
+    providers: list[ProviderState]
+
+
 class Health(Reply):
     """Liveness."""
 

@@ -324,6 +324,14 @@ async def get_stats(request: web.Request) -> web.Response:
     return reply(data)
 
 
+async def get_providers(request: web.Request) -> web.Response:
+    """Which LLM providers are configured and reachable (keys never shown)."""
+    from mididrumigen.generation.providers.status import provider_status
+
+    app = app_of(request)
+    return reply({"providers": await provider_status(app.settings, session=app.http)})
+
+
 async def get_health(request: web.Request) -> web.Response:
     """Liveness, without a token."""
     app = app_of(request)
@@ -372,6 +380,8 @@ ROUTES: tuple[Route, ...] = (
           {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404)),
     Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
           {200: ("The MIDI file", None)}, params=(FILE_ID,), content_type="audio/midi", errors=(404,)),
+    Route("GET", "/providers", get_providers, "providers", "LLM providers: configured and reachable (no keys)",
+          {200: ("Providers", models.ProviderList)}),
     Route("GET", "/stats", get_stats, "stats", "Counts and timings", {200: ("Stats", models.Stats)}),
     Route("GET", "/health", get_health, "health", "Liveness (no token needed)",
           {200: ("Alive", models.Health)}, public=True),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mididrumigen.generation.library import TemplateLibrary
 
 PHRASE_BARS = 4
+OFFBEAT_OWN_SCATTER = 0.35  # share of an off-beat's own timing scatter kept against its local pulse
 NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
 GHOST_CEILING = 0.44  # ghosts stay below this share of the clip's snare accent level
 MAIN_FLOOR = 0.56  # other snare hits stay above it (the analysis splits at 0.5)
@@ -214,10 +215,21 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
     if len(indices) < 4:
         return played
     reference = _median([float(t) for t in starts]) if len(starts) >= 4 else 0.0
-    median = _median([float(played[i].time - written[i].time) for i in indices])
-    shift = round(reference - median)
-    if shift == 0:
-        return played
+    # A player's off-beats follow the beats around them (the swing stays while the time
+    # breathes): each off-beat keeps only part of its own scatter against its local pulse.
+    pulse_at: dict[int, list[int]] = {}
+    for i, n in enumerate(written):
+        if n.time % pair == 0:
+            pulse_at.setdefault(n.time, []).append(played[i].time - n.time)
+    wanted: dict[int, float] = {}
+    for i in indices:
+        start = written[i].time - off
+        local = [_median([float(d) for d in pulse_at[t]]) for t in (start, start + pair) if t in pulse_at]
+        own = float(played[i].time - written[i].time)
+        wanted[i] = own if not local else sum(local) / len(local) + OFFBEAT_OWN_SCATTER * (
+            own - sum(local) / len(local)
+        )
+    shift_f = reference - _median(list(wanted.values()))
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
     bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks
     length = bar_ticks * settings.bars
@@ -227,7 +239,9 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         times_by_pitch.setdefault(note.pitch, []).append(note.time)
     for i in indices:
         note = played[i]
-        time = note.time + shift
+        time = written[i].time + round(wanted[i] + shift_f)
+        if time == note.time:
+            continue
         bar_end = (written[i].time // bar_ticks + 1) * bar_ticks
         if not 0 <= time < min(bar_end, length):
             continue

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from mididrumigen.api import GUARD, build_api
 from mididrumigen.app import App
-from mididrumigen.settings import Settings
+from mididrumigen.settings import SETTINGS, Settings
 
 TOKEN = "test-token-0123456789abcdef0123456789abcdef"
 
@@ -38,6 +38,8 @@ class Running:
 async def start_daemon(tmp_path: Path, **overrides: Any) -> Running:
     """Create, start and serve an App with settings overrides."""
     values: dict[str, Any] = {"data_dir": str(tmp_path / "data"), "rate_limit_per_hour": 1000}
+    # Every outside service points at a closed local port: nothing here may reach the internet.
+    values.update({s.name: "http://127.0.0.1:9" for s in SETTINGS if s.name.endswith("_base_url")})
     values.update(overrides)
     app = await App.create(Settings(values))
     await app.start()

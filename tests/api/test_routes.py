@@ -348,3 +348,27 @@ async def test_similar_for_a_builtin_drummer_needs_no_model(daemon: Running, cli
     assert "John Bonham" not in names
     # his neighbours are rock drummers, not jazz or trap programmers
     assert not {"Elvin Jones", "Metro Boomin", "Tony Williams"} & set(names)
+
+
+async def test_providers_show_configuration_never_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api.conftest import start_daemon, stop_daemon
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123")
+    running = await start_daemon(tmp_path)
+    try:
+        # the daemon itself stands in for a reachable OpenAI endpoint
+        running.app.settings.set("openai_base_url", running.url + "/v1")
+        async with running.client() as session, session.get("/api/v1/providers") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+    finally:
+        await stop_daemon(running)
+    assert "sk-secret-value-123" not in text
+    rows = {row["provider"]: row for row in json.loads(text)["providers"]}
+    assert rows["openai"]["configured"] is True
+    assert rows["openai"]["key_source"] == "env:OPENAI_API_KEY"
+    assert rows["openai"]["reachable"] is True
+    assert rows["anthropic"]["configured"] is False
+    assert rows["anthropic"]["reachable"] is False  # closed local port
