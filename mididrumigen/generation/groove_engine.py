@@ -226,9 +226,8 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         start = written[i].time - off
         local = [_median([float(d) for d in pulse_at[t]]) for t in (start, start + pair) if t in pulse_at]
         own = float(played[i].time - written[i].time)
-        wanted[i] = own if not local else sum(local) / len(local) + OFFBEAT_OWN_SCATTER * (
-            own - sum(local) / len(local)
-        )
+        beat = sum(local) / len(local) if local else own
+        wanted[i] = beat + OFFBEAT_OWN_SCATTER * (own - beat)
     shift_f = reference - _median(list(wanted.values()))
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
     bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks

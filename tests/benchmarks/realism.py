@@ -235,7 +235,7 @@ def generated_windows(key: str, bpms: list[float]) -> list[dict[str, float]]:
     if len(ordered) > TEMPOS_PER_STYLE:
         step = (len(ordered) - 1) / (TEMPOS_PER_STYLE - 1)
         ordered = sorted({ordered[round(i * step)] for i in range(TEMPOS_PER_STYLE)})
-    out = []
+    out: list[dict[str, float]] = []
     for tempo in ordered:
         for seed in SEEDS:
             request = GenerationRequest(
