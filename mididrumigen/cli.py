@@ -88,6 +88,43 @@ def _open_library(settings: Any) -> Any:
     return TemplateLibrary.open(index)
 
 
+def _stored_profile(settings: Any, name: str) -> Any:
+    """A researched profile from the store, or None (the store is opened only if it exists)."""
+    from mididrumigen.app import DATABASE_FILE
+
+    path = settings.data_dir / DATABASE_FILE
+    if not path.exists():
+        return None
+    import asyncio
+
+    from mididrumigen.store import Store
+
+    async def lookup() -> Any:
+        store = await Store.open(path)
+        try:
+            return await store.get_profile(name)
+        finally:
+            await store.close()
+
+    return asyncio.run(lookup())
+
+
+def _resolve_profile(settings: Any, name: str) -> Any:
+    """Built-in knowledge first (fast, fuzzy), then profiles researched earlier."""
+    from mididrumigen.errors import UnknownArtistError
+    from mididrumigen.research.drummers import find_builtin
+
+    try:
+        return find_builtin(name)
+    except UnknownArtistError as exc:
+        stored = _stored_profile(settings, name)
+        if stored is not None:
+            return stored
+        if exc.code == "unknown_artist":
+            exc.message += f" (or research it first: mididrumigen research {json.dumps(name)})"
+        raise
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from mididrumigen.daemon_cli import generate_via_daemon
 
@@ -102,9 +139,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     get_drum_map(request.drum_map)  # fail before any work on a bad map name or file
     profile = None
     if request.artist is not None:
-        from mididrumigen.research.drummers import find_builtin
-
-        profile = find_builtin(request.artist)
+        profile = _resolve_profile(settings, request.artist)
         # Name clips after the drummer, not after what was typed ("jon bonham").
         request = dataclasses.replace(request, artist=profile.artist_name)
     if request.style is not None:
@@ -163,9 +198,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(clip.name)
         print(render_grid(clip))
         print(f"→ {path}")
-    for attempt in attempts:
-        if attempt["outcome"] != "ok":
-            print(f"  {attempt['provider']}: {attempt['outcome']} ({attempt['reason']})", file=sys.stderr)
+    # One line per distinct failure: variations run in parallel and often fail alike.
+    failures = {(a["provider"], a["outcome"], a["reason"]) for a in attempts if a["outcome"] != "ok"}
+    for provider, outcome, reason in sorted(failures):
+        print(f"  {provider}: {outcome} ({reason})", file=sys.stderr)
     print(f"\n{len(paths)} files in {elapsed_ms:.0f} ms ({provider_used})")
     return 0
 

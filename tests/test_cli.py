@@ -153,3 +153,33 @@ def test_analyze_gmd_file(gmd_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["analyze", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["tempo_bpm"] == pytest.approx(95, rel=0.04)
+
+
+def test_generate_uses_a_researched_profile_from_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import dataclasses
+
+    from mididrumigen.app import DATABASE_FILE
+    from mididrumigen.research.drummers import find_builtin
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+
+    profile = dataclasses.replace(find_builtin("Tony Allen"), artist_name="Tessa Marlowe", aliases=[])
+
+    async def save() -> None:
+        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
+        try:
+            await store.save_profile(profile)
+        finally:
+            await store.close()
+
+    asyncio.run(save())
+    assert main(["generate", "tessa marlowe", "--variations", "1", "--out", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["artist"] == "Tessa Marlowe"
+    assert result["style"] == "afrobeat"
+    # a name neither built in nor researched says how to research it
+    assert main(["generate", "Nobody Atall", "--out", str(tmp_path)]) == 2
+    assert 'mididrumigen research "Nobody Atall"' in capsys.readouterr().err

@@ -19,7 +19,13 @@ from mididrumigen.generation.styles import (
     meter_patterns,
     place_fill,
 )
-from mididrumigen.midi.humanize import accent_gain, apply_feel, min_gap_ticks, swing_tick
+from mididrumigen.midi.humanize import (
+    accent_gain,
+    apply_feel,
+    measured_swing_percent,
+    min_gap_ticks,
+    swing_tick,
+)
 from mididrumigen.midi.kit import CLASS_BY_PIECE, GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note
 from mididrumigen.profile import QuantitativeParams, StyleProfile
@@ -29,6 +35,9 @@ if TYPE_CHECKING:
 
 PHRASE_BARS = 4
 OFFBEAT_OWN_SCATTER = 0.35  # share of an off-beat's own timing scatter kept against its local pulse
+SWING_LOCK_ROUNDS = 4  # measure-and-shift passes that bring the measured swing onto the request
+SWING_LOCK_TOLERANCE = 0.4  # percent points: close enough to stop shifting
+SWING_LOCK_MIN_HITS = 3  # fewer written off-beats than this: nothing to steer
 NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
 GHOST_CEILING = 0.44  # ghosts stay below this share of the clip's snare accent level
 MAIN_FLOOR = 0.56  # other snare hits stay above it (the analysis splits at 0.5)
@@ -196,6 +205,7 @@ def _build_variation(
         clip = apply_feel(clip, settings.params, amount=settings.humanize, rng=rng)
         if not patterns.compound:
             clip.notes = _center_swing(notes, clip.notes, settings)
+            clip.notes = _lock_swing(notes, clip.notes, settings)
     clip.notes = _settle_ghosts(clip.notes, ghosts)
     return clip.sorted()
 
@@ -248,6 +258,49 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         if any(t != note.time and abs(t - time) < gap for t in neighbours):
             continue
         out[i] = replace(note, time=time)
+    return out
+
+
+def _lock_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:
+    """Shift the played off-beats as a group until the swing measured on the clip's grid is the request.
+
+    The measurement is the analysis's own (median off-beat position from the median played
+    pair start), so drift wander, laid-back limbs and hits at other places in the window
+    cannot pull the heard swing off the request. The off-beats keep their scatter against
+    each other; a hit that would leave its bar or crowd a neighbour of its pitch stays put.
+    """
+    unit_pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
+    if settings.meter == (7, 8) and settings.style.swing_unit == 8:
+        return played  # 8th pairs do not tile a bar of seven 8ths
+    off = round(settings.swing_percent / 100.0 * unit_pair)
+    indices = [i for i, n in enumerate(written) if n.time % unit_pair == off]
+    if len(indices) < SWING_LOCK_MIN_HITS:
+        return played
+    bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks
+    length = bar_ticks * settings.bars
+    gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
+    out = list(played)
+    base = [played[i].time for i in indices]
+    limits = [min((written[i].time // bar_ticks + 1) * bar_ticks, length) - 1 for i in indices]
+    others: dict[int, list[int]] = {}
+    moving = set(indices)
+    for j, note in enumerate(played):
+        if j not in moving:
+            others.setdefault(note.pitch, []).append(note.time)
+    shift = 0.0
+    for _ in range(SWING_LOCK_ROUNDS):
+        measured = measured_swing_percent([n.time for n in out], unit_pair)
+        error = settings.swing_percent - measured
+        if abs(error) <= SWING_LOCK_TOLERANCE:
+            break
+        shift += error / 100.0 * unit_pair
+        step = round(shift)
+        for k, i in enumerate(indices):
+            time = base[k] + step
+            time = 0 if time < 0 else limits[k] if time > limits[k] else time
+            if any(abs(t - time) < gap for t in others.get(played[i].pitch, ())):
+                continue
+            out[i] = replace(played[i], time=time)
     return out
 
 

@@ -246,3 +246,64 @@ def _flam_slack(notes: list[Note], order: list[int], gap: int) -> list[tuple[int
     for index in order:
         slack[index] = (room_before[index], room_after[index])
     return slack
+
+
+# The analysis's swing measurement (mididrumigen.analysis.midi_features.measure_swing_percent),
+# replicated in plain Python so the engine can aim at exactly what is measured without importing
+# numpy: window of off-beat places, straight-sixteenth rule, density peak, re-centred median.
+SWING_WINDOW = (0.45, 0.72)
+SWING_HALF_WIDTH = 0.07
+STRAIGHT_SIXTEENTH_EDGE = 0.70
+_SWING_PROBES = tuple(0.45 + (0.72 - 0.45) * i / 54 for i in range(55))
+_DENSITY_REACH = 0.12  # six bandwidths: farther hits add under 1e-7 to a probe's density
+
+
+def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: float) -> float:
+    """Swing percent of hits as the analysis measures it on the file's grid (pairs of pair_ticks from tick 0).
+
+    Median position of the off-beat hits in their pair, positions counted from the median
+    played pair start; 50 when no hit sits in the off-beat window.
+    """
+    if pair_ticks <= 0:
+        raise ValueError(f"pair length must be positive, got {pair_ticks:g}")
+    inside = [(t % pair_ticks) / pair_ticks for t in times_ticks]
+    starts = [x - 1.0 if x > 0.5 else x for x in inside]
+    starts = [x for x in starts if abs(x) < 0.12]
+    if len(starts) >= 4:
+        offset = _median_of(starts)
+        inside = [(x - offset) % 1.0 for x in inside]
+    low, high = SWING_WINDOW
+    near_e = sum(1 for x in inside if abs(x - 0.25) < 0.05)
+    near_a = sum(1 for x in inside if abs(x - 0.75) < 0.05)
+    if near_a and near_e >= 0.25 * near_a:
+        inside = [x for x in inside if x < STRAIGHT_SIXTEENTH_EDGE]
+    candidates = sorted(x for x in inside if low - SWING_HALF_WIDTH <= x <= high + SWING_HALF_WIDTH)
+    core = [x for x in candidates if low <= x <= high]
+    if not core:
+        return 50.0
+    best = -1.0
+    peak = low
+    exp = math.exp
+    for probe in _SWING_PROBES:
+        density = 0.0
+        for x in core:
+            d = x - probe
+            if -_DENSITY_REACH < d < _DENSITY_REACH:
+                density += exp(-0.5 * (d / 0.02) ** 2)
+        if density > best:
+            best = density
+            peak = probe
+    near = [x for x in candidates if abs(x - peak) <= SWING_HALF_WIDTH]
+    for _ in range(4):
+        centre = _median_of(near)
+        wider = [x for x in candidates if abs(x - centre) <= SWING_HALF_WIDTH]
+        if not wider:
+            break
+        near = wider
+    return min(max(_median_of(near) * 100.0, 50.0), 75.0)
+
+
+def _median_of(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
