@@ -9,7 +9,7 @@ if [ ! -f .venv/.dev-installed ] || [ pyproject.toml -nt .venv/.dev-installed ];
     echo "installing MidiDrumiGen with all extras into .venv (first run only)..." >&2
     # torch is pinned to the CPU build; install it first so nothing pulls a CUDA build.
     pip_quiet "torch==2.13.0"
-    pip_quiet -e ".[research,desktop,dev]"
+    pip_quiet -e ".[research,desktop,madmom,dev]"
     touch .venv/.dev-installed .venv/.core-installed
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

@@ -45,6 +45,7 @@ SWING_WINDOW = (0.42, 0.72)
 ON_BEAT_WINDOW = 0.12  # |position - nearest beat| in beats for a hit to anchor the grid
 GHOST_RATIO = 0.5
 ONSET_THRESHOLD = 0.04  # share of the loudest onsets a peak must rise above its surroundings
+ONSET_FLOOR = 0.03  # and never below this share of the loudest peak (decay ripples are not hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +235,7 @@ def detect_onsets(envelopes: OnsetEnvelopes) -> Onsets:
     local_max = maximum_filter1d(env, 7)
     # A local median, not a mean: loud backbeats must not hide the quieter hits between them.
     local_level = median_filter(env, int(envelopes.frame_rate_hz * 0.5), mode="nearest")
-    threshold = local_level + ONSET_THRESHOLD * np.percentile(env, 99)
+    threshold = np.maximum(local_level + ONSET_THRESHOLD * np.percentile(env, 99), ONSET_FLOOR * env.max())
     frames = np.flatnonzero((env == local_max) & (env > threshold))
     frames = frames[(frames > 0) & (frames < len(env) - 1)]
     # Parabolic interpolation of each peak for sub-frame timing.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
 
 PHRASE_BARS = 4
 OFFBEAT_OWN_SCATTER = 0.35  # share of an off-beat's own timing scatter kept against its local pulse
-SWING_LOCK_ROUNDS = 4  # measure-and-shift passes that bring the measured swing onto the request
+SWING_LOCK_ROUNDS = 6  # measure-and-shift passes that bring the measured swing onto the request
+SWING_SCAN_STEPS = 12  # shifts tried each side when stepping does not converge
+SWING_SCAN_FROM = 1.0  # percent points still off after stepping that call for the scan
 SWING_LOCK_TOLERANCE = 0.4  # percent points: close enough to stop shifting
 SWING_LOCK_MIN_HITS = 3  # fewer written off-beats than this: nothing to steer
 NOTE_TICKS = 60  # drum hits are one-shots: a 32nd-note gate
@@ -201,6 +205,11 @@ def _build_variation(
         name=f"{settings.label} - Variation {number}",
         meta=_meta(settings, number, "groove-engine"),
     )
+    # Swing lives on the off-beats: a variation with too few of them written carries no swing
+    # a listener (or the analysis) can hear, so its swing is reported as not applicable.
+    clip.meta["swing_measurable"] = (
+        not patterns.compound and _offbeat_count(notes, settings) >= SWING_LOCK_MIN_HITS
+    )
     if settings.humanize > 0:
         clip = apply_feel(clip, settings.params, amount=settings.humanize, rng=rng)
         if not patterns.compound:
@@ -246,6 +255,8 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
     times_by_pitch: dict[int, list[int]] = {}
     for note in played:
         times_by_pitch.setdefault(note.pitch, []).append(note.time)
+    for times_of_pitch in times_by_pitch.values():
+        times_of_pitch.sort()
     for i in indices:
         note = played[i]
         time = written[i].time + round(wanted[i] + shift_f)
@@ -255,10 +266,19 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         if not 0 <= time < min(bar_end, length):
             continue
         neighbours = times_by_pitch[note.pitch]
-        if any(t != note.time and abs(t - time) < gap for t in neighbours):
+        low = bisect.bisect_right(neighbours, time - gap)
+        high = bisect.bisect_left(neighbours, time + gap)
+        if any(neighbours[k] != note.time for k in range(low, high)):
             continue
         out[i] = replace(note, time=time)
     return out
+
+
+def _offbeat_count(written: list[Note], settings: GrooveSettings) -> int:
+    """Written hits at the swung off-beat place of the style's swing unit."""
+    pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
+    off = round(settings.swing_percent / 100.0 * pair)
+    return sum(1 for n in written if n.time % pair == off)
 
 
 def _lock_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:
@@ -279,29 +299,86 @@ def _lock_swing(written: list[Note], played: list[Note], settings: GrooveSetting
     bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks
     length = bar_ticks * settings.bars
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
-    out = list(played)
     base = [played[i].time for i in indices]
     limits = [min((written[i].time // bar_ticks + 1) * bar_ticks, length) - 1 for i in indices]
-    others: dict[int, list[int]] = {}
     moving = set(indices)
+    others: dict[int, list[int]] = {}
     for j, note in enumerate(played):
         if j not in moving:
             others.setdefault(note.pitch, []).append(note.time)
+    for times_of_pitch in others.values():
+        times_of_pitch.sort()
+    by_pitch: dict[int, list[int]] = {}
+    for k, i in enumerate(indices):
+        by_pitch.setdefault(played[i].pitch, []).append(k)
+    times = [n.time for n in played]
+
+    def place(step: int) -> None:
+        moved = [0] * len(indices)
+        for k in range(len(indices)):
+            time = base[k] + step
+            moved[k] = 0 if time < 0 else limits[k] if time > limits[k] else time
+        # A moved hit must not crowd another hit of its pitch, moved or not: such hits stay
+        # where they were played, until no two come closer than the flam gap.
+        for pitch, ks in by_pitch.items():
+            fixed = others.get(pitch, [])
+            for k in ks:
+                if moved[k] != base[k] and _crowds(fixed, moved[k], gap):
+                    moved[k] = base[k]
+            for _ in range(len(ks)):
+                ordered = sorted(ks, key=moved.__getitem__)
+                clash = next(
+                    (
+                        (a, b)
+                        for a, b in itertools.pairwise(ordered)
+                        if moved[b] - moved[a] < gap and (moved[a] != base[a] or moved[b] != base[b])
+                    ),
+                    None,
+                )
+                if clash is None:
+                    break
+                for k in clash:
+                    moved[k] = base[k]
+        for k, i in enumerate(indices):
+            times[i] = moved[k]
+
+    # The measurement is not monotonic in the shift (hits cross the window edges and the
+    # straight-sixteenth rule), so keep the best shift seen, not the last one.
     shift = 0.0
-    for _ in range(SWING_LOCK_ROUNDS):
-        measured = measured_swing_percent([n.time for n in out], unit_pair)
+    best_step, best_error = 0, math.inf
+    for round_number in range(SWING_LOCK_ROUNDS):
+        step = round(shift)
+        if round_number:
+            place(step)
+        measured = measured_swing_percent(times, unit_pair)
         error = settings.swing_percent - measured
+        if abs(error) < best_error:
+            best_step, best_error = step, abs(error)
         if abs(error) <= SWING_LOCK_TOLERANCE:
             break
-        shift += error / 100.0 * unit_pair
-        step = round(shift)
-        for k, i in enumerate(indices):
-            time = base[k] + step
-            time = 0 if time < 0 else limits[k] if time > limits[k] else time
-            if any(abs(t - time) < gap for t in others.get(played[i].pitch, ())):
-                continue
-            out[i] = replace(played[i], time=time)
-    return out
+        # A median under the straight place reads as 50: push past it rather than by the shown error.
+        shift += (error + (2.0 if measured <= 50.0 else 0.0)) / 100.0 * unit_pair
+    else:
+        # Rare: other hits in the window outvote the off-beats near the answer. Scan the
+        # shifts within a sixth of a pair for the one that measures closest.
+        scan = SWING_SCAN_STEPS if best_error > SWING_SCAN_FROM else 0
+        for notch in range(-scan, scan + 1 if scan else 0):
+            step = round(notch * unit_pair / (6 * SWING_SCAN_STEPS))
+            place(step)
+            error = abs(settings.swing_percent - measured_swing_percent(times, unit_pair))
+            if error < best_error:
+                best_step, best_error = step, error
+        place(best_step)
+    return [
+        note if times[i] == note.time else Note(note.pitch, note.velocity, times[i], note.duration)
+        for i, note in enumerate(played)
+    ]
+
+
+def _crowds(sorted_times: list[int], time: int, gap: int) -> bool:
+    """True when a hit at time would come closer than gap to one of sorted_times."""
+    index = bisect.bisect_left(sorted_times, time - gap + 1)
+    return index < len(sorted_times) and sorted_times[index] < time + gap
 
 
 def _median(values: list[float]) -> float:
@@ -464,7 +541,31 @@ def _place_ghosts(
             need -= 1
         if need == 0:
             break
-    return sorted([*events, *added], key=lambda e: (e[0], e[1], e[5], e[2]))
+    out = sorted([*events, *added], key=lambda e: (e[0], e[1], e[5], e[2]))
+    if need > 0:
+        out = _soften_fills(out, share)
+    return out
+
+
+def _soften_fills(events: list[_Event], share: float) -> list[_Event]:
+    """When the groove has no room left for ghosts, play the start of the fills' plain snare strokes as ghosts.
+
+    A fill that grows from soft strokes to its accents is how ghost-heavy players (a train
+    beat) play them; the accented strokes stay, so the fill still lands.
+    """
+    snare = [e for e in events if e[2] in SNARE_PIECES]
+    ghosts = sum(1 for e in snare if e[3] == "ghost")
+    total = len(snare)
+    plain = [i for i, e in enumerate(events) if e[6] == 1 and e[2] in SNARE_PIECES and e[3] == "normal"]
+    plain.sort(key=lambda i: (events[i][1], events[i][0]))  # the early strokes of every fill first
+    out = list(events)
+    for i in plain:
+        if abs((ghosts + 1) / total - share) >= abs(ghosts / total - share):
+            break
+        bar, tick, piece, _level, swings, offset, kind = out[i]
+        out[i] = (bar, tick, piece, "ghost", swings, offset, kind)
+        ghosts += 1
+    return out
 
 
 def _ghost_count(main: int, share: float) -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from mididrumigen.analysis import audio_features as af
 from mididrumigen.midi.notes import Clip, Note
-from tests.audio_synth import midi_file_hits, render_clip, render_hits, render_midi_file, write_wav
+from tests.audio_synth import clip_hits, midi_file_hits, render_clip, render_hits, render_midi_file, write_wav
 
 SR = 22050
 GMD_DIR = Path("/work/shared/corpus/gmd")
@@ -46,12 +46,6 @@ def swung_clip(percent: float, tempo_bpm: float = 110.0, bars: int = 8) -> Clip:
     return Clip(notes=notes, tempo_bpm=tempo_bpm, bars=bars)
 
 
-HALF_TEMPO_ON_LOOPS = pytest.mark.xfail(
-    strict=True,
-    reason="known weakness: the GMD-fitted tempo model picks half tempo on a strict 2-beat kick/snare loop",
-)
-
-
 def within_percent(value: float, truth: float, percent: float) -> bool:
     return abs(value / truth - 1.0) <= percent / 100.0
 
@@ -67,7 +61,6 @@ def test_synth_renders_known_hits() -> None:
     assert np.max(np.abs(single[int(1.0 * SR) : int(1.05 * SR)])) > 0.1
 
 
-@HALF_TEMPO_ON_LOOPS
 def test_straight_rock_120_bpm() -> None:
     features = af.analyze_audio(render_clip(rock_clip(120.0)), SR)
     assert within_percent(features.tempo_bpm, 120.0, 4), features.tempo_bpm
@@ -83,17 +76,21 @@ def test_straight_rock_120_bpm() -> None:
     assert features.confidence >= 0.5
 
 
-@HALF_TEMPO_ON_LOOPS
 def test_swung_eighths_66_percent() -> None:
     features = af.analyze_audio(render_clip(swung_clip(66.7)), SR)
-    assert within_percent(features.tempo_bpm, 102.0, 4), features.tempo_bpm
+    assert within_percent(features.tempo_bpm, 110.0, 4), features.tempo_bpm  # swung_clip's tempo
     assert abs(features.swing_ratio - 2.0) <= 0.1, features.swing_ratio
     assert abs(features.swing_percent - 66.7) <= 1.2
 
 
-@HALF_TEMPO_ON_LOOPS
+@pytest.mark.xfail(
+    strict=True,
+    reason="known weakness: the quiet off-beat ride hits at 58 % fall under the onset threshold, so the "
+    "GMD-fitted hits-per-beat feature picks half tempo (55 bpm)",
+)
 def test_swing_ratio_follows_the_played_swing() -> None:
     light = af.analyze_audio(render_clip(swung_clip(58.0)), SR)
+    assert within_percent(light.tempo_bpm, 110.0, 4), light.tempo_bpm
     assert abs(light.swing_ratio - 58.0 / 42.0) <= 0.1, light.swing_ratio
 
 
@@ -270,3 +267,15 @@ def test_madmom_backend_when_installed() -> None:
     features = af.analyze_audio(render_clip(rock_clip(120.0)), SR, backend="madmom")
     assert features.backend == "madmom"
     assert within_percent(features.tempo_bpm, 120.0, 4) or within_percent(features.tempo_bpm, 60.0, 4)
+
+
+def test_onset_times_are_refined_to_the_attacks() -> None:
+    clip = swung_clip(66.7)
+    audio = render_clip(clip)
+    envelopes = af.onset_envelopes(audio, SR)
+    onsets = af.detect_onsets(envelopes)
+    refined = af.refine_onset_times_s(onsets.times_s, audio, SR)
+    truth = np.array(sorted({t for t, _, _ in clip_hits(clip)}))
+    error_ms = 1000.0 * np.min(np.abs(refined[:, None] - truth[None, :]), axis=1)
+    # Kick/snare and ride hits alike land within a few ms of the written time.
+    assert np.median(error_ms) < 2.0 and np.percentile(error_ms, 90) < 4.0, error_ms

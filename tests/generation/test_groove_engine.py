@@ -343,3 +343,40 @@ def test_a_real_human_template_becomes_a_variation(meter: tuple[int, int]) -> No
     )
     again = generate_grooves(request, library=library)
     assert [c.to_json() for c in again] == [c.to_json() for c in clips]
+
+
+@pytest.mark.parametrize(
+    ("key", "meter", "tempo"),
+    [
+        ("boom_bap", (3, 4), 78.0),
+        ("samba", (4, 4), 130.0),
+        ("house", (4, 4), 132.0),
+        ("gospel", (7, 8), 120.0),
+    ],
+)
+def test_played_swing_measures_as_requested_on_the_clip_grid(
+    key: str, meter: tuple[int, int], tempo: float
+) -> None:
+    from mididrumigen.midi.humanize import measured_swing_percent
+
+    for clip in generate_grooves(
+        GenerationRequest(style=key, bars=8, variations=2, tempo_bpm=tempo, time_signature=meter, seed=17)
+    ):
+        if not clip.meta["swing_measurable"]:
+            continue
+        pair = 480 if clip.meta["swing_unit"] == 8 else 240
+        measured = measured_swing_percent([n.time for n in clip.notes], pair)
+        assert abs(measured - clip.meta["swing_percent"]) <= 2.0, (key, meter, measured)
+
+
+@pytest.mark.parametrize("meter", [(3, 4), (6, 8), (4, 4)])
+def test_ghost_heavy_train_beat_meets_its_ghost_share_in_every_meter(meter: tuple[int, int]) -> None:
+    from mididrumigen.analysis.midi_features import analyze_clip
+
+    for clip in generate_grooves(
+        GenerationRequest(
+            style="country_train", bars=8, variations=2, tempo_bpm=140, time_signature=meter, seed=17
+        )
+    ):
+        share = analyze_clip(clip, trust_tempo=True).ghost_note_share
+        assert abs(share - clip.meta["ghost_share_target"]) <= 0.05, (meter, share)
