@@ -214,6 +214,10 @@ def test_cli_uses_a_running_daemon(isolated_dirs: Path, capsys: pytest.CaptureFi
         assert "Questlove" in names
         assert cli_main(["generate", "Questlove", "--bars", "99"]) == 2
         assert "bars" in capsys.readouterr().err
+        assert cli_main(["similar", "questlove", "--limit", "3", "--json", "--daemon", "yes"]) == 0
+        neighbours = json.loads(capsys.readouterr().out)
+        assert len(neighbours) == 3
+        assert "Questlove" not in {n["artist"] for n in neighbours}
         with urllib.request.urlopen(f"{info.url}/api/v1/health", timeout=5) as resp:
             assert resp.status == 200
         assert _stop(proc) == 0

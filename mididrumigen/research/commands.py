@@ -33,6 +33,9 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     p.add_argument("artist")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
+    from mididrumigen.daemon_cli import add_daemon_option
+
+    add_daemon_option(p)
     p.set_defaults(func=cmd_similar)
 
 
@@ -183,6 +186,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
     """`mididrumigen similar ARTIST`: nearest drummers by style embedding."""
     if not 1 <= args.limit <= 100:
         raise ValueError("--limit must be from 1 to 100")
+    from mididrumigen.daemon_cli import daemon_client
+
+    client = daemon_client(args.daemon)
+    if client is not None:  # a running daemon owns the store: ask it
+        rows = client.similar(args.artist, args.limit)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in [] if args.json else rows:
+            print(f"{row['artist']:<28} similarity {row['similarity']:.3f}")
+        return 0
 
     async def work(app: Any) -> int:
         from mididrumigen.research.drummers import builtin_profiles
