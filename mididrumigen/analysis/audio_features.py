@@ -45,7 +45,9 @@ SWING_WINDOW = (0.42, 0.72)
 ON_BEAT_WINDOW = 0.12  # |position - nearest beat| in beats for a hit to anchor the grid
 GHOST_RATIO = 0.5
 ONSET_THRESHOLD = 0.04  # share of the loudest onsets a peak must rise above its surroundings
-ONSET_FLOOR = 0.03  # and never below this share of the loudest peak (decay ripples are not hits)
+SPARSE_BAND_SHARE = 0.1  # a band's scale is at least this share of its loudest frame
+EMPTY_BAND_SHARE = 0.01  # a band whose loud flux is below this share of the loudest band's is empty
+ONSET_FLOOR = 0.03  # and never below this share of the loudest peaks (decay ripples are not hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +230,21 @@ def detect_onsets(envelopes: OnsetEnvelopes) -> Onsets:
     from scipy.ndimage import maximum_filter1d, median_filter
 
     # Pick peaks on the bands' sum, each band on its own scale, so quiet hats count as hits.
-    scale = np.array([np.percentile(envelopes.bands[name], 99) for name in BANDS])
-    if len(envelopes.full) < 3 or not np.all(scale > 0):
+    if len(envelopes.full) < 3:
         return Onsets(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
+    # A band with few hits (a handful of kicks) or none must not blow its quiet frames up to full scale.
+    scale = np.array(
+        [max(np.percentile(envelopes.bands[name], 99), SPARSE_BAND_SHARE * envelopes.bands[name].max()) for name in BANDS]
+    )
+    if not np.any(scale > 0):
+        return Onsets(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
+    scale = np.maximum(scale, EMPTY_BAND_SHARE * scale.max())
     env = sum(envelopes.bands[name] / scale[i] for i, name in enumerate(BANDS))
     local_max = maximum_filter1d(env, 7)
     # A local median, not a mean: loud backbeats must not hide the quieter hits between them.
     local_level = median_filter(env, int(envelopes.frame_rate_hz * 0.5), mode="nearest")
-    threshold = np.maximum(local_level + ONSET_THRESHOLD * np.percentile(env, 99), ONSET_FLOOR * env.max())
+    floor = ONSET_FLOOR * np.percentile(env, 99.9)
+    threshold = np.maximum(local_level + ONSET_THRESHOLD * np.percentile(env, 99), floor)
     frames = np.flatnonzero((env == local_max) & (env > threshold))
     frames = frames[(frames > 0) & (frames < len(env) - 1)]
     # Parabolic interpolation of each peak for sub-frame timing.

@@ -16,6 +16,18 @@ CANDIDATE_STEP = 0.004  # relative step between candidate tempos
 OVERLAP_FLOOR = 0.25  # how far the autocorrelation of short clips is trusted at long lags
 # Weights of a candidate beat period's multiples and subdivisions in the comb score.
 COMB_MULTIPLES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (2.0, 0.5), (4.0, 0.25), (0.5, 0.25))
+# Precise grid refit: hits within this many beats of a beat count; Huber weights them.
+ON_BEAT_TOLERANCE = 0.1
+REFIT_ROUNDS = 3
+HUBER_ITERATIONS = 8
+HUBER_K = 1.345  # the usual 95 %-efficiency tuning constant, in robust standard deviations
+HUBER_SCALE_FLOOR_S = 0.002  # quantised files have near-zero residuals; keep the scale finite
+REFIT_MAX_CHANGE = 0.05
+SEARCH_SPAN_BEATS = 64.0  # the joint period/phase search looks at this many beats at most
+SEARCH_RANGE = 0.03  # relative period range searched around the guess
+SEARCH_KERNEL_BEATS = 0.04  # how far from a beat a hit still counts, in beats
+SEARCH_PHASES = 48
+SEARCH_HALF_BEAT_WEIGHT = 0.5  # half beats tell the beat from a strong 16th
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,37 +171,27 @@ def fit_beat_grid(
     onset_times_s: Sequence[float] | np.ndarray,
     tempo_bpm: float,
     weights: Sequence[float] | np.ndarray | None = None,
-    *,
-    iterations: int = 4,
 ) -> BeatGrid:
-    """Refine a tempo guess into a beat grid fitted to the onsets near beats."""
+    """Refine a tempo guess into a beat grid fitted to the onsets near beats.
+
+    Period and phase are first searched jointly over the first SEARCH_SPAN_BEATS beats (the
+    grid that puts most accent weight on beats and half beats), then a line through the hits
+    on beats is fitted robustly over a window that doubles each round, so neither a rough
+    guess nor a breathing pulse can drift the grid off its beats.
+    """
     times, w = _clean_onsets(onset_times_s, weights)
     if len(times) == 0:
         raise ValueError("no onsets to fit a beat grid to")
-    period = 60.0 / tempo_bpm
+    if not tempo_bpm > 0:
+        raise ValueError("tempo must be positive")
+    guess = 60.0 / tempo_bpm
     start = times[0]
-    # Fit over a window that doubles each round, so a rough tempo cannot drift a whole beat.
-    span_beats = 8.0
+    search = times <= start + SEARCH_SPAN_BEATS * guess
+    period, phase = _search_beat_grid(times[search], w[search], guess)
+    span_beats = SEARCH_SPAN_BEATS
     while True:
         window = times <= start + span_beats * period
-        phase = _weighted_phase_s(times[window], w[window], period)
-        for _ in range(iterations):
-            position = (times[window] - phase) / period
-            index = np.rint(position)
-            near = np.abs(position - index) < 0.12
-            if near.sum() < 3 or index[near].max() == index[near].min():
-                break
-            sel_w = w[window][near]
-            k = index[near]
-            t = times[window][near]
-            k_mean = np.average(k, weights=sel_w)
-            t_mean = np.average(t, weights=sel_w)
-            slope = np.sum(sel_w * (k - k_mean) * (t - t_mean)) / np.sum(sel_w * (k - k_mean) ** 2)
-            # A refit may only nudge the tempo, never jump metrical levels.
-            if not 0.9 * period < slope < 1.1 * period:
-                break
-            period = float(slope)
-            phase = float(t_mean - k_mean * period)
+        period, phase = _robust_beat_line(times[window], w[window], period, phase, guess)
         if window.all():
             break
         span_beats *= 2
@@ -201,6 +203,68 @@ def fit_beat_grid(
         phase += float(np.median(offsets[near])) * period
     phase = phase % period
     return BeatGrid(period_s=period, phase_s=phase)
+
+
+def _search_beat_grid(times: np.ndarray, weights: np.ndarray, guess_s: float) -> tuple[float, float]:
+    """Period and phase, near a period guess, that put the most weight close to beats and half beats."""
+    span_beats = max(float(times[-1] - times[0]) / guess_s, 1.0)
+    # Fine enough that a step's drift over the span stays inside the kernel.
+    step = SEARCH_KERNEL_BEATS / span_beats
+    count = min(int(SEARCH_RANGE / step), 400)
+    periods = guess_s * (1.0 + np.linspace(-SEARCH_RANGE, SEARCH_RANGE, 2 * count + 1))
+    phases = np.arange(SEARCH_PHASES) / SEARCH_PHASES
+    best = (-1.0, guess_s, 0.0)
+    origin = times[0]
+    for period in periods:
+        position = (times - origin) / period
+        offset = position[:, None] - phases[None, :]
+        distance = np.abs(offset - np.rint(offset))
+        on_beat = np.exp(-0.5 * (distance / SEARCH_KERNEL_BEATS) ** 2)
+        half_beat = np.exp(-0.5 * ((0.5 - distance) / SEARCH_KERNEL_BEATS) ** 2)
+        score = weights @ (on_beat + SEARCH_HALF_BEAT_WEIGHT * half_beat)
+        i = int(np.argmax(score))
+        if score[i] > best[0]:
+            best = (float(score[i]), float(period), float(origin + phases[i] * period))
+    return best[1], best[2]
+
+
+def _robust_beat_line(
+    times: np.ndarray, weights: np.ndarray, period_s: float, phase_s: float, guess_s: float
+) -> tuple[float, float]:
+    """Refit period and phase through the hits on beats by Huber-weighted least squares.
+
+    Only hits near a beat count: swing moves the off-beats, never the beats. Each round
+    assigns every hit to its nearest beat, then reweights by Huber (robust scale from the
+    median absolute residual) so flams, pushes and fills cannot tilt the line.
+    """
+    period, phase = period_s, phase_s
+    for _ in range(REFIT_ROUNDS):
+        position = (times - phase) / period
+        index = np.rint(position)
+        near = np.abs(position - index) < ON_BEAT_TOLERANCE
+        k, t, w = index[near], times[near], weights[near]
+        if len(k) < 3 or k.max() == k.min():
+            break
+        slope, intercept = period, phase
+        robust = np.ones(len(k))
+        for _ in range(HUBER_ITERATIONS):
+            fit_w = w * robust
+            k_mean = np.average(k, weights=fit_w)
+            t_mean = np.average(t, weights=fit_w)
+            spread = np.sum(fit_w * (k - k_mean) ** 2)
+            if spread <= 0:
+                break
+            slope = float(np.sum(fit_w * (k - k_mean) * (t - t_mean)) / spread)
+            intercept = float(t_mean - k_mean * slope)
+            residual = t - (intercept + k * slope)
+            scale = max(1.4826 * float(np.median(np.abs(residual))), HUBER_SCALE_FLOOR_S)
+            limit = HUBER_K * scale
+            robust = np.minimum(1.0, limit / np.maximum(np.abs(residual), 1e-12))
+        # A refit may only sharpen the period, never move to another metrical level.
+        if not (1 - REFIT_MAX_CHANGE) * guess_s < slope < (1 + REFIT_MAX_CHANGE) * guess_s:
+            break
+        period, phase = slope, intercept
+    return period, phase
 
 
 def _weighted_phase_s(times: np.ndarray, weights: np.ndarray, period: float) -> float:
