@@ -2,7 +2,8 @@
 
 The pipeline: decode to mono float32 (soundfile, or the ffmpeg shipped by imageio-ffmpeg
 for compressed formats) -> a log-mel spectrogram -> onset-strength envelopes in three
-bands (low ~ kick, mid ~ snare and toms, high ~ hats and cymbals) -> discrete onsets ->
+bands (low ~ kick, mid ~ snare and toms, high ~ hats and cymbals) -> discrete onsets (timed
+to their attacks on a short-window flux) ->
 tempo from comb-filtered autocorrelations across metrical levels with a perceptual prior
 and a backbeat cue -> a beat grid (librosa's dynamic-programming tracker, smoothed) ->
 features measured from the onsets' positions between the beats.
@@ -45,9 +46,6 @@ SWING_WINDOW = (0.42, 0.72)
 ON_BEAT_WINDOW = 0.12  # |position - nearest beat| in beats for a hit to anchor the grid
 GHOST_RATIO = 0.5
 ONSET_THRESHOLD = 0.04  # share of the loudest onsets a peak must rise above its surroundings
-SPARSE_BAND_SHARE = 0.1  # a band's scale is at least this share of its loudest frame
-EMPTY_BAND_SHARE = 0.01  # a band whose loud flux is below this share of the loudest band's is empty
-ONSET_FLOOR = 0.03  # and never below this share of the loudest peaks (decay ripples are not hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,24 +225,15 @@ class Onsets:
 def detect_onsets(envelopes: OnsetEnvelopes) -> Onsets:
     """Peaks of the full-band envelope above an adaptive threshold, with sub-frame times."""
     import numpy as np
-    from scipy.ndimage import maximum_filter1d, median_filter
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
     # Pick peaks on the bands' sum, each band on its own scale, so quiet hats count as hits.
-    if len(envelopes.full) < 3:
+    scale = np.array([np.percentile(envelopes.bands[name], 99) for name in BANDS])
+    if len(envelopes.full) < 3 or not np.all(scale > 0):
         return Onsets(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
-    # A band with few hits (a handful of kicks) or none must not blow its quiet frames up to full scale.
-    scale = np.array(
-        [max(np.percentile(envelopes.bands[name], 99), SPARSE_BAND_SHARE * envelopes.bands[name].max()) for name in BANDS]
-    )
-    if not np.any(scale > 0):
-        return Onsets(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int))
-    scale = np.maximum(scale, EMPTY_BAND_SHARE * scale.max())
     env = sum(envelopes.bands[name] / scale[i] for i, name in enumerate(BANDS))
     local_max = maximum_filter1d(env, 7)
-    # A local median, not a mean: loud backbeats must not hide the quieter hits between them.
-    local_level = median_filter(env, int(envelopes.frame_rate_hz * 0.5), mode="nearest")
-    floor = ONSET_FLOOR * np.percentile(env, 99.9)
-    threshold = np.maximum(local_level + ONSET_THRESHOLD * np.percentile(env, 99), floor)
+    threshold = uniform_filter1d(env, int(envelopes.frame_rate_hz * 0.5)) + ONSET_THRESHOLD * np.percentile(env, 99)
     frames = np.flatnonzero((env == local_max) & (env > threshold))
     frames = frames[(frames > 0) & (frames < len(env) - 1)]
     # Parabolic interpolation of each peak for sub-frame timing.

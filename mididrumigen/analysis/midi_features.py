@@ -28,6 +28,8 @@ GHOST_FACTOR = 0.5  # a ghost note is below half the player's accent level
 ACCENT_PERCENTILE = 90.0
 SWING_WINDOW = (0.45, 0.72)  # where the off-beat of a pair may sit (straight .. hard swing)
 SWING_HALF_WIDTH = 0.07
+LOCAL_PAIRS = 4  # pair starts this many pairs either side of a pair place it (a slow grid drift cancels)
+LOCAL_MIN_STARTS = 3  # fewer hits near those pair starts: the clip-wide median start
 STRAIGHT_SIXTEENTH_EDGE = 0.70  # above this, with 'e' sixteenths present, hits are 'a' sixteenths  # hits this close to the swing peak count toward the median
 COMPOUND_METERS = ((6, 8), (12, 8))
 TOMS = ("tom_low", "tom_mid", "tom_high")
@@ -126,8 +128,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     if compound:
         swing8 = swing16 = 50.0
     else:
-        swing8 = measure_swing_percent(phases, 1.0)
-        swing16 = measure_swing_percent(phases, 0.5)
+        # Unwrapped positions: each pair is measured from its own start as played nearby.
+        swing8 = measure_swing_percent(positions, 1.0)
+        swing16 = measure_swing_percent(positions, 0.5)
     grid_points = _grid_points(swing8, swing16, compound)
     offsets_beats = _offsets_from_grid(phases, grid_points)
     offsets_ms = offsets_beats * grid.period_s * 1000.0
@@ -196,21 +199,30 @@ def ghost_note_share(snare_velocities: list[float] | np.ndarray) -> float:
     return float(np.mean(values < GHOST_FACTOR * accent))
 
 
-def measure_swing_percent(phases: np.ndarray, pair_beats: float) -> float:
+def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
     """Median off-beat position in its pair, in percent; hits near the swing peak only.
 
-    Each hit's position inside its pair (a beat for 8ths, half a beat for 16ths) is taken;
-    only positions inside SWING_WINDOW count, the densest point there is found (so straight
-    16ths at .75 of a beat do not pass for a swung 8th), and the median of the hits within
-    SWING_HALF_WIDTH of it is the swing. No off-beat hits: 50 (straight).
-    Positions count from where the pair starts as played: the median offset of the hits
-    near the pair starts (the player sitting ahead of or behind the grid) is taken off first.
+    positions are beat positions (unwrapped, so pairs can be told apart). Each hit's position
+    inside its pair (a beat for 8ths, half a beat for 16ths) is taken; only positions inside
+    SWING_WINDOW count, the densest point there is found (so straight 16ths at .75 of a beat
+    do not pass for a swung 8th), and the median of the hits within SWING_HALF_WIDTH of it is
+    the swing. No off-beat hits: 50 (straight).
+    Positions count from where the pair starts as played locally: the median offset of the
+    hits near the pair starts within LOCAL_PAIRS pairs either side (the player sitting ahead
+    of or behind the grid, or a slightly wrong tempo drifting away from it) is taken off first;
+    with under LOCAL_MIN_STARTS such hits nearby, the median over the whole clip.
     """
-    inside = (phases % pair_beats) / pair_beats
-    wrapped = np.where(inside > 0.5, inside - 1.0, inside)
-    starts = wrapped[np.abs(wrapped) < 0.12]
+    units = np.asarray(positions, dtype=float) / pair_beats
+    pair_index = np.floor(units)
+    inside = (np.asarray(positions, dtype=float) % pair_beats) / pair_beats
+    late = inside > 0.5
+    wrapped = np.where(late, inside - 1.0, inside)
+    is_start = np.abs(wrapped) < 0.12
+    starts = wrapped[is_start]
     if len(starts) >= 4:
-        inside = (inside - float(np.median(starts))) % 1.0
+        inside = (
+            inside - _local_start_offsets(pair_index, (pair_index + late)[is_start], starts, LOCAL_PAIRS)
+        ) % 1.0
     low, high = SWING_WINDOW
     # With the sixteenth before it played too, a hit near .75 is a straight sixteenth, not a swung 8th.
     near_e = np.count_nonzero(np.abs(inside - 0.25) < 0.05)
@@ -234,6 +246,24 @@ def measure_swing_percent(phases: np.ndarray, pair_beats: float) -> float:
             break
         near = wider
     return float(min(max(np.median(near) * 100.0, 50.0), 75.0))
+
+
+def _local_start_offsets(
+    pair_index: np.ndarray, start_pairs: np.ndarray, starts: np.ndarray, reach: int
+) -> np.ndarray:
+    """Per hit, the median start offset of the pair starts within reach pairs of its pair."""
+    fallback = float(np.median(starts))
+    order = np.argsort(start_pairs, kind="stable")
+    start_pairs, starts = start_pairs[order], starts[order]
+    offsets = np.empty(len(pair_index))
+    for pair in np.unique(pair_index):
+        lo = np.searchsorted(start_pairs, pair - reach, side="left")
+        hi = np.searchsorted(start_pairs, pair + 1 + reach, side="right")
+        nearby = starts[lo:hi]
+        offsets[pair_index == pair] = (
+            float(np.median(nearby)) if len(nearby) >= LOCAL_MIN_STARTS else fallback
+        )
+    return offsets
 
 
 def _grid_points(swing8: float, swing16: float, compound: bool) -> np.ndarray:

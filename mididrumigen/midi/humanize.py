@@ -251,9 +251,11 @@ def _flam_slack(notes: list[Note], order: list[int], gap: int) -> list[tuple[int
 
 # The analysis's swing measurement (mididrumigen.analysis.midi_features.measure_swing_percent),
 # replicated in plain Python so the engine can aim at exactly what is measured without importing
-# numpy: window of off-beat places, straight-sixteenth rule, density peak, re-centred median.
+# numpy: local pair starts, window of off-beat places, straight-sixteenth rule, density peak, re-centred median.
 SWING_WINDOW = (0.45, 0.72)
 SWING_HALF_WIDTH = 0.07
+LOCAL_PAIRS = 4
+LOCAL_MIN_STARTS = 3
 STRAIGHT_SIXTEENTH_EDGE = 0.70
 _SWING_PROBES = tuple(0.45 + (0.72 - 0.45) * i / 54 for i in range(55))
 _DENSITY_REACH = 0.09  # 4.5 bandwidths: farther hits add under 4e-5 each to a probe's density
@@ -263,16 +265,29 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     """Swing percent of hits as the analysis measures it on the file's grid (pairs of pair_ticks from tick 0).
 
     Median position of the off-beat hits in their pair, positions counted from the median
-    played pair start; 50 when no hit sits in the off-beat window.
+    played pair start within LOCAL_PAIRS pairs either side (clip-wide under LOCAL_MIN_STARTS);
+    50 when no hit sits in the off-beat window.
     """
     if pair_ticks <= 0:
         raise ValueError(f"pair length must be positive, got {pair_ticks:g}")
+    pair_index = [math.floor(t / pair_ticks) for t in times_ticks]
     inside = [(t % pair_ticks) / pair_ticks for t in times_ticks]
-    starts = [x - 1.0 if x > 0.5 else x for x in inside]
-    starts = [x for x in starts if abs(x) < 0.12]
-    if len(starts) >= 4:
-        offset = _median_of(starts)
-        inside = [(x - offset) % 1.0 for x in inside]
+    starts_by_pair: dict[int, list[float]] = {}
+    for index, x in zip(pair_index, inside, strict=True):
+        start = x - 1.0 if x > 0.5 else x
+        if abs(start) < 0.12:
+            starts_by_pair.setdefault(index + (x > 0.5), []).append(start)
+    if sum(len(v) for v in starts_by_pair.values()) >= 4:
+        fallback = _median_of([x for v in starts_by_pair.values() for x in v])
+        offset_of: dict[int, float] = {}
+        for index in set(pair_index):
+            nearby = [
+                x
+                for p in range(index - LOCAL_PAIRS, index + 2 + LOCAL_PAIRS)
+                for x in starts_by_pair.get(p, ())
+            ]
+            offset_of[index] = _median_of(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
+        inside = [(x - offset_of[index]) % 1.0 for index, x in zip(pair_index, inside, strict=True)]
     low, high = SWING_WINDOW
     near_e = sum(1 for x in inside if abs(x - 0.25) < 0.05)
     near_a = sum(1 for x in inside if abs(x - 0.75) < 0.05)

@@ -181,3 +181,12 @@ def test_gmd_tempo_estimate_matches_the_click(gmd_clip: Callable[[str], Clip]) -
     assert features.tempo_bpm == pytest.approx(120.0, rel=0.04)
     assert features.time_signature == (4, 4)
     assert features.bars > 50
+
+
+def test_swing_is_measured_against_the_local_pair_starts_under_a_drifting_grid() -> None:
+    # A grid 0.4 % off drifts 0.13 beats over 32 beats. With off-beats in the second half
+    # only, the clip-wide median start (mid-clip) reads them about 3 points late; counted
+    # from each pair's own played start they read right.
+    beats = np.arange(32, dtype=float)
+    positions = np.concatenate([beats, beats[16:] + 0.62]) * 1.004
+    assert measure_swing_percent(positions, 1.0) == pytest.approx(62.0, abs=1.0)
