@@ -272,27 +272,29 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
-    if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
-        return "/".join(str(v) for v in value) if len(value) == 2 else ", ".join(_fmt(v) for v in value)
-    return str(value)
-
-
 def _print_features(path: Path, data: dict[str, Any]) -> None:
+    """The analysis as a musician reads it: headline numbers, then one row per kit piece."""
+    num, den = data["time_signature"]
+    tempo_from = "estimated from the playing" if data["tempo_source"] == "estimated" else "from the file"
     print(path.name)
-    for key, value in data.items():
-        if isinstance(value, dict):
-            print(f"  {key}:")
-            for sub_key, sub_value in value.items():
-                if isinstance(sub_value, dict):
-                    inner = ", ".join(f"{k} {_fmt(v)}" for k, v in sub_value.items())
-                    print(f"    {sub_key:<14} {inner}")
-                else:
-                    print(f"    {sub_key:<14} {_fmt(sub_value)}")
-        else:
-            print(f"  {key:<18} {_fmt(value)}")
+    print(f"  tempo        {data['tempo_bpm']:.1f} BPM ({tempo_from})")
+    print(f"  meter        {num}/{den} ({data['meter_source']})")
+    print(
+        f"  swing        8ths {data['swing_percent']:.1f} % (ratio {data['swing_ratio']:.2f}),"
+        f" 16ths {data['swing_percent_16th']:.1f} %"
+    )
+    print(f"  ghost notes  {data['ghost_note_share'] * 100:.0f} % of snare hits")
+    print(f"  syncopation  {data['syncopation']:.2f}")
+    fills = ", ".join(str(bar + 1) for bar in data["fill_bars"]) or "none"
+    print(f"  bars         {data['bars']} (fills in bar {fills})")
+    print(f"  {'kit piece':<14}{'hits/bar':>9}  {'velocity':>11}  {'timing ms (+ late)':>19}")
+    for piece, hits in data["hits_per_bar"].items():
+        velocity = data["velocity"].get(piece, {})
+        timing = data["microtiming_ms"].get(piece, {})
+        print(
+            f"  {piece:<14}{hits:>9.2f}  {velocity.get('mean', 0):>5.0f} ± {velocity.get('std', 0):<3.0f}"
+            f"  {timing.get('mean', 0):>+8.1f} ± {timing.get('std', 0):<5.1f}"
+        )
 
 
 # ---------------------------------------------------------------- library

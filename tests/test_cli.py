@@ -183,3 +183,12 @@ def test_generate_uses_a_researched_profile_from_the_store(
     # a name neither built in nor researched says how to research it
     assert main(["generate", "Nobody Atall", "--out", str(tmp_path)]) == 2
     assert 'mididrumigen research "Nobody Atall"' in capsys.readouterr().err
+
+
+def test_analyze_prints_a_readable_summary(gmd_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = next(gmd_dir.glob("drummer1/session1/*_funk_95_beat_4-4.mid"))
+    assert main(["analyze", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "BPM (estimated from the playing)" in text
+    assert "ghost notes" in text
+    assert any(line.split()[:1] == ["kick"] for line in text.splitlines())
