@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mididrumigen.generation.library import TemplateLibrary
 
 PHRASE_BARS = 4
+LONG_PHRASE_BARS = 8  # where a whole-bar fill belongs
 OFFBEAT_OWN_SCATTER = 0.35  # share of an off-beat's own timing scatter kept against its local pulse
 SWING_LOCK_ROUNDS = 6  # measure-and-shift passes that bring the measured swing onto the request
 SWING_SCAN_STEPS = 12  # shifts tried each side when stepping does not converge
@@ -437,7 +438,11 @@ def _arrange(
                 hits.extend(Hit(t, "hihat_pedal", "normal", True) for t in backbeats)
         fill_start = patterns.bar_ticks
         if bar in fill_bars:
-            fill_hits, fill_start = _choose_fill(settings, patterns, rng, last=bar == bars - 1)
+            # A whole-bar fill ends a long phrase; in a short clip it would be half the groove.
+            phrase_end = (bar + 1) % LONG_PHRASE_BARS == 0 or (bar == bars - 1 and bars >= LONG_PHRASE_BARS)
+            fill_hits, fill_start = _choose_fill(
+                settings, patterns, rng, phrase_end=phrase_end, allow_whole=bars >= PHRASE_BARS
+            )
             hits = [h for h in hits if h.tick < fill_start or h.piece == "hihat_pedal"]
             events.extend((bar, h.tick, h.piece, h.level, h.swings, h.offset, 1) for h in fill_hits)
         crash_here = settings.crash_after_fill and (
@@ -453,13 +458,21 @@ def _arrange(
 
 
 def _choose_fill(
-    settings: GrooveSettings, patterns: MeterPatterns, rng: random.Random, *, last: bool
+    settings: GrooveSettings,
+    patterns: MeterPatterns,
+    rng: random.Random,
+    *,
+    phrase_end: bool,
+    allow_whole: bool,
 ) -> tuple[list[Hit], int]:
     """Pick a fill for the end of a bar: 1 beat, 2 beats or the whole bar, by fill density."""
     groups = patterns.groups
     density = settings.params.fill_density
     whole = len(groups)
-    weights = [(1, 1.1 - density), (2, 0.7), (whole, density * 1.2 + (0.3 if last else 0.0))]
+    whole_weight = 0.0
+    if allow_whole:
+        whole_weight = density * 1.2 + 0.3 if phrase_end else density * 0.5
+    weights = [(1, 1.1 - density), (2, 0.7)] + ([(whole, whole_weight)] if whole_weight > 0 else [])
     sizes = [min(size, whole) for size, _ in weights]
     size = rng.choices(sizes, weights=[max(w, 0.01) for _, w in weights])[0]
     region = groups[whole - size :]

@@ -380,3 +380,17 @@ def test_ghost_heavy_train_beat_meets_its_ghost_share_in_every_meter(meter: tupl
     ):
         share = analyze_clip(clip, trust_tempo=True).ghost_note_share
         assert abs(share - clip.meta["ghost_share_target"]) <= 0.05, (meter, share)
+
+
+@pytest.mark.parametrize("style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova"])
+def test_short_clips_keep_the_groove_under_their_fill(style: str) -> None:
+    # In a 2-bar clip a fill takes at most the last two beats: the time keeping goes on before it.
+    keepers = {42, 44, 46, 51, 53}
+    for seed in range(25):
+        clip = generate_grooves(GenerationRequest(style=style, bars=2, variations=1, seed=seed))[0]
+        bar = clip.ticks_per_bar
+        beat = clip.ticks_per_beat * 4 // clip.time_signature[1]
+        first_half_of_last_bar = [
+            n for n in clip.notes if bar <= n.time < 2 * bar - 2 * beat and n.pitch in keepers
+        ]
+        assert first_half_of_last_bar, (style, seed)
