@@ -197,15 +197,7 @@ def _build_variation(
             seen.append(grid)
             break
     rng = random.Random(f"{settings.seed}:{number}:feel")
-    clip = Clip(
-        notes=notes,
-        tempo_bpm=settings.tempo_bpm,
-        time_signature=settings.meter,
-        ticks_per_beat=TICKS_PER_BEAT,
-        bars=settings.bars,
-        name=f"{settings.label} - Variation {number}",
-        meta=_meta(settings, number, "groove-engine"),
-    )
+    clip = _variation_clip(settings, number, notes, "groove-engine")
     # Swing lives on the off-beats: a variation with too few of them written carries no swing
     # a listener (or the analysis) can hear, so its swing is reported as not applicable.
     clip.meta["swing_measurable"] = (
@@ -386,6 +378,19 @@ def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _variation_clip(settings: GrooveSettings, number: int, notes: list[Note], source: str) -> Clip:
+    """A variation's clip: the resolved tempo, meter and length, named "[Artist] - Variation N"."""
+    return Clip(
+        notes=notes,
+        tempo_bpm=settings.tempo_bpm,
+        time_signature=settings.meter,
+        ticks_per_beat=TICKS_PER_BEAT,
+        bars=settings.bars,
+        name=f"{settings.label} - Variation {number}",
+        meta=_meta(settings, number, source),
+    )
 
 
 def _meta(settings: GrooveSettings, number: int, source: str) -> dict[str, Any]:
@@ -815,15 +820,7 @@ def transform_template(template: Clip, settings: GrooveSettings, number: int) ->
     for _, index in snare[: len(snare) - main]:
         ghosts[index] = True  # the player's softest snare strokes become the ghosts
     notes = _settle_ghosts(notes, ghosts)
-    return Clip(
-        notes=notes,
-        tempo_bpm=settings.tempo_bpm,
-        time_signature=settings.meter,
-        ticks_per_beat=TICKS_PER_BEAT,
-        bars=settings.bars,
-        name=f"{settings.label} - Variation {number}",
-        meta=_meta(settings, number, "template"),
-    ).sorted()
+    return _variation_clip(settings, number, notes, "template").sorted()
 
 
 def _beat_map(source_beats: int, target_beats: int) -> list[int]:
