@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,9 +21,6 @@ if TYPE_CHECKING:
     from mididrumigen.midi.notes import Clip
 
 log = logging.getLogger(__name__)
-
-RESEARCH_MODULE = "mididrumigen.research.orchestrator"
-BUILTIN_MODULE = "mididrumigen.research.drummers"
 
 
 @dataclass(slots=True)
@@ -105,15 +101,8 @@ def request_from_json(data: dict[str, Any]) -> GenerationRequest:
 # -- profiles ---------------------------------------------------------------------------------
 
 
-def _builtin_available() -> bool:
-    return importlib.util.find_spec(BUILTIN_MODULE) is not None
-
-
 async def seed_builtin_profiles(app: App) -> int:
     """Store the built-in drummers' profiles that the store lacks; return how many were added."""
-    if not _builtin_available():
-        log.warning("built-in drummer knowledge is not installed; only researched profiles are served")
-        return 0
     from mididrumigen.research.builtin_vectors import shipped_embedding
     from mididrumigen.research.drummers import builtin_profiles
 
@@ -126,7 +115,7 @@ async def seed_builtin_profiles(app: App) -> int:
 async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
     """The stored profile for artist, or a built-in one (fuzzy name match, stored on first use), or None."""
     profile = await app.store.get_profile(artist)
-    if profile is not None or not _builtin_available():
+    if profile is not None:
         return profile
     from mididrumigen.research.drummers import find_builtin
 
@@ -210,8 +199,6 @@ async def process_request(app: App, request: GenerationRequest) -> tuple[Generat
 
 
 def _suggestions(artist: str) -> list[str]:
-    if not _builtin_available():
-        return []
     from mididrumigen.research.drummers import suggest_names
 
     return list(suggest_names(artist))
@@ -221,36 +208,29 @@ def _suggestions(artist: str) -> list[str]:
 
 
 async def run_research(app: App, artist: str, job: JobContext) -> StyleProfile:
-    """Research an artist: the research orchestrator when installed, else built-in knowledge and local MIDI."""
-    if importlib.util.find_spec(RESEARCH_MODULE) is not None:
-        from mididrumigen.research import orchestrator as research
+    """Research an artist with the collectors (the hook research jobs call; tests swap in local_research)."""
+    from mididrumigen.research import orchestrator as research
 
-        research_fn = research.augment_artist if job.params.get("augment") else research.research_artist
-        profile: StyleProfile = await research_fn(app, artist, job)
-        return profile
-    return await local_research(app, artist, job)
+    research_fn = research.augment_artist if job.params.get("augment") else research.research_artist
+    profile: StyleProfile = await research_fn(app, artist, job)
+    return profile
 
 
 async def local_research(app: App, artist: str, job: JobContext) -> StyleProfile:
-    """Research without the network: the built-in drummer knowledge, then the local MIDI library."""
-    await job.set_stage("checking built-in drummer knowledge", 10)
-    if _builtin_available():
-        from mididrumigen.research.drummers import find_builtin
+    """Research without the network, from the built-in drummer knowledge only.
 
-        try:
-            return find_builtin(artist)
-        except UnknownArtistError:
-            pass
-    await job.set_stage("searching the local MIDI library", 50)
-    library = app.library()
-    find = getattr(library, "find_artist", None)
-    if callable(find):
-        profile = await asyncio.to_thread(find, artist)
-        if isinstance(profile, StyleProfile):
-            return profile
-    hint = _suggestions(artist)
-    near = f" (close built-in names: {', '.join(hint)})" if hint else ""
-    raise UserError(f"no built-in knowledge or local MIDI found for {artist!r}{near}", code="no_sources")
+    Tests put it in place of run_research so that research jobs never go online.
+    """
+    from mididrumigen.research.drummers import find_builtin
+
+    await job.set_stage("checking built-in drummer knowledge", 10)
+    try:
+        profile = find_builtin(artist)
+    except UnknownArtistError:
+        hint = _suggestions(artist)
+        near = f" (close built-in names: {', '.join(hint)})" if hint else ""
+        raise UserError(f"no built-in knowledge found for {artist!r}{near}", code="no_sources") from None
+    return profile
 
 
 async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProfile:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,8 +128,6 @@ def research_deps(app: Any) -> ResearchDeps:
 
 def builtin_for(artist: str) -> StyleProfile | None:
     """The built-in knowledge of this drummer (fuzzy name match), or None."""
-    if importlib.util.find_spec("mididrumigen.research.drummers") is None:
-        return None  # built-in knowledge not installed: research alone decides
     from mididrumigen.research.drummers import find_builtin
 
     try:
@@ -167,12 +164,9 @@ async def augment_artist(
     on_progress: ProgressCallback | None = None,
 ) -> StyleProfile:
     """Add new sources to a stored artist and rebuild its profile; NotFoundError if it was never researched."""
-    deps = research_deps(app)
-    if await deps.store.get_profile(artist) is None and builtin_for(artist) is None:
+    if await app.store.get_profile(artist) is None and builtin_for(artist) is None:
         raise NotFoundError(f"no profile for {artist!r} to augment; research it first")
-    deps.collectors = collectors_for_kinds(kinds if kinds is not None else _job_kinds(job))
-    outcome = await run_research(deps, artist, job, on_progress=on_progress)
-    return outcome.profile
+    return await research_artist(app, artist, job, kinds=kinds, on_progress=on_progress)
 
 
 def collectors_for_kinds(kinds: Sequence[str] | None) -> list[str] | None:

@@ -59,7 +59,7 @@ async def stop_daemon(running: Running) -> None:
 
 @pytest.fixture(autouse=True)
 def offline_research(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Research jobs here use the offline path (built-in knowledge, local MIDI): tests never go online.
+    """Research jobs here use the offline path (built-in knowledge only): tests never go online.
 
     The collectors have their own tests with local fakes; these tests are about the job plumbing.
     """

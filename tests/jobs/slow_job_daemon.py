@@ -1,7 +1,7 @@
 """A daemon with a test-only slow job kind, for kill -9 and restart tests.
 
 Run: python -m tests.jobs.slow_job_daemon (plain|resumable) (submit|idle)
-Research jobs use the offline path (built-in knowledge, local MIDI): tests never go online.
+Research jobs use the offline path (built-in knowledge only): tests never go online.
 """
 
 from __future__ import annotations
