@@ -38,6 +38,17 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         raise
 
 
+def read_limited(path: Path, max_bytes: int, what: str) -> bytes:
+    """Read a whole file no larger than max_bytes; ValueError naming what it is otherwise."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ValueError(f"{what} {path} is too large ({size} bytes)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
 def safe_slug(text: str, fallback: str = "untitled", max_chars: int = 60) -> str:
     """Turn user text into a file-name part: ascii letters, digits, '-' and '_' only."""
     normal = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

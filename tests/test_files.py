@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mididrumigen.files import safe_slug, validate_artist_name, write_atomic
+from mididrumigen.files import read_limited, safe_slug, validate_artist_name, write_atomic
 
 
 def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
@@ -45,3 +45,13 @@ def test_bad_artist_names(name: str, message: str) -> None:
 
 def test_artist_name_whitespace_is_folded() -> None:
     assert validate_artist_name("  John   Bonham ") == "John Bonham"
+
+
+def test_read_limited(tmp_path: Path) -> None:
+    path = tmp_path / "map.toml"
+    path.write_bytes(b"x" * 10)
+    assert read_limited(path, 10, "drum map file") == b"x" * 10
+    with pytest.raises(ValueError, match=r"drum map file .* is too large \(10 bytes\)"):
+        read_limited(path, 9, "drum map file")
+    with pytest.raises(ValueError, match="cannot read midi file"):
+        read_limited(tmp_path / "missing.mid", 10, "midi file")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mididrumigen.files import read_limited
 from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note
 
@@ -341,13 +342,7 @@ def get_drum_map(name_or_path: str | Path | DrumMap) -> DrumMap:
 
 def load_drum_map_file(path: Path) -> DrumMap:
     """Load a user drum map from TOML or JSON: a name and a table of piece = pitch."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_MAP_FILE_BYTES:
-            raise ValueError(f"drum map file {path} is too large ({size} bytes)")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read drum map file {path}: {exc.strerror or exc}") from None
+    raw = read_limited(path, MAX_MAP_FILE_BYTES, "drum map file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -11,7 +11,7 @@ from typing import Any
 
 import mido
 
-from mididrumigen.files import write_atomic
+from mididrumigen.files import read_limited, write_atomic
 from mididrumigen.midi.drum_maps import DrumMap, get_drum_map, translate_clip
 from mididrumigen.midi.notes import DEFAULT_TICKS_PER_BEAT, Clip, Note, validate_time_signature
 
@@ -160,13 +160,7 @@ class _RawNote:
 def read_midi_file(path: Path | str) -> Clip:
     """Read a drum MIDI file from disk into a clip at 480 ticks per beat."""
     file_path = Path(path)
-    try:
-        size = file_path.stat().st_size
-        if size > MAX_MIDI_BYTES:
-            raise ValueError(f"{file_path} is too large for a drum midi file ({size} bytes)")
-        data = file_path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read {file_path}: {exc.strerror or exc}") from None
+    data = read_limited(file_path, MAX_MIDI_BYTES, "midi file")
     return read_midi_bytes(data, name=str(file_path))
 
 
