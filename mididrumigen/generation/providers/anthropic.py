@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from mididrumigen.generation.providers.base import (
     BAD_RESPONSE,
-    CONNECTION,
-    TIMEOUT,
     LLMProvider,
     PromptSpec,
     ProviderError,
     ProviderResponse,
-    error_for_status,
+    sdk_error,
 )
 
 if TYPE_CHECKING:
@@ -63,16 +61,8 @@ class AnthropicProvider(LLMProvider):
                 ],
                 tool_choice={"type": "tool", "name": prompt.tool_name},
             )
-        except anthropic.APIStatusError as exc:
-            detail = exc.api_message or exc.message
-            raise error_for_status(self.name, exc.status_code, str(detail), exc.response.headers) from None
-        except anthropic.APITimeoutError:
-            raise ProviderError(self.name, TIMEOUT, "request timed out") from None
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError(self.name, CONNECTION, f"cannot connect: {exc.message}") from None
         except (anthropic.AnthropicError, ValueError) as exc:
-            # ValueError: the SDK could not decode the body as JSON.
-            raise ProviderError(self.name, BAD_RESPONSE, f"unusable response: {type(exc).__name__}") from None
+            raise sdk_error(self.name, exc, anthropic) from None
         latency_ms = (time.perf_counter() - started) * 1000.0
         data: Any = None
         texts: list[str] = []

@@ -150,6 +150,19 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now_s: float | None =
     return max(0.0, when.timestamp() - (time.time() if now_s is None else now_s))
 
 
+def sdk_error(provider: str, exc: Exception, sdk: Any) -> ProviderError:
+    """Map an error from the anthropic or openai SDK (both share one exception tree) to a ProviderError."""
+    if isinstance(exc, sdk.APIStatusError):
+        detail = getattr(exc, "api_message", None) or exc.message
+        return error_for_status(provider, exc.status_code, str(detail), exc.response.headers)
+    if isinstance(exc, sdk.APITimeoutError):  # before APIConnectionError: it is a subclass
+        return ProviderError(provider, TIMEOUT, "request timed out")
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError(provider, CONNECTION, f"cannot connect: {exc.message}")
+    # Any other SDK error, or ValueError: the SDK could not decode the body as JSON.
+    return ProviderError(provider, BAD_RESPONSE, f"unusable response: {type(exc).__name__}")
+
+
 def error_for_status(
     provider: str, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> ProviderError:

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from mididrumigen.generation.providers.base import (
     BAD_RESPONSE,
-    CONNECTION,
-    TIMEOUT,
     LLMProvider,
     PromptSpec,
     ProviderError,
     ProviderResponse,
-    error_for_status,
+    sdk_error,
 )
 
 if TYPE_CHECKING:
@@ -72,15 +70,8 @@ class OpenAIProvider(LLMProvider):
                 temperature=prompt.temperature,
                 seed=prompt.seed if prompt.seed is not None else openai.omit,
             )
-        except openai.APIStatusError as exc:
-            raise error_for_status(self.name, exc.status_code, exc.message, exc.response.headers) from None
-        except openai.APITimeoutError:
-            raise ProviderError(self.name, TIMEOUT, "request timed out") from None
-        except openai.APIConnectionError as exc:
-            raise ProviderError(self.name, CONNECTION, f"cannot connect: {exc.message}") from None
         except (openai.OpenAIError, ValueError) as exc:
-            # ValueError: the SDK could not decode the body as JSON.
-            raise ProviderError(self.name, BAD_RESPONSE, f"unusable response: {type(exc).__name__}") from None
+            raise sdk_error(self.name, exc, openai) from None
         latency_ms = (time.perf_counter() - started) * 1000.0
         choices = getattr(completion, "choices", None) or []
         if not choices or getattr(choices[0], "message", None) is None:
