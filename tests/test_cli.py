@@ -192,3 +192,31 @@ def test_analyze_prints_a_readable_summary(gmd_dir: Path, capsys: pytest.Capture
     assert "BPM (estimated from the playing)" in text
     assert "ghost notes" in text
     assert any(line.split()[:1] == ["kick"] for line in text.splitlines())
+
+
+def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import dataclasses
+
+    from mididrumigen.app import DATABASE_FILE
+    from mididrumigen.research.drummers import find_builtin
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+
+    builtin = find_builtin("John Bonham")
+    researched = dataclasses.replace(builtin, styles=["funk"], sources_count={"builtin": 1, "audio": 2})
+
+    async def save() -> None:
+        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
+        try:
+            await store.save_profile(researched)
+        finally:
+            await store.close()
+
+    asyncio.run(save())
+    assert main(["generate", "bonham", "--variations", "1", "--out", str(tmp_path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["style"] == "funk"
+    assert result["profile"]["sources_count"] == {"builtin": 1, "audio": 2}
