@@ -288,6 +288,7 @@ SNARE_PITCHES = frozenset((37, 38, 39, 40))
 KICK_PITCHES = frozenset((35, 36))
 PEDAL_HAT_PITCH = 44
 ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the 90th-percentile velocity weight
+ANCHOR_KERNEL_BEATS = 0.05  # how far from an anchored beat a hit still counts, in beats
 LEVEL_FEATURES: tuple[str, ...] = (
     "log_tempo",
     "log_tempo_sq",
@@ -303,23 +304,27 @@ LEVEL_FEATURES: tuple[str, ...] = (
     "snare_accents_per_beat",
     "kicks_per_beat",
     "kick_locking",
+    "anchor_beat",
+    "anchor_half_beat",
 )
 # Printed by `python -m tests.benchmarks.midi_tempo --fit` (all 426 GMD beat files), in LEVEL_FEATURES order.
 LEVEL_WEIGHTS: tuple[float, ...] = (
-    0.1432,
-    -2.9014,
-    2.3315,
-    5.866,
-    0.8807,
-    -0.1225,
-    0.2158,
-    1.2818,
-    1.4078,
-    0.3405,
-    -0.1151,
-    -0.7747,
-    -0.2338,
-    1.5739,
+    0.0526,
+    -2.6791,
+    1.9191,
+    6.0217,
+    0.2616,
+    0.3225,
+    -0.0122,
+    1.1268,
+    1.1781,
+    0.0942,
+    -0.0423,
+    -0.6926,
+    -0.1433,
+    1.5194,
+    5.6233,
+    0.0474,
 )
 
 
@@ -377,8 +382,13 @@ def tempo_candidates(
     pitches: Sequence[int] | np.ndarray | None = None,
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
+    origin_s: float | None = None,
 ) -> TempoCandidates:
-    """Candidate beat tempos (comb peaks and their octave relatives) with level features."""
+    """Candidate beat tempos (comb peaks and their octave relatives) with level features.
+
+    origin_s is where the clip starts (a MIDI clip starts on a bar line); without it each
+    candidate's grid is anchored at the onsets' own mean phase.
+    """
     times, w, pitch = _clean_onsets_pitched(onset_times_s, weights, pitches)
     grid_bpm = min_bpm * np.exp(np.arange(0.0, math.log(max_bpm / min_bpm) + 1e-9, CANDIDATE_STEP))
     if len(times) < 2 or times[-1] - times[0] < FRAME_S * 4:
@@ -435,6 +445,15 @@ def tempo_candidates(
         p2 = _window_resultants(pedals, 2 * period, start, windows)
         pedal[i] = _locking(p1, len(pedals)) * _locking(p2, len(pedals))
         kick_locking[i] = _locking(_window_resultants(kicks, period, start, windows), len(kicks))
+    anchor = np.zeros(len(tempo))
+    anchor_half = np.zeros(len(tempo))
+    for i, period in enumerate(period_s):
+        # A clip's start is a bar line, so the right beat grid runs through it.
+        origin = _weighted_phase_s(times, w, period) if origin_s is None else origin_s
+        position = (times - origin) / period
+        distance = np.abs(position - np.rint(position))
+        anchor[i] = np.sum(w * np.exp(-0.5 * (distance / ANCHOR_KERNEL_BEATS) ** 2)) / w.sum()
+        anchor_half[i] = np.sum(w * np.exp(-0.5 * ((0.5 - distance) / ANCHOR_KERNEL_BEATS) ** 2)) / w.sum()
     beats = max(span_s, 1e-3) / period_s
     log_tempo = np.log2(tempo / 100.0)
     features = np.column_stack(
@@ -453,6 +472,8 @@ def tempo_candidates(
             np.minimum(len(snares) / beats, 4.0),
             np.minimum(len(kicks) / beats, 4.0),
             kick_locking,
+            anchor,
+            anchor_half,
         ]
     )
     return TempoCandidates(tempo, features)
@@ -466,9 +487,12 @@ def choose_tempo_bpm(
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
     level_weights: Sequence[float] | np.ndarray = LEVEL_WEIGHTS,
+    origin_s: float | None = None,
 ) -> float | None:
     """The best-scoring candidate beat tempo, or None when there is no candidate in range."""
-    found = tempo_candidates(onset_times_s, weights, pitches=pitches, min_bpm=min_bpm, max_bpm=max_bpm)
+    found = tempo_candidates(
+        onset_times_s, weights, pitches=pitches, min_bpm=min_bpm, max_bpm=max_bpm, origin_s=origin_s
+    )
     if len(found.tempo_bpm) == 0:
         return None
     return float(found.tempo_bpm[int(np.argmax(found.scores(level_weights)))])
@@ -482,6 +506,7 @@ def estimate_beat_grid(
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
     prior_bpm: float | None = None,
+    origin_s: float | None = None,
 ) -> BeatGrid:
     """Estimate tempo and beat phase from onsets, then fit a beat grid.
 
@@ -499,7 +524,7 @@ def estimate_beat_grid(
     chosen = None
     # The level score was fitted with kit cues; without pitches the perceptual prior decides.
     if prior_bpm is None and pitches is not None:
-        chosen = choose_tempo_bpm(times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm)
+        chosen = choose_tempo_bpm(times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm, origin_s=origin_s)
     if chosen is None:
         chosen = refine_tempo_bpm(times, w, float(candidates[int(np.argmax(score))]))
     grid = fit_beat_grid(times, chosen, w)
@@ -516,9 +541,16 @@ def estimate_tempo_bpm(
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
     prior_bpm: float | None = None,
+    origin_s: float | None = None,
 ) -> float:
     """Tempo in bpm of a performance from its onset times in seconds (weights: accent strength)."""
     grid = estimate_beat_grid(
-        onset_times_s, weights, pitches=pitches, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm
+        onset_times_s,
+        weights,
+        pitches=pitches,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
+        prior_bpm=prior_bpm,
+        origin_s=origin_s,
     )
     return grid.tempo_bpm

@@ -159,3 +159,17 @@ def test_grid_is_precise_under_a_breathing_pulse(seed: int) -> None:
     assert grid.tempo_bpm == pytest.approx(100.0, rel=0.003)
     phase_beats = ((grid.phase_s - 0.2) / 0.6 + 0.5) % 1.0 - 0.5
     assert abs(phase_beats) < 0.06
+
+
+def test_anchor_cue_rewards_a_grid_through_the_clip_start() -> None:
+    times, weights = rock_beat_onsets(100.0, 4, jitter_s=0.004)  # the first beat is 0.3 s in
+    pitches = rock_beat_pitches(4)
+    column = LEVEL_FEATURES.index("anchor_beat")
+
+    def anchor_at_100(origin_s: float) -> float:
+        found = tempo_candidates(times, weights, pitches=pitches, origin_s=origin_s)
+        return float(found.features[int(np.argmin(np.abs(found.tempo_bpm - 100.0))), column])
+
+    on_the_beat = anchor_at_100(0.3)
+    assert on_the_beat > 0.7  # every hit but the off-beat hats
+    assert anchor_at_100(0.3 + 0.3) < 0.5 * on_the_beat  # half a beat off the grid

@@ -91,7 +91,7 @@ def load_cases(limit: int | None, with_rules: bool = False) -> list[FileCase]:
         case = FileCase(
             row=row,
             truth_bpm=float(row["bpm"]),
-            candidates=tempo_candidates(seconds, weights, pitches=pitches),
+            candidates=tempo_candidates(seconds, weights, pitches=pitches, origin_s=0.0),
             shipped_bpm=features.tempo_bpm,
             shipped_meter="{}-{}".format(*features.time_signature),
             analyze_ms=analyze_ms,
