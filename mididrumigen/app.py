@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from mididrumigen import __version__
@@ -14,10 +18,15 @@ from mididrumigen.store import Store
 if TYPE_CHECKING:
     import aiohttp
 
+    from mididrumigen.generation.request import GenerationRequest
+    from mididrumigen.midi.notes import Clip
+    from mididrumigen.profile import StyleProfile
+
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "mididrumigen.sqlite"
 HTTP_TIMEOUT_S = 60.0
+PROFILE_CACHE_SIZE = 256
 
 
 class App:
@@ -45,6 +54,13 @@ class App:
         self._llm: Any = None
         self._library: Any = None
         self._library_loaded = False
+        # Resolved profiles by the name asked for, with the store's profiles_version they were read at.
+        self._profiles: dict[str, tuple[int, StyleProfile]] = {}
+        # profile_summary() of those profiles, by id (the entry holds the profile, so the id stays its own).
+        self._summaries: dict[int, tuple[int, StyleProfile, dict[str, Any]]] = {}
+        # The groove engine's worker processes (made on first use or by warm_engine), and the warm-up call.
+        self._engine_pool: ProcessPoolExecutor | None = None
+        self._engine_warmup: Future[Any] | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> App:
@@ -86,6 +102,82 @@ class App:
             self._library_loaded = True
         return self._library
 
+    def cached_profile(self, name: str) -> StyleProfile | None:
+        """The profile resolved earlier for this name, if no profile was written since (else None)."""
+        entry = self._profiles.get(name.casefold())
+        if entry is None:
+            return None
+        if entry[0] != self.store.profiles_version:
+            del self._profiles[name.casefold()]
+            return None
+        return entry[1]
+
+    def cache_profile(self, name: str, profile: StyleProfile, version: int) -> None:
+        """Remember the profile resolved for name, read at the store's profiles_version `version`."""
+        if version == self.store.profiles_version:
+            if len(self._profiles) >= PROFILE_CACHE_SIZE:
+                self._profiles.clear()  # names asked for are few; a flood of odd names just starts over
+            self._profiles[name.casefold()] = (version, profile)
+
+    def profile_summary(self, profile: StyleProfile) -> dict[str, Any]:
+        """orchestrator.profile_summary(profile), made once per resolved profile (callers must not change it)."""
+        from mididrumigen.orchestrator import profile_summary
+
+        version = self.store.profiles_version
+        entry = self._summaries.get(id(profile))
+        if entry is not None and entry[0] == version and entry[1] is profile:
+            return entry[2]
+        summary = profile_summary(profile)
+        if len(self._summaries) >= PROFILE_CACHE_SIZE or (entry is not None and entry[0] != version):
+            self._summaries.clear()
+        self._summaries[id(profile)] = (version, profile, summary)
+        return summary
+
+    def _engine_executor(self) -> ProcessPoolExecutor | None:
+        """The worker processes for the groove engine (spawned once), or None when set to run in a thread."""
+        workers = int(self.settings["engine_processes"])
+        if workers <= 0:
+            return None
+        if self._engine_pool is None:
+            import multiprocessing
+
+            # spawn, not fork: the daemon has threads (SQLite, executors) that a fork would copy mid-state.
+            self._engine_pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._engine_pool
+
+    def warm_engine(self) -> None:
+        """Start the engine's worker processes now (imports done) so the first request does not wait for them."""
+        from mididrumigen.generation.groove_engine import warm_up
+
+        pool = self._engine_executor()
+        if pool is not None and self._engine_warmup is None:
+            self._engine_warmup = pool.submit(warm_up)
+
+    async def run_engine(
+        self, request: GenerationRequest, profile: StyleProfile | None, library: Any = None
+    ) -> list[Clip]:
+        """Groove-engine clips for a request, made in a worker process (the second core) or else in a thread.
+
+        The event loop's process stays free for HTTP and the database while the engine works;
+        requests with a template library run in a thread (the library is not sent to workers).
+        """
+        from mididrumigen.generation import groove_engine
+
+        pool = self._engine_executor() if library is None else None
+        if pool is not None:
+            slim = profile if profile is None or profile.embedding is None else dataclasses.replace(profile, embedding=None)
+            loop = asyncio.get_running_loop()
+            try:
+                packed = await loop.run_in_executor(pool, groove_engine.generate_grooves_packed, request, slim)
+            except BrokenProcessPool:
+                log.warning("the groove engine's worker process died; starting a new one")
+                self._engine_pool = None
+                self._engine_warmup = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                return groove_engine.unpack_clips(packed)
+        return await asyncio.to_thread(groove_engine.generate_grooves, request, profile, library)
+
     @property
     def llm(self) -> Any:
         """The LLM ProviderPool: SDK clients made once per App (on first use), closed with the App."""
@@ -98,6 +190,9 @@ class App:
     async def close(self) -> None:
         """Stop jobs (recording them as interrupted), close the HTTP session, close the database."""
         await self.scheduler.close()
+        if self._engine_pool is not None:
+            pool, self._engine_pool = self._engine_pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
         if self._llm is not None:
             await self._llm.aclose()
             self._llm = None

@@ -152,6 +152,7 @@ async def serve(
 
         info = DaemonInfo(f"http://{url_host(host)}:{port}", port, pid, token, __version__, host)
         write_discovery(folder, info)
+        app.warm_engine()  # after the port is published: the worker's imports never delay /health
         log.info("mididrumigen daemon %s listening on %s (pid %d)", __version__, info.url, pid)
         if ready is not None:
             ready(info)

@@ -44,6 +44,7 @@ class GenerationResult:
     paths: list[Path]
     file_ids: list[str]
     generation_time_ms: float
+    profile_json: dict[str, Any] | None = None  # profile_summary(profile), when the caller has it made already
 
     def to_json(self) -> dict[str, Any]:
         """The POST /generate answer."""
@@ -71,7 +72,10 @@ class GenerationResult:
             "provider_used": self.generated.provider_used,
             "attempts": self.generated.attempts,
             "generation_time_ms": round(self.generation_time_ms, 2),
-            "profile": profile_summary(self.profile) if self.profile else None,
+            "profile": (
+                self.profile_json if self.profile_json is not None
+                else profile_summary(self.profile) if self.profile else None
+            ),
         }
 
 
@@ -113,23 +117,42 @@ async def seed_builtin_profiles(app: App) -> int:
 
 
 async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
-    """The stored profile for artist, or a built-in one (fuzzy name match, stored on first use), or None."""
-    profile = await app.store.get_profile(artist)
+    """The profile for artist: stored or built-in (fuzzy name match, stored on first use), or None.
+
+    As in the CLI, a stored copy of a built-in drummer is only preferred when research added
+    sources to it: plain copies seeded by an older release must not hide the current built-in.
+    Resolved profiles are kept in memory on the App until a profile is written (callers must
+    not change them).
+    """
+    cached = app.cached_profile(artist)
+    if cached is not None:
+        return cached
+    version = app.store.profiles_version
+    profile = await _resolve_profile_uncached(app, artist)
     if profile is not None:
-        return profile
+        app.cache_profile(artist, profile, version)
+    return profile
+
+
+async def _resolve_profile_uncached(app: App, artist: str) -> StyleProfile | None:
     from mididrumigen.research.drummers import find_builtin
 
+    stored = await app.store.get_profile(artist)
     try:
-        builtin = find_builtin(artist)
+        builtin = find_builtin(stored.artist_name if stored is not None else artist)
     except UnknownArtistError:
-        return None
-    stored = await app.store.get_profile(builtin.artist_name)
-    if stored is not None:
+        return stored
+    if stored is None:
+        stored = await app.store.get_profile(builtin.artist_name)
+    elif stored.artist_name.casefold() != builtin.artist_name.casefold():
+        return stored  # a researched artist whose name merely looks like a built-in one
+    if stored is not None and stored.sources_count != builtin.sources_count:
         return stored
     from mididrumigen.research.builtin_vectors import shipped_embedding
 
     builtin.embedding = shipped_embedding(builtin)
-    await app.store.save_profile(builtin, origin="builtin")
+    if stored is None:
+        await app.store.save_profile(builtin, origin="builtin")
     return builtin
 
 
@@ -174,7 +197,8 @@ async def generate_with_profile(
         tokens=generated.tokens,
         cost=generated.cost,
     )
-    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms)
+    summary = app.profile_summary(profile) if profile is not None else None
+    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms, profile_json=summary)
 
 
 async def generate_now(app: App, request: GenerationRequest) -> GenerationResult:

@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_limit_per_hour", 100, "Research and generation requests allowed per hour per client."),
     Setting("research_concurrency", 1, "Research jobs that may run at once."),
     Setting("generation_concurrency", 4, "Generation jobs that may run at once."),
+    Setting("engine_processes", 1, "Worker processes the daemon runs the groove engine in (the other cores); 0 runs it in a thread."),
     # LLM providers
     Setting("provider_order", ["anthropic", "google", "openai"], "Providers tried in order before the groove engine."),
     Setting("anthropic_base_url", "https://api.anthropic.com", "Anthropic API base URL."),

@@ -308,7 +308,8 @@ async def generate(
             await pool.aclose()
     missing = [i for i, clip in enumerate(clips) if clip is None]
     if missing:
-        attempts.append(await _fill_from_engine(clips, missing, profile, request, library))
+        run_engine = getattr(app_or_deps, "run_engine", None)  # the daemon's App: a worker process
+        attempts.append(await _fill_from_engine(clips, missing, profile, request, library, run_engine))
     final = [clip for clip in clips if clip is not None]
     made_by = {str(clip.meta.get("provider", GROOVE_ENGINE)) for clip in final}
     used = [name for name in [*pool.order(request.provider), GROOVE_ENGINE] if name in made_by]
@@ -327,6 +328,7 @@ async def _fill_from_engine(
     profile: StyleProfile | None,
     request: GenerationRequest,
     library: Any,
+    run_engine: Any = None,
 ) -> Attempt:
     """Fill the missing variations with groove-engine clips, named for their slots."""
     from mididrumigen.generation.groove_engine import generate_grooves
@@ -334,7 +336,10 @@ async def _fill_from_engine(
     started = time.perf_counter()
     whole = len(missing) == len(clips)
     engine_request = replace(request, variations=len(missing), provider=GROOVE_ENGINE)
-    engine_clips = await asyncio.to_thread(generate_grooves, engine_request, profile, library)
+    if run_engine is not None:
+        engine_clips = await run_engine(engine_request, profile, library)
+    else:
+        engine_clips = await asyncio.to_thread(generate_grooves, engine_request, profile, library)
     label = _label(profile, request)
     for index, clip in zip(missing, engine_clips, strict=False):
         name = clip.name if whole else f"{label} - Variation {index + 1}"

@@ -176,6 +176,48 @@ def generate_grooves(
     return clips
 
 
+# A clip as plain data for another process: flat (pitch, velocity, time, duration) ints, tempo,
+# meter, resolution, bars, name, meta. Pickling Note objects costs several times more.
+PackedClip = tuple[list[int], float, tuple[int, int], int, int | None, str, dict[str, Any]]
+
+
+def generate_grooves_packed(request: GenerationRequest, profile: StyleProfile | None = None) -> list[PackedClip]:
+    """generate_grooves for a worker process: the clips as plain data (see unpack_clips)."""
+    return [
+        (
+            [v for n in clip.notes for v in (n.pitch, n.velocity, n.time, n.duration)],
+            clip.tempo_bpm,
+            clip.time_signature,
+            clip.ticks_per_beat,
+            clip.bars,
+            clip.name,
+            clip.meta,
+        )
+        for clip in generate_grooves(request, profile)
+    ]
+
+
+def warm_up() -> int:
+    """Run once in a fresh worker process: parse the styles and fill the pattern cache; return its pid."""
+    import os
+
+    from mididrumigen.generation.styles import STYLES
+
+    for key in STYLES:
+        generate_grooves(GenerationRequest(style=key, bars=1, variations=1, seed=0, humanize=0.0))
+    return os.getpid()
+
+
+def unpack_clips(packed: list[PackedClip]) -> list[Clip]:
+    """Clips back from generate_grooves_packed's plain data."""
+    clips = []
+    for flat, tempo_bpm, time_signature, ticks_per_beat, bars, name, meta in packed:
+        values = iter(flat)
+        notes = [Note(*hit) for hit in zip(values, values, values, values, strict=True)]
+        clips.append(Clip(notes, tempo_bpm, tuple(time_signature), ticks_per_beat, bars, name, meta))  # type: ignore[arg-type]
+    return clips
+
+
 # ------------------------------------------------------------------ one variation
 
 

@@ -7,6 +7,7 @@ only comes from the `random.Random` passed in, so a seed reproduces the result.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 from dataclasses import replace
@@ -259,6 +260,7 @@ LOCAL_MIN_STARTS = 3
 STRAIGHT_SIXTEENTH_EDGE = 0.70
 _SWING_PROBES = tuple(0.45 + (0.72 - 0.45) * i / 54 for i in range(55))
 _DENSITY_REACH = 0.09  # 4.5 bandwidths: farther hits add under 4e-5 each to a probe's density
+_SWING_PROBE_REACH = tuple((p, p - _DENSITY_REACH, p + _DENSITY_REACH) for p in _SWING_PROBES)
 
 
 def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: float) -> float:
@@ -270,27 +272,36 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     """
     if pair_ticks <= 0:
         raise ValueError(f"pair length must be positive, got {pair_ticks:g}")
-    pair_index = [math.floor(t / pair_ticks) for t in times_ticks]
+    floor = math.floor
+    pair_index = [floor(t / pair_ticks) for t in times_ticks]
     inside = [(t % pair_ticks) / pair_ticks for t in times_ticks]
     starts_by_pair: dict[int, list[float]] = {}
     for index, x in zip(pair_index, inside, strict=True):
-        start = x - 1.0 if x > 0.5 else x
-        if abs(start) < 0.12:
-            starts_by_pair.setdefault(index + (x > 0.5), []).append(start)
+        if x > 0.5:
+            start = x - 1.0
+            if start > -0.12:
+                starts_by_pair.setdefault(index + 1, []).append(start)
+        elif x < 0.12:
+            starts_by_pair.setdefault(index, []).append(x)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
         fallback = _median_of([x for v in starts_by_pair.values() for x in v])
         offset_of: dict[int, float] = {}
+        empty: tuple[float, ...] = ()
+        get = starts_by_pair.get
         for index in set(pair_index):
-            nearby = [
-                x
-                for p in range(index - LOCAL_PAIRS, index + 2 + LOCAL_PAIRS)
-                for x in starts_by_pair.get(p, ())
-            ]
+            nearby: list[float] = []
+            for p in range(index - LOCAL_PAIRS, index + 2 + LOCAL_PAIRS):
+                nearby.extend(get(p, empty))
             offset_of[index] = _median_of(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
         inside = [(x - offset_of[index]) % 1.0 for index, x in zip(pair_index, inside, strict=True)]
     low, high = SWING_WINDOW
-    near_e = sum(1 for x in inside if abs(x - 0.25) < 0.05)
-    near_a = sum(1 for x in inside if abs(x - 0.75) < 0.05)
+    near_e = 0
+    near_a = 0
+    for x in inside:
+        if abs(x - 0.25) < 0.05:
+            near_e += 1
+        elif abs(x - 0.75) < 0.05:
+            near_a += 1
     if near_a and near_e >= 0.25 * near_a:
         inside = [x for x in inside if x < STRAIGHT_SIXTEENTH_EDGE]
     candidates = sorted(x for x in inside if low - SWING_HALF_WIDTH <= x <= high + SWING_HALF_WIDTH)
@@ -306,12 +317,17 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     weights = [0] * len(values)
     for x in core:
         weights[find(values, x)] += 1
-    for probe in _SWING_PROBES:
+    reach_weight = [0, *itertools.accumulate(weights)]
+    for probe, reach_low, reach_high in _SWING_PROBE_REACH:
+        first = find(values, reach_low)
+        last = find(values, reach_high)
+        # Each term is at most its weight: a probe whose weights in reach cannot beat the
+        # best density so far is skipped (the same peak, without its exp calls).
+        if reach_weight[last] - reach_weight[first] <= best:
+            continue
         density = 0.0
-        for index in range(find(values, probe - _DENSITY_REACH), find(values, probe + _DENSITY_REACH)):
-            d = (
-                values[index] - probe
-            ) * 25.0  # exp(-0.5 ((x - probe) / 0.02)^2) = exp(-2 (25 (x - probe))^2)
+        for index in range(first, last):
+            d = (values[index] - probe) * 25.0  # exp(-0.5 ((x - probe) / 0.02)^2) = exp(-2 (25 (x - probe))^2)
             density += weights[index] * exp(-d * d * 2.0)
         if density > best:
             best = density
@@ -322,6 +338,8 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
         wider = [x for x in candidates if abs(x - centre) <= SWING_HALF_WIDTH]
         if not wider:
             break
+        if wider == near:
+            break  # converged: further rounds would find the same hits
         near = wider
     return min(max(_median_of(near) * 100.0, 50.0), 75.0)
 

@@ -66,12 +66,21 @@ def clip_to_midi_bytes(clip: Clip, drum_map: DrumMap | str | None = None) -> byt
     drums += _meta_event(0, 0x03, _text_bytes(clip.name or "Drums"))
     now = 0
     running_status = -1
-    for tick, order, pitch, velocity in events:
-        status = (0x90 if order else 0x80) | DRUM_CHANNEL
-        drums += _vlq(tick - now)
+    note_on, note_off = 0x90 | DRUM_CHANNEL, 0x80 | DRUM_CHANNEL
+    put = drums.append
+    for tick, order, pitch, velocity in events:  # sorted by tick: deltas are never negative
+        delta = tick - now
+        if delta < 0x80:
+            put(delta)  # a one-byte variable-length quantity, the common case
+        else:
+            drums += _vlq(delta)
+        status = note_on if order else note_off
         # Running status, as mido writes it: a repeated status byte is left out.
-        drums += bytes((pitch, velocity)) if status == running_status else bytes((status, pitch, velocity))
-        running_status = status
+        if status != running_status:
+            put(status)
+            running_status = status
+        put(pitch)
+        put(velocity)
         now = tick
     drums += _meta_event(length - now, 0x2F, b"")
 

@@ -121,6 +121,9 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Bumped by every write that can change what get_profile returns, so the App's
+        # in-memory profile cache knows when its copies are stale.
+        self.profiles_version = 0
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -219,6 +222,7 @@ class Store:
                 await conn.execute(
                     "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)", (artist_id, blob)
                 )
+        self.profiles_version += 1
         return artist_id
 
     async def save_builtin_profiles(self, profiles: Iterable[StyleProfile]) -> int:
@@ -246,6 +250,7 @@ class Store:
                         (artist_id, embedding_blob(profile.embedding)),
                     )
                 added += 1
+        self.profiles_version += 1
         return added
 
     async def set_embedding(self, name: str, embedding: Iterable[float]) -> None:
@@ -260,6 +265,7 @@ class Store:
             await conn.execute(
                 "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)", (artist_id, blob)
             )
+        self.profiles_version += 1
 
     async def delete_artist(self, name: str) -> bool:
         """Remove an artist with its profile, sources and embedding; return whether it existed."""
@@ -270,7 +276,8 @@ class Store:
             artist_id = int(rows[0][0])
             await conn.execute("DELETE FROM profile_embeddings WHERE artist_id = ?", (artist_id,))
             await conn.execute("DELETE FROM artists WHERE id = ?", (artist_id,))
-            return True
+        self.profiles_version += 1
+        return True
 
     async def similar(self, name: str, limit: int = 10) -> list[SimilarArtist] | None:
         """Nearest artists by cosine distance of profile embeddings; None if name has no embedding."""
