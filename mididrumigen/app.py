@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from mididrumigen import __version__
+from mididrumigen.engine_workers import EngineWorkers
 from mididrumigen.jobs import Scheduler
 from mididrumigen.settings import Settings
 from mididrumigen.store import Store
@@ -58,9 +57,8 @@ class App:
         self._profiles: dict[str, tuple[int, StyleProfile]] = {}
         # profile_summary() of those profiles, by id (the entry holds the profile, so the id stays its own).
         self._summaries: dict[int, tuple[int, StyleProfile, dict[str, Any]]] = {}
-        # The groove engine's worker processes (made on first use or by warm_engine), and the warm-up call.
-        self._engine_pool: ProcessPoolExecutor | None = None
-        self._engine_warmup: Future[Any] | None = None
+        # The groove engine's worker processes (started on first use or by warm_engine).
+        self._engine_pool: EngineWorkers | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> App:
@@ -133,25 +131,18 @@ class App:
         self._summaries[id(profile)] = (version, profile, summary)
         return summary
 
-    def _engine_executor(self) -> ProcessPoolExecutor | None:
-        """The worker processes for the groove engine (spawned once), or None when set to run in a thread."""
-        workers = int(self.settings["engine_processes"])
-        if workers <= 0:
+    def _engine_workers(self) -> EngineWorkers | None:
+        """The worker processes for the groove engine (started once), or None when set to run in a thread."""
+        count = int(self.settings["engine_processes"])
+        if count <= 0:
             return None
         if self._engine_pool is None:
-            import multiprocessing
-
-            # spawn, not fork: the daemon has threads (SQLite, executors) that a fork would copy mid-state.
-            self._engine_pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self._engine_pool = EngineWorkers(count, asyncio.get_running_loop())
         return self._engine_pool
 
     def warm_engine(self) -> None:
-        """Start the engine's worker processes now (imports done) so the first request does not wait for them."""
-        from mididrumigen.generation.groove_engine import warm_up
-
-        pool = self._engine_executor()
-        if pool is not None and self._engine_warmup is None:
-            self._engine_warmup = pool.submit(warm_up)
+        """Start the engine's worker processes now (they import and warm up) so the first request does not wait."""
+        self._engine_workers()
 
     async def run_engine(
         self, request: GenerationRequest, profile: StyleProfile | None, library: Any = None
@@ -163,17 +154,15 @@ class App:
         """
         from mididrumigen.generation import groove_engine
 
-        pool = self._engine_executor() if library is None else None
-        if pool is not None:
-            slim = profile if profile is None or profile.embedding is None else dataclasses.replace(profile, embedding=None)
-            loop = asyncio.get_running_loop()
+        workers = self._engine_workers() if library is None else None
+        if workers is not None:
             try:
-                packed = await loop.run_in_executor(pool, groove_engine.generate_grooves_packed, request, slim)
+                packed = await workers.run(request, profile)
             except BrokenProcessPool:
                 log.warning("the groove engine's worker process died; starting a new one")
-                self._engine_pool = None
-                self._engine_warmup = None
-                pool.shutdown(wait=False, cancel_futures=True)
+                if self._engine_pool is workers:
+                    self._engine_pool = None
+                workers.close_now()
             else:
                 return groove_engine.unpack_clips(packed)
         return await asyncio.to_thread(groove_engine.generate_grooves, request, profile, library)
@@ -192,7 +181,7 @@ class App:
         await self.scheduler.close()
         if self._engine_pool is not None:
             pool, self._engine_pool = self._engine_pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+            await pool.aclose()
         if self._llm is not None:
             await self._llm.aclose()
             self._llm = None

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import os
+import random
 import re
-import secrets
 import unicodedata
 from pathlib import Path
 
 MAX_NAME_CHARS = 200
+TEMP_NAME_TRIES = 8
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+def write_atomic(
+    path: Path, data: bytes, mode: int | None = 0o644, *, durable: bool = True, make_parents: bool = True
+) -> None:
     """Write bytes to path via a temp file and rename, so no reader sees half a file.
 
     durable=False skips fsync: still never half-written for readers, but a power cut
     right after may lose the file. Used for generated clips, which can be made again.
+    mode=None leaves the permissions to the umask (0o644 before it), saving a chmod;
+    make_parents=False is for callers that made the folder already (one mkdir per batch).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL on a random name: no other writer can share the temp file.
-    tmp_path = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(TEMP_NAME_TRIES):
+        # O_EXCL on a random name: no other writer can share the temp file. Names come from
+        # `random` (no system call each, unlike secrets); a clash just tries another name.
+        tmp_path = path.with_name(f".{path.name}.{random.getrandbits(48):012x}.tmp")
+        try:
+            fd = os.open(tmp_path, flags, 0o644 if mode is None else mode)
+        except FileExistsError:
+            if attempt + 1 == TEMP_NAME_TRIES:
+                raise
+            continue
+        break
     try:
         try:
             view = memoryview(data)
@@ -30,7 +45,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
                 os.fsync(fd)
         finally:
             os.close(fd)
-        if os.name == "posix":
+        if mode is not None and os.name == "posix":
             os.chmod(tmp_path, mode)  # the umask may have narrowed it
         os.replace(tmp_path, path)
     except BaseException:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
+import operator
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,21 +50,35 @@ class GenerationResult:
 
     def to_json(self) -> dict[str, Any]:
         """The POST /generate answer."""
+        files = [
+            {
+                "id": file_id,
+                "path": str(path),
+                "url": f"/api/v1/files/{file_id}",
+                "name": clip.name,
+                "notes": clip.to_json(),
+            }
+            for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
+        ]
+        return {**self._head(), "files": files}
+
+    def to_json_text(self) -> str:
+        """to_json() as compact JSON text, made without building a dict per note (the daemon's hot path)."""
+        files = ",".join(
+            f'{{"id":{_json(file_id)},"path":{_json(str(path))},"url":{_json(f"/api/v1/files/{file_id}")},'
+            f'"name":{_json(clip.name)},"notes":{clip_json_text(clip)}}}'
+            for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
+        )
+        head = _json(self._head())
+        return f'{head[:-1]},"files":[{files}]}}'
+
+    def _head(self) -> dict[str, Any]:
+        """Everything in the answer but the files."""
         clips = self.generated.clips
         first = clips[0] if clips else None
         return {
             "artist": self.profile.artist_name if self.profile else None,
             "style": first.meta.get("style", self.request.style) if first else self.request.style,
-            "files": [
-                {
-                    "id": file_id,
-                    "path": str(path),
-                    "url": f"/api/v1/files/{file_id}",
-                    "name": clip.name,
-                    "notes": clip.to_json(),
-                }
-                for file_id, path, clip in zip(self.file_ids, self.paths, clips, strict=True)
-            ],
             "tempo": round(first.tempo_bpm, 3) if first else None,
             "time_signature": list(first.time_signature) if first else None,
             "bars": self.request.bars,
@@ -79,6 +95,32 @@ class GenerationResult:
         }
 
 
+_NOTE_JSON = '{"pitch":%d,"velocity":%d,"time":%d,"duration":%d}'
+_NOTE_ORDER = operator.attrgetter("time", "pitch")  # the order of Clip.to_json
+
+
+def _json(value: Any) -> str:
+    """Compact JSON text of a value."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def clip_json_text(clip: Clip) -> str:
+    """clip.to_json() as compact JSON text; the notes are formatted directly (they are ints by contract)."""
+    notes = ",".join(
+        [_NOTE_JSON % (n.pitch, n.velocity, n.time, n.duration) for n in sorted(clip.notes, key=_NOTE_ORDER)]
+    )
+    rest = _json(
+        {
+            "tempo": round(clip.tempo_bpm, 3),
+            "time_signature": list(clip.time_signature),
+            "ticks_per_beat": clip.ticks_per_beat,
+            "bars": clip.length_ticks // clip.ticks_per_bar if clip.ticks_per_bar else 0,
+            "name": clip.name,
+        }
+    )
+    return f'{{"notes":[{notes}],{rest[1:]}'
+
+
 def profile_summary(profile: StyleProfile) -> dict[str, Any]:
     """The profile without templates and embedding: what a client shows."""
     data = profile.to_json(include_embedding=False)
@@ -88,7 +130,9 @@ def profile_summary(profile: StyleProfile) -> dict[str, Any]:
 
 def request_to_json(request: GenerationRequest) -> dict[str, Any]:
     """A generation request as JSON-safe data (for job params and history)."""
-    data = dataclasses.asdict(request)
+    # Field by field, not dataclasses.asdict (a deep copy; this runs on every request): the fields are scalars
+    # but the time signature, which becomes a list.
+    data = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
     if request.time_signature is not None:
         data["time_signature"] = list(request.time_signature)
     return data

@@ -190,7 +190,7 @@ async def post_generate(request: web.Request) -> web.Response:
     generation_request = body.to_request(app.settings)
     result, task_id = await orchestrator.process_request(app, generation_request)
     if result is not None:
-        return reply(result.to_json())
+        return web.Response(text=result.to_json_text(), content_type="application/json")
     assert task_id is not None
     return reply({"task_id": task_id, "status": "queued", "artist": generation_request.artist, **task_links(task_id)}, 202)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -79,6 +80,8 @@ _PLANS: tuple[tuple[int | None, bool, float, float, float], ...] = (
     (0, False, 1.5, 0.5, 1.0),
     (1, True, 1.5, 0.2, 2.0),
 )
+
+_TIME_THEN_PITCH = operator.attrgetter("time", "pitch")
 
 # One hit while a variation is built: bar, tick in the bar (straight grid), piece,
 # level, swings, roll offset, kind (0 groove, 1 fill, 2 crash downbeat).
@@ -197,6 +200,67 @@ def generate_grooves_packed(request: GenerationRequest, profile: StyleProfile | 
     ]
 
 
+PARENT_POLL_S = 0.25  # how often a worker process checks that the daemon that started it is alive
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+    """Worker initializer: end this process as soon as the process that started it is gone.
+
+    A spawned worker blocks on its task pipe, whose write end it holds itself, so it never
+    sees EOF when the daemon dies (kill -9, a crash): without this it would live on as an orphan.
+    """
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:  # re-parented: the daemon is gone
+                os._exit(0)
+            time.sleep(poll_s)
+
+    if os.getppid() != parent_pid:
+        os._exit(0)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+SAME_PROFILE = "same-profile"  # in a worker request: the profile sent with this worker's previous request
+
+
+def serve_engine_requests(connection: Any, parent_pid: int) -> None:
+    """A worker process's main loop: groove-engine requests in, packed clips out, over one pipe.
+
+    Each message in is a pickled (job id, request, profile or SAME_PROFILE); each message out
+    is a pickled (job id, True, packed clips) or (job id, False, exception). The loop ends when
+    the daemon closes its end of the pipe, or (see exit_with_parent) when the daemon is gone.
+    """
+    import pickle
+
+    exit_with_parent(parent_pid)
+    warm_up()
+    profile: StyleProfile | None = None
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except (EOFError, OSError):
+            return  # the daemon closed the pipe: shut down
+        job_id, request, sent_profile = pickle.loads(message)
+        if not isinstance(sent_profile, str):
+            profile = sent_profile
+        try:
+            reply: tuple[Any, ...] = (job_id, True, generate_grooves_packed(request, profile))
+        except Exception as exc:  # sent back to the waiting request
+            reply = (job_id, False, exc)
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an error that does not pickle still reaches the daemon, as text
+            data = pickle.dumps((job_id, False, RuntimeError(f"groove engine failed: {reply[2]!r}")))
+        try:
+            connection.send_bytes(data)
+        except OSError:
+            return
+
+
 def warm_up() -> int:
     """Run once in a fresh worker process: parse the styles and fill the pattern cache; return its pid."""
     import os
@@ -251,7 +315,8 @@ def _build_variation(
             clip.notes = _center_swing(notes, clip.notes, settings)
             clip.notes = _lock_swing(notes, clip.notes, settings)
     clip.notes = _settle_ghosts(clip.notes, ghosts)
-    return clip.sorted()
+    clip.notes = sorted(clip.notes, key=_TIME_THEN_PITCH)  # = clip.sorted(), with a key made in C
+    return clip
 
 
 def _center_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:
@@ -264,21 +329,27 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
     """
     pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
     off = round(settings.swing_percent / 100.0 * pair)
-    indices = [i for i, n in enumerate(written) if n.time % pair == off]
-    starts = [played[i].time - n.time for i, n in enumerate(written) if n.time % pair == 0]
+    indices: list[int] = []  # the off-beats
+    starts: list[int] = []  # how far each pair start was played from where it was written
+    pulse_at: dict[int, list[int]] = {}  # those, by written tick
+    for i, n in enumerate(written):
+        position = n.time % pair
+        if position == off:
+            indices.append(i)
+        if position == 0:
+            delta = played[i].time - n.time
+            starts.append(delta)
+            pulse_at.setdefault(n.time, []).append(delta)
     if len(indices) < 4:
         return played
     reference = _median([float(t) for t in starts]) if len(starts) >= 4 else 0.0
     # A player's off-beats follow the beats around them (the swing stays while the time
     # breathes): each off-beat keeps only part of its own scatter against its local pulse.
-    pulse_at: dict[int, list[int]] = {}
-    for i, n in enumerate(written):
-        if n.time % pair == 0:
-            pulse_at.setdefault(n.time, []).append(played[i].time - n.time)
+    pulse_median = {t: _median([float(d) for d in deltas]) for t, deltas in pulse_at.items()}
     wanted: dict[int, float] = {}
     for i in indices:
         start = written[i].time - off
-        local = [_median([float(d) for d in pulse_at[t]]) for t in (start, start + pair) if t in pulse_at]
+        local = [pulse_median[t] for t in (start, start + pair) if t in pulse_median]
         own = float(played[i].time - written[i].time)
         beat = sum(local) / len(local) if local else own
         wanted[i] = beat + OFFBEAT_OWN_SCATTER * (own - beat)
@@ -305,7 +376,7 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         high = bisect.bisect_left(neighbours, time + gap)
         if any(neighbours[k] != note.time for k in range(low, high)):
             continue
-        out[i] = replace(note, time=time)
+        out[i] = Note(note.pitch, note.velocity, time, note.duration)
     return out
 
 
@@ -480,7 +551,7 @@ def _arrange(
                     hits = [h for h in hits if not (h.piece == "hihat_closed" and h.tick == tick)]
                     hits.append(Hit(tick, "hihat_open", "normal", True))
         if swap_to:
-            hits = [replace(h, piece=swap_to) if h.piece == style.timekeeper else h for h in hits]
+            hits = [Hit(h.tick, swap_to, h.level, h.swings, h.offset) if h.piece == style.timekeeper else h for h in hits]
             if swap_to in ("ride", "ride_bell") and not any(h.piece == "hihat_pedal" for h in hits):
                 hits.extend(Hit(t, "hihat_pedal", "normal", True) for t in backbeats)
         fill_start = patterns.bar_ticks
@@ -533,7 +604,7 @@ def _choose_fill(
     hits = place_fill(fill, region)
     # Sparse fillers stay on the snare: round the toms only as often as their fill density says.
     if rng.random() >= density**1.5:
-        hits = [replace(h, piece="snare") if h.piece in TOM_PIECES else h for h in hits]
+        hits = [Hit(h.tick, "snare", h.level, h.swings, h.offset) if h.piece in TOM_PIECES else h for h in hits]
     return hits, region[0][0]
 
 
@@ -673,14 +744,19 @@ def _render(
     cycle_depth = 0.3 * params.accent_strength
     cache: dict[tuple[str, str], float] = {}
     warped: dict[int, int] = {}
+    cycle_gain: dict[int, float] = {}
+    keepers = (style.timekeeper, style.swap)
     placed: list[tuple[int, str, float, bool]] = []
     for bar, tick, piece, level, swings, offset, _kind in events:
         key = (level, piece)
         velocity = cache.get(key)
         if velocity is None:
             velocity = cache[key] = _velocity(level, piece, params)
-        if level == "normal" and piece in (style.timekeeper, style.swap):
-            velocity *= 1.0 + cycle_depth * _cycle_gain(tick, patterns, style.hat_accent)
+        if level == "normal" and piece in keepers:
+            gain = cycle_gain.get(tick)
+            if gain is None:
+                gain = cycle_gain[tick] = _cycle_gain(tick, patterns, style.hat_accent)
+            velocity *= 1.0 + cycle_depth * gain
         position = tick
         if warp and swings:
             swung = warped.get(tick)
@@ -692,7 +768,7 @@ def _render(
             continue
         ghost = level == "ghost" and piece in SNARE_PIECES
         placed.append((time, piece, velocity, ghost))
-    placed.sort(key=lambda p: (p[0], p[1]))
+    placed.sort(key=operator.itemgetter(0, 1))
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
     last_time: dict[str, int] = {}
     notes: list[Note] = []
@@ -702,12 +778,14 @@ def _render(
         if previous is not None and time - previous < gap:
             continue  # too close to sound as two hits at this tempo (rolls at extreme tempi)
         last_time[piece] = time
+        rounded = round(velocity)
+        left = length - time
         notes.append(
             Note(
                 GM_PITCH_BY_PIECE[piece],
-                max(1, min(127, round(velocity))),
+                1 if rounded < 1 else 127 if rounded > 127 else rounded,
                 time,
-                min(NOTE_TICKS, length - time),
+                left if left < NOTE_TICKS else NOTE_TICKS,
             )
         )
         ghosts.append(ghost)
@@ -737,9 +815,9 @@ def _settle_ghosts(notes: list[Note], ghosts: list[bool]) -> list[Note]:
         for i in indices:
             note = out[i]
             if ghosts[i] and note.velocity > ceiling:
-                out[i] = replace(note, velocity=ceiling)
+                out[i] = Note(note.pitch, ceiling, note.time, note.duration)
             elif not ghosts[i] and note.velocity < floor:
-                out[i] = replace(note, velocity=floor)
+                out[i] = Note(note.pitch, floor, note.time, note.duration)
     return out
 
 

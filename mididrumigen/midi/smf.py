@@ -120,7 +120,35 @@ def _note_events(notes: list[Note], length: int) -> list[tuple[int, int, int, in
     Note-offs come before note-ons at the same tick, every note ends by the clip end
     and before the next hit of the same pitch, so re-triggers always sound.
     """
-    by_pitch: dict[int, list[Note]] = defaultdict(list)
+    # Hits by pitch, then time, then velocity (then written order: the last of equals wins below).
+    hits = sorted([(n.pitch, n.time, n.velocity, i, n.duration) for i, n in enumerate(notes)])
+    pitches_ok = not hits or (hits[0][0] >= 0 and hits[-1][0] <= 127)
+    if not pitches_ok or not all(1 <= velocity <= 127 and 0 <= time < length for _, time, velocity, _, _ in hits):
+        _check_notes(notes, length)  # raises, naming the first bad note as written
+    events: list[tuple[int, int, int, int]] = []
+    add = events.append
+    count = len(hits)
+    for index, (pitch, time, velocity, _, duration) in enumerate(hits):
+        end = time + (duration if duration > 1 else 1)
+        if end > length:
+            end = length
+        if index + 1 < count:
+            following = hits[index + 1]
+            if following[0] == pitch:
+                if following[1] == time:
+                    continue  # two hits of one drum at one tick cannot both sound: keep the louder (last)
+                # A re-trigger of the same drum ends the previous hit first, so no note_off
+                # of an earlier hit can cut a later one short.
+                if following[1] < end:
+                    end = following[1]
+        add((time, 1, pitch, velocity))
+        add((end, 0, pitch, 0))
+    events.sort()
+    return events
+
+
+def _check_notes(notes: list[Note], length: int) -> None:
+    """Raise ValueError naming the first note a MIDI file cannot hold."""
     for note in notes:
         if not 0 <= note.pitch <= 127:
             raise ValueError(f"note pitch must be from 0 to 127, got {note.pitch}")
@@ -130,22 +158,6 @@ def _note_events(notes: list[Note], length: int) -> list[tuple[int, int, int, in
             raise ValueError(f"note time must not be negative, got {note.time}")
         if note.time >= length:
             raise ValueError(f"note at tick {note.time} starts at or after the clip end (tick {length})")
-        by_pitch[note.pitch].append(note)
-    events: list[tuple[int, int, int, int]] = []
-    for pitch, same in by_pitch.items():
-        same.sort(key=lambda n: (n.time, n.velocity))
-        for index, note in enumerate(same):
-            end = min(note.time + max(1, note.duration), length)
-            # A re-trigger of the same drum ends the previous hit first, so no note_off
-            # of an earlier hit can cut a later one short.
-            if index + 1 < len(same) and same[index + 1].time > note.time:
-                end = min(end, same[index + 1].time)
-            elif index + 1 < len(same):
-                continue  # two hits of one drum at one tick cannot both sound: keep the louder (last)
-            events.append((note.time, 1, pitch, note.velocity))
-            events.append((end, 0, pitch, 0))
-    events.sort()
-    return events
 
 
 def write_clip(path: Path | str, clip: Clip, drum_map: DrumMap | str | None = None) -> None:

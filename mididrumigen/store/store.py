@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import struct
@@ -107,6 +108,15 @@ class FileRow:
     created_at: float
 
 
+@dataclass(slots=True)
+class _PendingGeneration:
+    """A generation record waiting for the writer: its history row, its file rows and who waits for it."""
+
+    history: tuple[Any, ...]
+    file_rows: list[tuple[str, str, str, str | None, float]]
+    done: asyncio.Future[None]
+
+
 def job_from_row(row: sqlite3.Row) -> dict[str, Any]:
     """Decode a jobs row into JSON-safe data."""
     data = dict(row)
@@ -121,6 +131,9 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Generations waiting for the next group commit, and the task writing them (see record_generation).
+        self._pending_generations: list[_PendingGeneration] = []
+        self._generation_writer: asyncio.Task[None] | None = None
         # Bumped by every write that can change what get_profile returns, so the App's
         # in-memory profile cache knows when its copies are stale.
         self.profiles_version = 0
@@ -131,7 +144,10 @@ class Store:
         return cls(await Database.open(path))
 
     async def close(self) -> None:
-        """Close the database."""
+        """Write the generations still pending, then close the database."""
+        writer = self._generation_writer
+        if writer is not None and not writer.done():
+            await asyncio.shield(writer)  # every recorded generation is committed before the file closes
         await self.db.close()
 
     # -- artists and profiles -------------------------------------------------------------
@@ -347,33 +363,68 @@ class Store:
         tokens: int = 0,
         cost: float = 0.0,
     ) -> list[str]:
-        """Record one generation and its files in one transaction; return the new file ids, in order."""
+        """Record one generation and its files; return the new file ids, in order, once committed.
+
+        Group commit: generations recorded while a transaction is being written wait for the
+        next one, which writes them all, so a busy daemon commits once per batch, not per request.
+        """
         now = time.time()
         ids = [uuid.uuid4().hex for _ in files]
         file_json = [{"id": fid, "path": str(path), "name": name} for fid, (path, name) in zip(ids, files, strict=True)]
-        async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO generation_history (artist, request, provider_used, attempts, tokens, cost,"
-                " generation_time_ms, files, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    artist,
-                    dumps(request),
-                    provider_used,
-                    dumps(attempts or []),
-                    tokens,
-                    cost,
-                    generation_time_ms,
-                    dumps(file_json),
-                    now,
-                ),
-            )
-            generation_id = cursor.lastrowid
-            await conn.executemany(
-                "INSERT INTO generated_files (id, generation_id, path, name, artist, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(fid, generation_id, str(path), name, artist, now) for fid, (path, name) in zip(ids, files, strict=True)],
-            )
+        history = (
+            artist,
+            dumps(request),
+            provider_used,
+            dumps(attempts or []),
+            tokens,
+            cost,
+            generation_time_ms,
+            dumps(file_json),
+            now,
+        )
+        file_rows = [(fid, str(path), name, artist, now) for fid, (path, name) in zip(ids, files, strict=True)]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending_generations.append(_PendingGeneration(history, file_rows, done))
+        if self._generation_writer is None or self._generation_writer.done():
+            self._generation_writer = asyncio.create_task(self._write_generations(), name="generation-writer")
+        await done
         return ids
+
+    async def _write_generations(self) -> None:
+        """The one writer of generation records: write what is pending in one transaction, until none is."""
+        while self._pending_generations:
+            batch, self._pending_generations = self._pending_generations, []
+            try:
+                async with self.db.write() as conn:
+                    # Ids given here, inside the write lock, so each file row can name its generation.
+                    rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM generation_history")
+                    first_id = int(next(iter(rows))[0]) + 1
+                    await conn.executemany(
+                        "INSERT INTO generation_history (id, artist, request, provider_used, attempts, tokens, cost,"
+                        " generation_time_ms, files, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(first_id + n, *item.history) for n, item in enumerate(batch)],
+                    )
+                    await conn.executemany(
+                        "INSERT INTO generated_files (id, generation_id, path, name, artist, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (fid, first_id + n, path, name, artist, created)
+                            for n, item in enumerate(batch)
+                            for fid, path, name, artist, created in item.file_rows
+                        ],
+                    )
+            except Exception as exc:  # the batch's requests fail with the error; the writer goes on
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                continue
+            except BaseException:  # cancelled: nobody is left waiting for nothing
+                for item in [*batch, *self._pending_generations]:
+                    item.done.cancel()
+                raise
+            for item in batch:
+                if not item.done.done():  # its request may have been cancelled: the record stays written
+                    item.done.set_result(None)
 
     async def get_file(self, file_id: str) -> FileRow | None:
         """Return the generated file with this id, or None."""

@@ -1,19 +1,23 @@
 """Benchmark: cached generation over HTTP on loopback, 8 concurrent clients; RSS drift over 10,000 requests.
 
 Targets: 4 variations x 4 bars with files written, median <= 20 ms and p99 <= 60 ms with 8 concurrent
-clients; daemon RSS within +-10 % over 10,000 requests.
+clients; daemon RSS within +-10 % over 10,000 requests. Also printed: the daemon's CPU time per request
+(its main process plus its engine worker processes), a figure that stays put when the machine is loaded,
+and the load average the figures were taken under.
 Run: .venv/bin/python -m tests.benchmarks.daemon_http
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from tests.benchmarks.daemon_common import rss_mb, start_daemon
 
@@ -51,6 +55,24 @@ async def run_load(
         return latencies, time.perf_counter() - started
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds used so far by these processes (ones that have exited count 0)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def daemon_processes(pid: int) -> list[psutil.Process]:
+    """The daemon's main process and its children (the groove engine's worker processes)."""
+    main = psutil.Process(pid)
+    return [main, *main.children(recursive=True)]
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100), nearest rank."""
     ordered = sorted(values)
@@ -63,12 +85,21 @@ def main() -> None:
         daemon = start_daemon(Path(tmp), rate_limit_per_hour="0", generation_concurrency="8")
         try:
             asyncio.run(run_load(daemon.url, daemon.token, 200))  # warm-up: imports, caches, sqlite pages
+            load_before = os.getloadavg()[0]  # others' work on this machine shows here (plus the warm-up)
+            processes = daemon_processes(daemon.proc.pid)
+            cpu_before_s = [cpu_seconds([p]) for p in processes]
             latencies, wall_s = asyncio.run(run_load(daemon.url, daemon.token, TIMED_REQUESTS))
+            cpu_ms = [(cpu_seconds([p]) - before) * 1000.0 / TIMED_REQUESTS
+                      for p, before in zip(processes, cpu_before_s, strict=True)]
+            load_1m = os.getloadavg()[0]
             print(f"cached generation over HTTP, {BODY['variations']} variations x {BODY['bars']} bars, files written,"
                   f" {CLIENTS} concurrent clients, {TIMED_REQUESTS} requests:")
             print(f"  median {statistics.median(latencies):.1f} ms (target <= 20), p99 {percentile(latencies, 99):.1f} ms"
                   f" (target <= 60), max {max(latencies):.1f} ms; throughput {TIMED_REQUESTS / wall_s:.0f} requests/s"
                   f" ({4 * TIMED_REQUESTS / wall_s:.0f} files/s)")
+            print(f"  daemon CPU {sum(cpu_ms):.2f} ms/request (main process {cpu_ms[0]:.2f}, engine workers"
+                  f" {sum(cpu_ms[1:]):.2f}); load average {load_before:.2f} before, {load_1m:.2f} after,"
+                  f" {os.cpu_count()} cores")
             single, single_s = asyncio.run(run_load(daemon.url, daemon.token, 300, clients=1))
             print(f"  one client at a time: median {statistics.median(single):.1f} ms, p99 {percentile(single, 99):.1f} ms,"
                   f" {300 / single_s:.0f} requests/s")

@@ -51,3 +51,18 @@ def test_unwritable_folder_is_a_user_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(UserError, match="output folder"):
         write_clips([make_clip("kick")], blocker / "sub", "x")
+
+
+def test_written_files_follow_the_umask_and_leave_no_temp_files(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "a" / "b"  # made on the way, parents too
+    old = os.umask(0o027)
+    try:
+        paths = write_clips([make_clip("kick"), make_clip("snare")], out, "x")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no .tmp left behind
+    assert all((p.stat().st_mode & 0o777) == 0o640 for p in paths)
+    again = write_clips([make_clip("kick")], out, "x")  # the folder exists now
+    assert again[0].read_bytes() == paths[0].read_bytes()

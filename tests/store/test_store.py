@@ -165,6 +165,60 @@ async def test_generation_and_files_are_recorded_together(store: Store, tmp_path
     assert stats["generations_by_provider"] == {"groove-engine": 1}
 
 
+async def test_concurrent_generations_are_group_committed(store: Store, tmp_path: Path) -> None:
+    """Many generations recorded at once: fewer transactions than records, every file linked to its own."""
+    commits = 0
+    write = store.db.write
+
+    def counting_write():  # type: ignore[no-untyped-def]
+        nonlocal commits
+        commits += 1
+        return write()
+
+    store.db.write = counting_write  # type: ignore[method-assign]
+
+    async def one(n: int) -> list[str]:
+        files = [(tmp_path / f"g{n}-v{i}.mid", f"[G{n}] - Variation {i}") for i in (1, 2)]
+        return await store.record_generation(
+            artist=f"G{n}", request={"n": n}, provider_used="groove-engine", generation_time_ms=1.0, files=files
+        )
+
+    results = await asyncio.gather(*(one(n) for n in range(20)))
+    assert 1 <= commits < 20
+    for n, ids in enumerate(results):
+        for i, file_id in zip((1, 2), ids, strict=True):
+            row = await store.get_file(file_id)
+            assert row is not None and row.name == f"[G{n}] - Variation {i}" and row.artist == f"G{n}"
+    links = await store.db.fetchall(
+        "SELECT h.request, f.name FROM generated_files f JOIN generation_history h ON h.id = f.generation_id"
+    )
+    assert len(links) == 40
+    assert all(f"[G{r['request'][5:-1]}]" in r["name"] for r in links)  # request {"n":N} -> file of G N
+    assert (await store.stats())["generations"] == 20
+
+
+async def test_pending_generations_are_written_on_close(tmp_path: Path) -> None:
+    """Close right after recording (without awaiting it): the records are in the file afterwards."""
+    opened = await Store.open(tmp_path / "db.sqlite")
+    tasks = [
+        asyncio.create_task(
+            opened.record_generation(
+                artist="X", request={}, provider_used="groove-engine", generation_time_ms=1.0,
+                files=[(tmp_path / f"c{n}.mid", f"c{n}")],
+            )
+        )
+        for n in range(5)
+    ]
+    await asyncio.sleep(0)  # the records are queued; none committed yet
+    await opened.close()
+    assert all(len(ids) == 1 for ids in await asyncio.gather(*tasks))
+    reopened = await Store.open(tmp_path / "db.sqlite")
+    try:
+        assert (await reopened.stats())["files"] == 5
+    finally:
+        await reopened.close()
+
+
 async def test_builtin_seed_adds_only_missing(store: Store) -> None:
     assert await store.save_builtin_profiles([make_profile("One"), make_profile("Two")]) == 2
     assert await store.save_builtin_profiles([make_profile("one"), make_profile("Three")]) == 1
