@@ -57,3 +57,11 @@ def rss_mb(pid: int) -> float:
     import psutil
 
     return float(psutil.Process(pid).memory_info().rss) / 1e6
+
+
+def family_rss_mb(pid: int) -> float:
+    """Resident set size of a process and its children (the engine worker) in MB."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return sum(float(p.memory_info().rss) for p in [process, *process.children(recursive=True)]) / 1e6

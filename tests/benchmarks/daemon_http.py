@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from tests.benchmarks.daemon_common import rss_mb, start_daemon
+from tests.benchmarks.daemon_common import family_rss_mb, rss_mb, start_daemon
 
 CLIENTS = 8
 TIMED_REQUESTS = 1600
@@ -103,11 +103,13 @@ def main() -> None:
             single, single_s = asyncio.run(run_load(daemon.url, daemon.token, 300, clients=1))
             print(f"  one client at a time: median {statistics.median(single):.1f} ms, p99 {percentile(single, 99):.1f} ms,"
                   f" {300 / single_s:.0f} requests/s")
-            before = rss_mb(daemon.proc.pid)
+            before, family_before = rss_mb(daemon.proc.pid), family_rss_mb(daemon.proc.pid)
             _, drift_s = asyncio.run(run_load(daemon.url, daemon.token, DRIFT_REQUESTS, mix=True))
-            after = rss_mb(daemon.proc.pid)
+            after, family_after = rss_mb(daemon.proc.pid), family_rss_mb(daemon.proc.pid)
             print(f"RSS over {DRIFT_REQUESTS} more requests (half generate, half GET /research): {before:.1f} MB ->"
-                  f" {after:.1f} MB ({(after - before) / before * 100:+.1f} %, target within +-10 %) in {drift_s:.0f} s")
+                  f" {after:.1f} MB ({(after - before) / before * 100:+.1f} %, target within +-10 %) in {drift_s:.0f} s;"
+                  f" with the engine worker {family_before:.1f} MB -> {family_after:.1f} MB"
+                  f" ({(family_after - family_before) / family_before * 100:+.1f} %)")
         finally:
             daemon.stop()
 
