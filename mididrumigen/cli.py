@@ -281,7 +281,9 @@ def _print_features(path: Path, data: dict[str, Any]) -> None:
     num, den = data["time_signature"]
     tempo_from = "estimated from the playing" if data["tempo_source"] == "estimated" else "from the file"
     print(path.name)
-    print(f"  tempo        {data['tempo_bpm']:.1f} BPM ({tempo_from})")
+    alternatives = " or ".join(f"{bpm:.1f}" for bpm in data.get("tempo_alternatives_bpm", []))
+    heard_as = f"; could also be counted at {alternatives}" if alternatives else ""
+    print(f"  tempo        {data['tempo_bpm']:.1f} BPM ({tempo_from}{heard_as})")
     print(f"  meter        {num}/{den} ({data['meter_source']})")
     print(
         f"  swing        8ths {data['swing_percent']:.1f} % (ratio {data['swing_ratio']:.2f}),"

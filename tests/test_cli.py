@@ -189,9 +189,19 @@ def test_analyze_prints_a_readable_summary(gmd_dir: Path, capsys: pytest.Capture
     path = next(gmd_dir.glob("drummer1/session1/*_funk_95_beat_4-4.mid"))
     assert main(["analyze", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "BPM (estimated from the playing)" in text
+    assert "BPM (estimated from the playing" in text
     assert "ghost notes" in text
     assert any(line.split()[:1] == ["kick"] for line in text.splitlines())
+
+
+def test_analyze_names_the_other_tempo_of_a_half_time_reading(
+    gmd_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A 60 bpm groove with 16th hats, read at 120: the click tempo is offered beside it.
+    path = gmd_dir / "drummer7/session3/10_rock_60_beat_4-4.mid"
+    assert main(["analyze", str(path)]) == 0
+    tempo_line = next(line for line in capsys.readouterr().out.splitlines() if "tempo" in line)
+    assert "could also be counted at 60.0" in tempo_line
 
 
 def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mididrumigen.analysis.tempo import BeatGrid, estimate_beat_grid
+from mididrumigen.analysis.tempo import BeatGrid, alternative_tempos_bpm, estimate_beat_grid
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import Clip
 
@@ -56,6 +56,8 @@ class RhythmFeatures:
     fill_bars: list[int]
     density_per_bar: list[int]
     notes: int
+    # Other tempos a listener might count (half or double time, 3:2), best first; [] if read from the file.
+    tempo_alternatives_bpm: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return JSON-safe data (floats rounded for people)."""
@@ -117,11 +119,15 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         beats_per_bar = _pulses_per_bar(meter)
         downbeat = 0
         positions = grid.beat_position(times_s)
+        alternatives = []
     else:
         tempo_source, meter_source = "estimated", "guessed"
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
+        alternatives = [
+            bpm * _pulse_per_quarter(meter) for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm)
+        ]
 
     compound = meter in COMPOUND_METERS
     phases = positions - np.floor(positions)
@@ -177,6 +183,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         fill_bars=detect_fill_bars(bar_index, pitches, classes, bars),
         density_per_bar=[int(d) for d in density],
         notes=len(notes),
+        tempo_alternatives_bpm=[float(bpm) for bpm in alternatives],
     )
 
 

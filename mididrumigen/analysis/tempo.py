@@ -554,3 +554,39 @@ def estimate_tempo_bpm(
         origin_s=origin_s,
     )
     return grid.tempo_bpm
+
+
+# Other metrical levels a listener might count, shown beside the estimate (half time, double
+# time, the 3:2 readings of a shuffle or a 6/8): a level counts when its comb score, with the
+# perceptual prior, reaches its share of the chosen level's. On the GMD beats these shares put
+# the click tempo among the estimate and its alternatives for 92 % of files, with 1.2
+# alternatives shown on average (tests/benchmarks/midi_tempo.py prints the figure).
+ALTERNATIVE_SHARES: tuple[tuple[float, float], ...] = ((0.5, 0.5), (2.0, 0.5), (2.0 / 3.0, 0.8), (1.5, 0.8))
+
+
+def alternative_tempos_bpm(
+    onset_times_s: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None,
+    tempo_bpm: float,
+    *,
+    min_bpm: float = 40.0,
+    max_bpm: float = 300.0,
+) -> list[float]:
+    """Other plausible beat tempos of a performance (half, double, 3:2 of tempo_bpm), best first."""
+    if not tempo_bpm > 0:
+        raise ValueError("tempo must be positive")
+    candidates, score = tempo_scores(onset_times_s, weights, min_bpm=min_bpm, max_bpm=max_bpm)
+    if not score.any():
+        return []
+
+    def score_near(bpm: float) -> float:
+        near = np.abs(np.log(candidates / bpm)) <= 0.03
+        return float(score[near].max()) if near.any() else 0.0
+
+    chosen = score_near(tempo_bpm)
+    found = []
+    for factor, share in ALTERNATIVE_SHARES:
+        bpm = tempo_bpm * factor
+        if min_bpm <= bpm <= max_bpm and chosen > 0 and score_near(bpm) >= share * chosen:
+            found.append((score_near(bpm), bpm))
+    return [bpm for _, bpm in sorted(found, reverse=True)]

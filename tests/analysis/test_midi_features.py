@@ -71,6 +71,7 @@ def test_trusted_tempo_uses_the_file_grid() -> None:
     assert features.tempo_bpm == 100.0
     assert features.swing_percent == pytest.approx(62.0, abs=1.0)
     assert features.bars == 8
+    assert features.tempo_alternatives_bpm == []  # the file's tempo is not a guess
 
 
 def test_straight_sixteenths_are_not_taken_for_swing() -> None:

@@ -11,6 +11,7 @@ from mididrumigen.analysis.midi_features import onset_weights
 from mididrumigen.analysis.tempo import (
     LEVEL_FEATURES,
     LEVEL_WEIGHTS,
+    alternative_tempos_bpm,
     estimate_beat_grid,
     estimate_tempo_bpm,
     fit_beat_grid,
@@ -173,3 +174,19 @@ def test_anchor_cue_rewards_a_grid_through_the_clip_start() -> None:
     on_the_beat = anchor_at_100(0.3)
     assert on_the_beat > 0.7  # every hit but the off-beat hats
     assert anchor_at_100(0.3 + 0.3) < 0.5 * on_the_beat  # half a beat off the grid
+
+
+@pytest.mark.parametrize(("tempo", "other"), [(70.0, 140.0), (160.0, 80.0)])
+def test_alternatives_offer_the_other_reading_of_an_ambiguous_beat(tempo: float, other: float) -> None:
+    times, weights = rock_beat_onsets(tempo, 8, jitter_s=0.005)
+    estimate = estimate_tempo_bpm(times, weights)
+    readings = [estimate, *alternative_tempos_bpm(times, weights, estimate)]
+    assert any(bpm == pytest.approx(tempo, rel=0.02) for bpm in readings)
+    assert any(bpm == pytest.approx(other, rel=0.02) for bpm in readings)
+
+
+def test_alternatives_leave_out_a_clear_beat_and_need_a_tempo() -> None:
+    times, weights = rock_beat_onsets(100.0, 8, jitter_s=0.005)
+    assert alternative_tempos_bpm(times, weights, 100.0) == []
+    with pytest.raises(ValueError, match="tempo must be positive"):
+        alternative_tempos_bpm(times, weights, 0.0)

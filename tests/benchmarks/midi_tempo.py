@@ -55,6 +55,7 @@ class FileCase:
     candidates: TempoCandidates
     shipped_bpm: float
     shipped_meter: str
+    shipped_alternatives: list[float]
     analyze_ms: float
     rules_bpm: float
     rules_cue: str
@@ -94,6 +95,7 @@ def load_cases(limit: int | None, with_rules: bool = False) -> list[FileCase]:
             candidates=tempo_candidates(seconds, weights, pitches=pitches, origin_s=0.0),
             shipped_bpm=features.tempo_bpm,
             shipped_meter="{}-{}".format(*features.time_signature),
+            shipped_alternatives=features.tempo_alternatives_bpm,
             analyze_ms=analyze_ms,
             rules_bpm=0.0,
             rules_cue="",
@@ -337,6 +339,14 @@ def main() -> None:
     print(
         f"\nanalyze_clip time per file: median {statistics.median(times):.1f} ms, "
         f"p90 {times[int(0.9 * (n - 1))]:.1f} ms, max {times[-1]:.1f} ms"
+    )
+    covered_alt = sum(
+        any(within(bpm / c.truth_bpm, (1.0,)) for bpm in [c.shipped_bpm, *c.shipped_alternatives]) for c in cases
+    )
+    shown = statistics.mean(len(c.shipped_alternatives) for c in cases)
+    print(
+        f"click tempo among analyze_clip's estimate and its alternatives: {covered_alt / n:.1%}"
+        f" ({covered_alt}/{n}), {shown:.2f} alternatives shown on average"
     )
     meter_ok = sum(c.shipped_meter == c.row["time_signature"] for c in cases)
     print(f"meter guessed right: {meter_ok / n:.1%} ({meter_ok}/{n})")
