@@ -47,9 +47,11 @@ def open_sqlite(path: Path | str, *, read_only: bool = False) -> sqlite3.Connect
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    # sqlite-vec's brute-force KNN reads every vector chunk per query; mapping the file saves
-    # copying each page into SQLite's cache (10,000 profiles: 12 ms -> 7 ms per /similar).
-    conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE_BYTES}")
+    if read_only:
+        # sqlite-vec's brute-force KNN reads every vector chunk per query; mapping the file saves
+        # copying each page into SQLite's cache (10,000 profiles: 12 ms -> 7 ms per /similar).
+        # Only the reader maps it, so the writer's inserts do not grow the daemon's RSS.
+        conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE_BYTES}")
     return conn
 
 
