@@ -34,6 +34,7 @@ STRAIGHT_SIXTEENTH_EDGE = 0.70  # above this, with 'e' sixteenths present, hits 
 COMPOUND_METERS = ((6, 8), (12, 8))
 TOMS = ("tom_low", "tom_mid", "tom_high")
 EARLY_BEATS = 0.125  # how far ahead of a bar line a hit still counts as on it
+SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hit still counts there
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,12 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         tempo_source, meter_source = "estimated", "guessed"
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
+        file_meter = tuple(clip.time_signature) if clip.meta.get("time_signature_from_file") else None
+        if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
+            # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
+            meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
+            beats_per_bar = _pulses_per_bar(meter)
+            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
             bpm * _pulse_per_quarter(meter) for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm)
@@ -185,6 +192,17 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         notes=len(notes),
         tempo_alternatives_bpm=[float(bpm) for bpm in alternatives],
     )
+
+
+def beats_split_in_three(positions_beats: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether hits between beats sit on thirds of the beat more than on halves (weighted, soft)."""
+    phase = positions_beats - np.floor(positions_beats)
+
+    def near(points: tuple[float, ...]) -> float:
+        distance = np.min(np.abs(phase[:, None] - np.asarray(points)[None, :]), axis=1)
+        return float(weights @ np.exp(-0.5 * (distance / SUBDIVISION_KERNEL_BEATS) ** 2))
+
+    return near((0.0, 1 / 3, 2 / 3, 1.0)) > near((0.0, 0.5, 1.0))
 
 
 def _pulse_per_quarter(meter: tuple[int, int]) -> float:

@@ -559,7 +559,7 @@ def estimate_tempo_bpm(
 # Other metrical levels a listener might count, shown beside the estimate (half time, double
 # time, the 3:2 readings of a shuffle or a 6/8): a level counts when its comb score, with the
 # perceptual prior, reaches its share of the chosen level's. On the GMD beats these shares put
-# the click tempo among the estimate and its alternatives for 92 % of files, with 1.2
+# the click tempo among the estimate and its alternatives for 91 % of files, with 1.2
 # alternatives shown on average (tests/benchmarks/midi_tempo.py prints the figure).
 ALTERNATIVE_SHARES: tuple[tuple[float, float], ...] = ((0.5, 0.5), (2.0, 0.5), (2.0 / 3.0, 0.8), (1.5, 0.8))
 

@@ -191,3 +191,29 @@ def test_swing_is_measured_against_the_local_pair_starts_under_a_drifting_grid()
     beats = np.arange(32, dtype=float)
     positions = np.concatenate([beats, beats[16:] + 0.62]) * 1.004
     assert measure_swing_percent(positions, 1.0) == pytest.approx(62.0, abs=1.0)
+
+
+
+def test_beats_in_three_follow_the_files_six_eight() -> None:
+    # The engine's hard rock in 6/8 at 140: its hats sit early in the pulse, so the meter
+    # guess alone hears 4/4 at 93 bpm; the file's 6/8 and the thirds in the beat correct it.
+    from mididrumigen.generation.groove_engine import generate_grooves
+    from mididrumigen.generation.request import GenerationRequest
+    from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
+
+    request = GenerationRequest(style="hard_rock", bars=8, variations=1, tempo_bpm=140.0, time_signature=(6, 8), seed=17)
+    clip = read_midi_bytes(clip_to_midi_bytes(generate_grooves(request)[0]))
+    assert clip.meta["time_signature_from_file"]
+    features = analyze_clip(clip)
+    assert features.time_signature == (6, 8)
+    assert features.meter_source == "file"
+    assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)  # in quarter notes, as the file's tempo
+
+def test_subdivision_test_tells_thirds_from_halves() -> None:
+    from mididrumigen.analysis.midi_features import beats_split_in_three
+
+    weights = np.ones(12)
+    thirds = np.repeat(np.arange(4.0), 3) + np.tile([0.0, 1 / 3, 2 / 3], 4)
+    halves = np.repeat(np.arange(6.0), 2) + np.tile([0.0, 0.5], 6)
+    assert beats_split_in_three(thirds, weights)
+    assert not beats_split_in_three(halves, weights)

@@ -55,6 +55,7 @@ class FileCase:
     candidates: TempoCandidates
     shipped_bpm: float
     shipped_meter: str
+    meter_from_file: bool
     shipped_alternatives: list[float]
     analyze_ms: float
     rules_bpm: float
@@ -95,6 +96,7 @@ def load_cases(limit: int | None, with_rules: bool = False) -> list[FileCase]:
             candidates=tempo_candidates(seconds, weights, pitches=pitches, origin_s=0.0),
             shipped_bpm=features.tempo_bpm,
             shipped_meter="{}-{}".format(*features.time_signature),
+            meter_from_file=features.meter_source == "file",
             shipped_alternatives=features.tempo_alternatives_bpm,
             analyze_ms=analyze_ms,
             rules_bpm=0.0,
@@ -349,7 +351,12 @@ def main() -> None:
         f" ({covered_alt}/{n}), {shown:.2f} alternatives shown on average"
     )
     meter_ok = sum(c.shipped_meter == c.row["time_signature"] for c in cases)
-    print(f"meter guessed right: {meter_ok / n:.1%} ({meter_ok}/{n})")
+    guessed = [c for c in cases if not c.meter_from_file]
+    guessed_ok = sum(c.shipped_meter == c.row["time_signature"] for c in guessed)
+    print(
+        f"meter right: {meter_ok / n:.1%} ({meter_ok}/{n}); {n - len(guessed)} taken from the file's 6/8 or 12/8"
+        f" event, guessed right on the rest: {guessed_ok / max(1, len(guessed)):.1%} ({guessed_ok}/{len(guessed)})"
+    )
     if args.fit:
         weights = fit_level_weights(cases)
         print("LEVEL_WEIGHTS fitted on all files:")
