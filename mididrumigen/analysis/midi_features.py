@@ -131,6 +131,13 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        elif file_meter == (3, 4) and meter != (3, 4) and straight_eighths_in_threes(positions, weights):
+            # The file says 3/4 and the found beats hold three straight 8ths each: they are
+            # dotted quarters (a 6/8 hearing of the bar); the file's beat is the quarter.
+            grid = BeatGrid(period_s=grid.period_s * 2.0 / 3.0, phase_s=grid.phase_s)
+            positions = grid.beat_position(times_s)
+            meter, meter_source, beats_per_bar = (3, 4), "file", 3.0
+            downbeat = downbeat_pulse(positions, classes, weights, 3)
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
             bpm * _pulse_per_quarter(meter) for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm)
@@ -203,6 +210,17 @@ def beats_split_in_three(positions_beats: np.ndarray, weights: np.ndarray) -> bo
         return float(weights @ np.exp(-0.5 * (distance / SUBDIVISION_KERNEL_BEATS) ** 2))
 
     return near((0.0, 1 / 3, 2 / 3, 1.0)) > near((0.0, 0.5, 1.0))
+
+
+def straight_eighths_in_threes(positions_beats: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether the beats split in three with both thirds played (straight 8ths; a swing plays only the last)."""
+    if not beats_split_in_three(positions_beats, weights):
+        return False
+    phase = positions_beats - np.floor(positions_beats)
+    first, second = (
+        float(weights @ np.exp(-0.5 * ((phase - third) / SUBDIVISION_KERNEL_BEATS) ** 2)) for third in (1 / 3, 2 / 3)
+    )
+    return min(first, second) >= 0.5 * max(first, second)
 
 
 def _pulse_per_quarter(meter: tuple[int, int]) -> float:

@@ -209,11 +209,29 @@ def test_beats_in_three_follow_the_files_six_eight() -> None:
     assert features.meter_source == "file"
     assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)  # in quarter notes, as the file's tempo
 
+def test_three_four_heard_in_dotted_quarters_follows_the_file() -> None:
+    # The engine's trap in 3/4 at 140: its 8ths group in threes, so the grid found is the
+    # dotted quarter (93 bpm, "swung"); the file's 3/4 says the beat is the quarter.
+    from mididrumigen.generation.groove_engine import generate_grooves
+    from mididrumigen.generation.request import GenerationRequest
+    from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
+
+    request = GenerationRequest(style="trap", bars=8, variations=1, tempo_bpm=140.0, time_signature=(3, 4), seed=17)
+    features = analyze_clip(read_midi_bytes(clip_to_midi_bytes(generate_grooves(request)[0])))
+    assert features.time_signature == (3, 4)
+    assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)
+    assert features.swing_percent == pytest.approx(50.0, abs=2.0)
+
+
 def test_subdivision_test_tells_thirds_from_halves() -> None:
-    from mididrumigen.analysis.midi_features import beats_split_in_three
+    from mididrumigen.analysis.midi_features import beats_split_in_three, straight_eighths_in_threes
 
     weights = np.ones(12)
     thirds = np.repeat(np.arange(4.0), 3) + np.tile([0.0, 1 / 3, 2 / 3], 4)
     halves = np.repeat(np.arange(6.0), 2) + np.tile([0.0, 0.5], 6)
     assert beats_split_in_three(thirds, weights)
     assert not beats_split_in_three(halves, weights)
+    swung = np.repeat(np.arange(6.0), 2) + np.tile([0.0, 2 / 3], 6)  # only the last third is played
+    assert beats_split_in_three(swung, weights)
+    assert straight_eighths_in_threes(thirds, weights)
+    assert not straight_eighths_in_threes(swung, weights)

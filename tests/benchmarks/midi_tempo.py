@@ -354,7 +354,7 @@ def main() -> None:
     guessed = [c for c in cases if not c.meter_from_file]
     guessed_ok = sum(c.shipped_meter == c.row["time_signature"] for c in guessed)
     print(
-        f"meter right: {meter_ok / n:.1%} ({meter_ok}/{n}); {n - len(guessed)} taken from the file's 6/8 or 12/8"
+        f"meter right: {meter_ok / n:.1%} ({meter_ok}/{n}); {n - len(guessed)} taken from the file's time signature"
         f" event, guessed right on the rest: {guessed_ok / max(1, len(guessed)):.1%} ({guessed_ok}/{len(guessed)})"
     )
     if args.fit:
