@@ -131,13 +131,14 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
-        elif file_meter == (3, 4) and meter != (3, 4) and straight_eighths_in_threes(positions, weights):
-            # The file says 3/4 and the found beats hold three straight 8ths each: they are
-            # dotted quarters (a 6/8 hearing of the bar); the file's beat is the quarter.
-            grid = BeatGrid(period_s=grid.period_s * 2.0 / 3.0, phase_s=grid.phase_s)
+        elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
+            # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
+            # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
+            meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
+            grid = BeatGrid(period_s=grid.period_s * _pulse_per_quarter(meter) / 1.5, phase_s=grid.phase_s)
             positions = grid.beat_position(times_s)
-            meter, meter_source, beats_per_bar = (3, 4), "file", 3.0
-            downbeat = downbeat_pulse(positions, classes, weights, 3)
+            beats_per_bar = _pulses_per_bar(meter)
+            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
             bpm * _pulse_per_quarter(meter) for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm)

@@ -209,18 +209,20 @@ def test_beats_in_three_follow_the_files_six_eight() -> None:
     assert features.meter_source == "file"
     assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)  # in quarter notes, as the file's tempo
 
-def test_three_four_heard_in_dotted_quarters_follows_the_file() -> None:
-    # The engine's trap in 3/4 at 140: its 8ths group in threes, so the grid found is the
-    # dotted quarter (93 bpm, "swung"); the file's 3/4 says the beat is the quarter.
+@pytest.mark.parametrize(("style", "meter"), [("trap", (3, 4)), ("metal", (7, 8))])
+def test_beats_of_three_eighths_follow_the_files_simple_meter(style: str, meter: tuple[int, int]) -> None:
+    # The engine's trap in 3/4 at 140 and metal in 7/8 at 180: their 8ths group in threes, so the
+    # grid found is a dotted quarter ("swung" 8ths); the file's meter names the real pulse.
     from mididrumigen.generation.groove_engine import generate_grooves
     from mididrumigen.generation.request import GenerationRequest
     from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
 
-    request = GenerationRequest(style="trap", bars=8, variations=1, tempo_bpm=140.0, time_signature=(3, 4), seed=17)
+    request = GenerationRequest(style=style, bars=8, variations=1, tempo_bpm=180.0 if style == "metal" else 140.0,
+                                time_signature=meter, seed=17)
     features = analyze_clip(read_midi_bytes(clip_to_midi_bytes(generate_grooves(request)[0])))
-    assert features.time_signature == (3, 4)
-    assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)
-    assert features.swing_percent == pytest.approx(50.0, abs=2.0)
+    assert features.time_signature == meter
+    assert features.tempo_bpm == pytest.approx(request.tempo_bpm, rel=0.02)
+    assert features.meter_source == "file"
 
 
 def test_subdivision_test_tells_thirds_from_halves() -> None:
