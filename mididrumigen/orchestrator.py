@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import operator
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +65,7 @@ class GenerationResult:
         """to_json() as compact JSON text, made without building a dict per note (the daemon's hot path)."""
         files = ",".join(
             f'{{"id":{_json(file_id)},"path":{_json(str(path))},"url":{_json(f"/api/v1/files/{file_id}")},'
-            f'"name":{_json(clip.name)},"notes":{clip_json_text(clip)}}}'
+            f'"name":{_json(clip.name)},"notes":{clip.to_json_text()}}}'
             for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
         )
         head = _json(self._head())
@@ -95,30 +94,9 @@ class GenerationResult:
         }
 
 
-_NOTE_JSON = '{"pitch":%d,"velocity":%d,"time":%d,"duration":%d}'
-_NOTE_ORDER = operator.attrgetter("time", "pitch")  # the order of Clip.to_json
-
-
 def _json(value: Any) -> str:
     """Compact JSON text of a value."""
     return json.dumps(value, separators=(",", ":"))
-
-
-def clip_json_text(clip: Clip) -> str:
-    """clip.to_json() as compact JSON text; the notes are formatted directly (they are ints by contract)."""
-    notes = ",".join(
-        [_NOTE_JSON % (n.pitch, n.velocity, n.time, n.duration) for n in sorted(clip.notes, key=_NOTE_ORDER)]
-    )
-    rest = _json(
-        {
-            "tempo": round(clip.tempo_bpm, 3),
-            "time_signature": list(clip.time_signature),
-            "ticks_per_beat": clip.ticks_per_beat,
-            "bars": clip.length_ticks // clip.ticks_per_bar if clip.ticks_per_bar else 0,
-            "name": clip.name,
-        }
-    )
-    return f'{{"notes":[{notes}],{rest[1:]}'
 
 
 def profile_summary(profile: StyleProfile) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from mididrumigen.analysis.tempo import BeatGrid, alternative_tempos_bpm, estimate_beat_grid
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
-from mididrumigen.midi.notes import Clip
+from mididrumigen.midi.notes import NOTE_ORDER, Clip
 
 # How much each kit class says about the pulse (the backbeat limbs weigh most).
 CLASS_WEIGHT: dict[str, float] = {
@@ -93,7 +93,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     """Measure a drum clip; the tempo is estimated from the hits unless trust_tempo."""
     if not clip.notes:
         raise ValueError("clip has no notes to analyze")
-    notes = sorted(clip.notes, key=lambda n: (n.time, n.pitch))
+    notes = sorted(clip.notes, key=NOTE_ORDER)
     ticks = np.array([n.time for n in notes], dtype=float)
     pitches = np.array([n.pitch for n in notes])
     velocities = np.array([n.velocity for n in notes], dtype=float)

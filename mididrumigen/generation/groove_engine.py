@@ -81,8 +81,6 @@ _PLANS: tuple[tuple[int | None, bool, float, float, float], ...] = (
     (1, True, 1.5, 0.2, 2.0),
 )
 
-_TIME_THEN_PITCH = operator.attrgetter("time", "pitch")
-
 # One hit while a variation is built: bar, tick in the bar (straight grid), piece,
 # level, swings, roll offset, kind (0 groove, 1 fill, 2 crash downbeat).
 _Event = tuple[int, int, str, str, bool, int, int]
@@ -315,8 +313,7 @@ def _build_variation(
             clip.notes = _center_swing(notes, clip.notes, settings)
             clip.notes = _lock_swing(notes, clip.notes, settings)
     clip.notes = _settle_ghosts(clip.notes, ghosts)
-    clip.notes = sorted(clip.notes, key=_TIME_THEN_PITCH)  # = clip.sorted(), with a key made in C
-    return clip
+    return clip.sorted()
 
 
 def _center_swing(written: list[Note], played: list[Note], settings: GrooveSettings) -> list[Note]:

@@ -9,7 +9,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -419,4 +419,4 @@ def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = No
         name=Path(entry.path).stem,
         meta={"source": entry.path, "style": entry.style, "offset_bars": offset_bars, "drummer": entry.drummer},
     )
-    return replace(clip, notes=sorted(clip.notes, key=lambda n: (n.time, n.pitch)))
+    return clip.sorted()

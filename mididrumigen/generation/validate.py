@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mididrumigen.generation.prompt import ACCENT, GHOST, HIT, REST, GridSpec, piece_of_any_pitch
 from mididrumigen.generation.providers.base import ProviderResponse
 from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
-from mididrumigen.midi.notes import Clip, Note
+from mididrumigen.midi.notes import NOTE_ORDER, Clip, Note
 from mididrumigen.profile import QuantitativeParams, StyleProfile
 
 if TYPE_CHECKING:
@@ -357,7 +357,7 @@ def tidy_notes(notes: list[Note], length_ticks: int) -> list[Note]:
         old = by_key.get((fixed.pitch, fixed.time))
         if old is None or old.velocity < fixed.velocity:
             by_key[(fixed.pitch, fixed.time)] = fixed
-    return sorted(by_key.values(), key=lambda n: (n.time, n.pitch))
+    return sorted(by_key.values(), key=NOTE_ORDER)
 
 
 def humanize_clip(

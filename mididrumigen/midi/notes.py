@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import operator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,6 +17,7 @@ SUPPORTED_TIME_SIGNATURES: tuple[tuple[int, int], ...] = (
     (7, 8),
     (12, 8),
 )
+NOTE_JSON_TEXT = '{"pitch":%d,"velocity":%d,"time":%d,"duration":%d}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,10 @@ class Note:
             "time": self.time,
             "duration": self.duration,
         }
+
+
+# The order of notes everywhere they are listed: by time, then pitch.
+NOTE_ORDER = operator.attrgetter("time", "pitch")
 
 
 @dataclass(slots=True)
@@ -65,12 +72,23 @@ class Clip:
 
     def sorted(self) -> Clip:
         """Return a copy with notes ordered by time then pitch."""
-        return replace(self, notes=sorted(self.notes, key=lambda n: (n.time, n.pitch)))
+        return replace(self, notes=sorted(self.notes, key=NOTE_ORDER))
 
     def to_json(self) -> dict[str, Any]:
         """Return the notes JSON of ../shared/DESIGN.md."""
+        return {"notes": [n.to_json() for n in sorted(self.notes, key=NOTE_ORDER)], **self._fields_json()}
+
+    def to_json_text(self) -> str:
+        """to_json() as compact JSON text; the notes are formatted directly (they are ints by contract)."""
+        notes = ",".join(
+            [NOTE_JSON_TEXT % (n.pitch, n.velocity, n.time, n.duration) for n in sorted(self.notes, key=NOTE_ORDER)]
+        )
+        fields = json.dumps(self._fields_json(), separators=(",", ":"))
+        return f'{{"notes":[{notes}],{fields[1:]}'
+
+    def _fields_json(self) -> dict[str, Any]:
+        """Everything in the notes JSON but the notes."""
         return {
-            "notes": [n.to_json() for n in sorted(self.notes, key=lambda n: (n.time, n.pitch))],
             "tempo": round(self.tempo_bpm, 3),
             "time_signature": list(self.time_signature),
             "ticks_per_beat": self.ticks_per_beat,

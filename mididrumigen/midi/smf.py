@@ -13,7 +13,7 @@ import mido
 
 from mididrumigen.files import read_limited, write_atomic
 from mididrumigen.midi.drum_maps import DrumMap, get_drum_map, translate_clip
-from mididrumigen.midi.notes import DEFAULT_TICKS_PER_BEAT, Clip, Note, validate_time_signature
+from mididrumigen.midi.notes import DEFAULT_TICKS_PER_BEAT, NOTE_ORDER, Clip, Note, validate_time_signature
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0 as mido does
 DEFAULT_TEMPO_BPM = 120.0
@@ -257,7 +257,7 @@ def _clip_from_midi(midi: mido.MidiFile, name: str) -> Clip:
         )
         for raw in chosen
     ]
-    notes.sort(key=lambda n: (n.time, n.pitch))
+    notes.sort(key=NOTE_ORDER)
 
     tempos.sort()
     tempo_from_file = round(mido.tempo2bpm(tempos[0][1]), 3) if tempos else None

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from mididrumigen.generation.groove_engine import generate_grooves
 from mididrumigen.generation.request import GenerationRequest
-from mididrumigen.midi.notes import Clip, Note
-from mididrumigen.orchestrator import Generated, GenerationResult, clip_json_text, profile_summary
+from mididrumigen.orchestrator import Generated, GenerationResult, profile_summary
 from mididrumigen.research.drummers import find_builtin
 
 
@@ -28,11 +27,3 @@ def test_answer_text_is_the_answer_dict() -> None:
         )
         assert json.loads(result.to_json_text()) == result.to_json()
 
-
-def test_clip_text_sorts_notes_and_escapes_the_name() -> None:
-    clip = Clip([Note(38, 90, 480, 60), Note(36, 100, 0, 60), Note(42, 70, 0, 60)], 97.12345, (3, 4), 480, 2,
-                'Ünïcode "drummer" \\ - Variation 1')
-    assert json.loads(clip_json_text(clip)) == clip.to_json()
-    assert [n["pitch"] for n in json.loads(clip_json_text(clip))["notes"]] == [36, 42, 38]
-    empty = Clip([], 120.0, (4, 4), 480, None, "")
-    assert json.loads(clip_json_text(empty)) == empty.to_json()

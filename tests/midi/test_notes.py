@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mididrumigen.midi.notes import (
@@ -78,3 +80,12 @@ def test_unit_conversions() -> None:
     assert ticks_to_seconds(480, 120.0, 480) == pytest.approx(0.5)
     assert seconds_to_ticks(0.5, 120.0, 480) == 480
     assert ms_to_ticks(10.0, 120.0, 480) == pytest.approx(9.6)
+
+
+def test_clip_text_sorts_notes_and_escapes_the_name() -> None:
+    clip = Clip([Note(38, 90, 480, 60), Note(36, 100, 0, 60), Note(42, 70, 0, 60)], 97.12345, (3, 4), 480, 2,
+                'Ünïcode "drummer" \\ - Variation 1')
+    assert json.loads(clip.to_json_text()) == clip.to_json()
+    assert [n["pitch"] for n in json.loads(clip.to_json_text())["notes"]] == [36, 42, 38]
+    empty = Clip([], 120.0, (4, 4), 480, None, "")
+    assert json.loads(empty.to_json_text()) == empty.to_json()
