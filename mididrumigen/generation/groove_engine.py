@@ -202,10 +202,10 @@ PARENT_POLL_S = 0.25  # how often a worker process checks that the daemon that s
 
 
 def exit_with_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
-    """Worker initializer: end this process as soon as the process that started it is gone.
+    """End this worker process as soon as the daemon that started it is gone (kill -9, a crash).
 
-    A spawned worker blocks on its task pipe, whose write end it holds itself, so it never
-    sees EOF when the daemon dies (kill -9, a crash): without this it would live on as an orphan.
+    The closed pipe ends the worker too (serve_engine_requests); this watch does not depend
+    on the pipe, so no worker outlives its daemon whatever else holds the pipe open.
     """
     import os
     import threading
@@ -259,15 +259,12 @@ def serve_engine_requests(connection: Any, parent_pid: int) -> None:
             return
 
 
-def warm_up() -> int:
-    """Run once in a fresh worker process: parse the styles and fill the pattern cache; return its pid."""
-    import os
-
+def warm_up() -> None:
+    """Run once in a fresh worker process: parse the styles and fill the pattern cache."""
     from mididrumigen.generation.styles import STYLES
 
     for key in STYLES:
         generate_grooves(GenerationRequest(style=key, bars=1, variations=1, seed=0, humanize=0.0))
-    return os.getpid()
 
 
 def unpack_clips(packed: list[PackedClip]) -> list[Clip]:

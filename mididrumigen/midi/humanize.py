@@ -232,18 +232,12 @@ def _pulse_drift_ms(beats: int, sd_ms: float, rng: random.Random) -> list[float]
     return out
 
 
-def _flam_slack(notes: list[Note], order: list[int], gap: int) -> list[tuple[int, int]]:
-    """How far each note may move early/late without coming within gap of a neighbour of its pitch.
+def _flam_room(notes: list[Note], order: list[int], gap: int) -> tuple[list[int], list[int]]:
+    """How far each note may move early and late without coming within gap of a neighbour of its pitch.
 
     Each side gets half the room beyond the gap, so two neighbours moving towards each
     other still keep the gap; notes written closer than the gap (flams) do not move that way.
     """
-    before, after = _flam_room(notes, order, gap)
-    return list(zip(before, after, strict=True))
-
-
-def _flam_room(notes: list[Note], order: list[int], gap: int) -> tuple[list[int], list[int]]:
-    """_flam_slack as two lists: the room before and the room after each note."""
     big = 10**9
     room_before = [big] * len(notes)
     room_after = [big] * len(notes)
