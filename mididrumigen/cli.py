@@ -112,7 +112,7 @@ def _stored_profile(settings: Any, name: str) -> Any:
 def _resolve_profile(settings: Any, name: str) -> Any:
     """A researched profile first (research refines the built-in ones), then the built-in knowledge."""
     from mididrumigen.errors import UnknownArtistError
-    from mididrumigen.research.drummers import find_builtin
+    from mididrumigen.research.drummers import find_builtin, researched_or_builtin
 
     try:
         builtin = find_builtin(name)
@@ -123,10 +123,7 @@ def _resolve_profile(settings: Any, name: str) -> Any:
         if exc.code == "unknown_artist":
             exc.message += f" (or research it first: mididrumigen research {json.dumps(name)})"
         raise
-    stored = _stored_profile(settings, builtin.artist_name)
-    # The store also holds plain copies of built-ins (seeded by the daemon, possibly from an older
-    # release): only a profile that research added sources to is preferred.
-    return stored if stored is not None and stored.sources_count != builtin.sources_count else builtin
+    return researched_or_builtin(_stored_profile(settings, builtin.artist_name), builtin)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:

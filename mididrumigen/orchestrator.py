@@ -157,7 +157,7 @@ async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
 
 
 async def _resolve_profile_uncached(app: App, artist: str) -> StyleProfile | None:
-    from mididrumigen.research.drummers import find_builtin
+    from mididrumigen.research.drummers import find_builtin, researched_or_builtin
 
     stored = await app.store.get_profile(artist)
     try:
@@ -168,7 +168,7 @@ async def _resolve_profile_uncached(app: App, artist: str) -> StyleProfile | Non
         stored = await app.store.get_profile(builtin.artist_name)
     elif stored.artist_name.casefold() != builtin.artist_name.casefold():
         return stored  # a researched artist whose name merely looks like a built-in one
-    if stored is not None and stored.sources_count != builtin.sources_count:
+    if researched_or_builtin(stored, builtin) is stored:
         return stored
     from mididrumigen.research.builtin_vectors import shipped_embedding
 

@@ -103,6 +103,15 @@ def find_builtin(name: str) -> StyleProfile:
     return _copy_profile(catalog.profiles[_match(catalog, cleaned)])
 
 
+def researched_or_builtin(stored: StyleProfile | None, builtin: StyleProfile) -> StyleProfile:
+    """The stored copy of a built-in drummer if research added sources to it, else the built-in one.
+
+    The store also holds plain copies of built-ins (seeded by the daemon, possibly by an older
+    release whose knowledge has since improved): those must not hide the current built-in.
+    """
+    return stored if stored is not None and stored.sources_count != builtin.sources_count else builtin
+
+
 def suggest_names(name: str, limit: int = 3) -> list[str]:
     """Up to limit canonical names that look like name, best first (may be empty)."""
     if limit < 1:
