@@ -125,16 +125,16 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         tempo_source, meter_source = "estimated", "guessed"
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
-        file_meter = tuple(clip.time_signature) if clip.meta.get("time_signature_from_file") else None
+        file_meter = clip.time_signature if clip.meta.get("time_signature_from_file") else None
         if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
             # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
-            meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
+            meter, meter_source = clip.time_signature, "file"
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
             # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
             # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
-            meter, meter_source = (int(file_meter[0]), int(file_meter[1])), "file"
+            meter, meter_source = clip.time_signature, "file"
             grid = BeatGrid(period_s=grid.period_s * _pulse_per_quarter(meter) / 1.5, phase_s=grid.phase_s)
             positions = grid.beat_position(times_s)
             beats_per_bar = _pulses_per_bar(meter)
@@ -202,25 +202,25 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     )
 
 
+def _weight_near(positions_beats: np.ndarray, weights: np.ndarray, points: tuple[float, ...]) -> float:
+    """Hit weight near any of these places in the beat (0..1), softly, within SUBDIVISION_KERNEL_BEATS."""
+    phase = positions_beats - np.floor(positions_beats)
+    distance = np.min(np.abs(phase[:, None] - np.asarray(points)[None, :]), axis=1)
+    return float(weights @ np.exp(-0.5 * (distance / SUBDIVISION_KERNEL_BEATS) ** 2))
+
+
 def beats_split_in_three(positions_beats: np.ndarray, weights: np.ndarray) -> bool:
     """Whether hits between beats sit on thirds of the beat more than on halves (weighted, soft)."""
-    phase = positions_beats - np.floor(positions_beats)
-
-    def near(points: tuple[float, ...]) -> float:
-        distance = np.min(np.abs(phase[:, None] - np.asarray(points)[None, :]), axis=1)
-        return float(weights @ np.exp(-0.5 * (distance / SUBDIVISION_KERNEL_BEATS) ** 2))
-
-    return near((0.0, 1 / 3, 2 / 3, 1.0)) > near((0.0, 0.5, 1.0))
+    thirds = _weight_near(positions_beats, weights, (0.0, 1 / 3, 2 / 3, 1.0))
+    return thirds > _weight_near(positions_beats, weights, (0.0, 0.5, 1.0))
 
 
 def straight_eighths_in_threes(positions_beats: np.ndarray, weights: np.ndarray) -> bool:
     """Whether the beats split in three with both thirds played (straight 8ths; a swing plays only the last)."""
     if not beats_split_in_three(positions_beats, weights):
         return False
-    phase = positions_beats - np.floor(positions_beats)
-    first, second = (
-        float(weights @ np.exp(-0.5 * ((phase - third) / SUBDIVISION_KERNEL_BEATS) ** 2)) for third in (1 / 3, 2 / 3)
-    )
+    first = _weight_near(positions_beats, weights, (1 / 3,))
+    second = _weight_near(positions_beats, weights, (2 / 3,))
     return min(first, second) >= 0.5 * max(first, second)
 
 

@@ -587,6 +587,6 @@ def alternative_tempos_bpm(
     found = []
     for factor, share in ALTERNATIVE_SHARES:
         bpm = tempo_bpm * factor
-        if min_bpm <= bpm <= max_bpm and chosen > 0 and score_near(bpm) >= share * chosen:
-            found.append((score_near(bpm), bpm))
+        if min_bpm <= bpm <= max_bpm and chosen > 0 and (reading := score_near(bpm)) >= share * chosen:
+            found.append((reading, bpm))
     return [bpm for _, bpm in sorted(found, reverse=True)]
