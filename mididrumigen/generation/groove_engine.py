@@ -32,6 +32,7 @@ from mididrumigen.midi.humanize import (
 from mididrumigen.midi.kit import CLASS_BY_PIECE, GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note
 from mididrumigen.profile import QuantitativeParams, StyleProfile
+from mididrumigen.stats import median, percentile
 
 if TYPE_CHECKING:
     from mididrumigen.generation.library import TemplateLibrary
@@ -336,10 +337,10 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
             pulse_at.setdefault(n.time, []).append(delta)
     if len(indices) < 4:
         return played
-    reference = _median([float(t) for t in starts]) if len(starts) >= 4 else 0.0
+    reference = median([float(t) for t in starts]) if len(starts) >= 4 else 0.0
     # A player's off-beats follow the beats around them (the swing stays while the time
     # breathes): each off-beat keeps only part of its own scatter against its local pulse.
-    pulse_median = {t: _median([float(d) for d in deltas]) for t, deltas in pulse_at.items()}
+    pulse_median = {t: median([float(d) for d in deltas]) for t, deltas in pulse_at.items()}
     wanted: dict[int, float] = {}
     for i in indices:
         start = written[i].time - off
@@ -347,7 +348,7 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
         own = float(played[i].time - written[i].time)
         beat = sum(local) / len(local) if local else own
         wanted[i] = beat + OFFBEAT_OWN_SCATTER * (own - beat)
-    shift_f = reference - _median(list(wanted.values()))
+    shift_f = reference - median(list(wanted.values()))
     gap = min_gap_ticks(settings.tempo_bpm, TICKS_PER_BEAT)
     bar_ticks = meter_patterns(settings.style.key, settings.meter).bar_ticks
     length = bar_ticks * settings.bars
@@ -479,12 +480,6 @@ def _crowds(sorted_times: list[int], time: int, gap: int) -> bool:
     """True when a hit at time would come closer than gap to one of sorted_times."""
     index = bisect.bisect_left(sorted_times, time - gap + 1)
     return index < len(sorted_times) and sorted_times[index] < time + gap
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _variation_clip(settings: GrooveSettings, number: int, notes: list[Note], source: str) -> Clip:
@@ -803,7 +798,7 @@ def _settle_ghosts(notes: list[Note], ghosts: list[bool]) -> list[Note]:
         return notes
     out = list(notes)
     for _ in range(2):
-        accent = _percentile([out[i].velocity for i in indices], 90.0)
+        accent = percentile([out[i].velocity for i in indices], 90.0)
         ceiling = max(1, math.floor(GHOST_CEILING * accent))
         floor = min(127, math.ceil(MAIN_FLOOR * accent))
         for i in indices:
@@ -813,15 +808,6 @@ def _settle_ghosts(notes: list[Note], ghosts: list[bool]) -> list[Note]:
             elif not ghosts[i] and note.velocity < floor:
                 out[i] = Note(note.pitch, floor, note.time, note.duration)
     return out
-
-
-def _percentile(values: list[int], q: float) -> float:
-    """Linear-interpolated percentile, as numpy computes it."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 # ------------------------------------------------------------------ templates

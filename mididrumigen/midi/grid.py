@@ -8,6 +8,7 @@ from collections import defaultdict
 from mididrumigen.midi.drum_maps import DrumMap, get_drum_map
 from mididrumigen.midi.kit import CLASS_BY_PIECE
 from mididrumigen.midi.notes import Clip
+from mididrumigen.stats import percentile
 
 MAX_LINE_CHARS = 100
 ACCENT, NORMAL, GHOST = 3, 2, 1
@@ -114,20 +115,12 @@ def _looks_like_triplets(clip: Clip, beat_ticks: float) -> bool:
     return thirds >= 2 and thirds > sixteenths
 
 
-def _percentile(values: list[int], percent: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * percent / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def velocity_levels(velocities: list[int]) -> tuple[float, float]:
     """Return (ghost_below, accent_from) for one kit class, relative to its own accent level (p90)."""
-    accent_level = _percentile(velocities, 90)
+    accent_level = percentile(velocities, 90)
     ghost_below = 0.5 * accent_level
     normal = [v for v in velocities if v >= ghost_below] or velocities
-    usual = _percentile(normal, 50)
+    usual = percentile(normal, 50)
     return ghost_below, max(0.9 * accent_level, usual + ACCENT_MIN_RISE)
 
 

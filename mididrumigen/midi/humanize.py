@@ -15,6 +15,7 @@ from dataclasses import replace
 from mididrumigen.midi.kit import CLASS_BY_PITCH, GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note, ms_to_ticks
 from mididrumigen.profile import QuantitativeParams
+from mididrumigen.stats import median
 
 MIN_GAP_MS = 25.0  # two hits of one piece closer than this sound like a flam
 DRIFT_COEFFICIENT = 0.7  # AR(1) memory of a limb's timing from one hit to the next
@@ -296,7 +297,7 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
         elif x < 0.12:
             starts_by_pair.setdefault(index, []).append(x)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
-        fallback = _median_of([x for v in starts_by_pair.values() for x in v])
+        fallback = median([x for v in starts_by_pair.values() for x in v])
         offset_of: dict[int, float] = {}
         empty: tuple[float, ...] = ()
         get = starts_by_pair.get
@@ -304,7 +305,7 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
             nearby: list[float] = []
             for p in range(index - LOCAL_PAIRS, index + 2 + LOCAL_PAIRS):
                 nearby.extend(get(p, empty))
-            offset_of[index] = _median_of(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
+            offset_of[index] = median(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
         inside = [(x - offset_of[index]) % 1.0 for index, x in zip(pair_index, inside, strict=True)]
     low, high = SWING_WINDOW
     near_e = 0
@@ -366,17 +367,11 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     peak = _SWING_PROBES[best_index]
     near = [x for x in candidates if abs(x - peak) <= SWING_HALF_WIDTH]
     for _ in range(4):
-        centre = _median_of(near)
+        centre = median(near)
         wider = [x for x in candidates if abs(x - centre) <= SWING_HALF_WIDTH]
         if not wider:
             break
         if wider == near:
             break  # converged: further rounds would find the same hits
         near = wider
-    return min(max(_median_of(near) * 100.0, 50.0), 75.0)
-
-
-def _median_of(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return min(max(median(near) * 100.0, 50.0), 75.0)
