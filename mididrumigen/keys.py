@@ -76,6 +76,37 @@ def get_key(
     return _read_store(key_file_path(config_dir)).get(provider)
 
 
+class KeyReader:
+    """get_key for a long-lived process: the key store is re-read only when its file changed.
+
+    The daemon asks for every provider's key on every generation (the tray may set a key at
+    any time); one stat per call instead of reading the file each time.
+    """
+
+    def __init__(self, config_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> None:
+        self._path = key_file_path(config_dir)
+        self._environ = environ
+        self._stamp: tuple[int, int, int] | None = None
+        self._stored: dict[str, str] = {}
+
+    def get(self, provider: str) -> str | None:
+        """The provider's API key (environment first, then the key store), or None."""
+        _check_provider(provider)
+        found = _key_from_env(provider, os.environ if self._environ is None else self._environ)
+        if found:
+            return found[0]
+        try:
+            info = self._path.stat()
+        except FileNotFoundError:
+            self._stamp, self._stored = None, {}
+            return None
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)  # a replaced file has a new inode
+        if stamp != self._stamp:
+            self._stored = _read_store(self._path)
+            self._stamp = stamp
+        return self._stored.get(provider)
+
+
 def set_key(provider: str, key: str, *, config_dir: Path | None = None) -> None:
     """Store a provider's key in the key store file (mode 0600), replacing any old one."""
     _check_provider(provider)

@@ -30,7 +30,7 @@ from mididrumigen.generation.providers import LLM_PROVIDER_NAMES, PROVIDER_CLASS
 from mididrumigen.generation.providers.base import ProviderError
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.generation.validate import InvalidOutputError, answer_to_clip
-from mididrumigen.keys import get_key
+from mididrumigen.keys import KeyReader
 from mididrumigen.midi.notes import Clip
 from mididrumigen.profile import StyleProfile
 from mididrumigen.settings import Settings
@@ -122,8 +122,7 @@ class ProviderPool:
         environ: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
-        self._config_dir = config_dir
-        self._environ = environ
+        self._key_reader = KeyReader(config_dir, environ)
         self._providers: dict[str, LLMProvider] = {}
         self._keys: dict[str, str | None] = {}
         self.health: dict[str, ProviderHealth] = {name: ProviderHealth() for name in LLM_PROVIDER_NAMES}
@@ -135,7 +134,7 @@ class ProviderPool:
         """The provider by name, rebuilt when its key changed (the tray may set keys at any time)."""
         if name not in PROVIDER_CLASSES:
             raise ValueError(f"unknown provider {name!r}")
-        key = get_key(name, config_dir=self._config_dir, environ=self._environ)
+        key = self._key_reader.get(name)
         provider = self._providers.get(name)
         if provider is not None and self._keys.get(name) == key:
             return provider

@@ -139,9 +139,13 @@ class Database:
             await asyncio.shield(self._writer.execute("COMMIT"))
 
     async def execute_write(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run one write statement in its own transaction; return the row count."""
-        async with self.write() as conn:
-            cursor = await conn.execute(sql, tuple(params))
+        """Run one write statement (atomic on its own, triggers included); return the row count.
+
+        In autocommit mode a single statement is its own transaction: one trip to the
+        writer's thread instead of three (BEGIN, the statement, COMMIT).
+        """
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, tuple(params))
             return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:

@@ -35,6 +35,7 @@ JOB_FIELDS = (
     "heartbeat_at",
 )
 JSON_JOB_FIELDS = ("params", "result")
+GENERATIONS_PER_STATEMENT = 100  # 9 parameters each: far below SQLite's limit on one statement
 
 
 def dumps(value: Any) -> str:
@@ -110,10 +111,9 @@ class FileRow:
 
 @dataclass(slots=True)
 class _PendingGeneration:
-    """A generation record waiting for the writer: its history row, its file rows and who waits for it."""
+    """A generation record waiting for the writer: its history row (files included) and who waits for it."""
 
     history: tuple[Any, ...]
-    file_rows: list[tuple[str, str, str, str | None, float]]
     done: asyncio.Future[None]
 
 
@@ -382,37 +382,28 @@ class Store:
             dumps(file_json),
             now,
         )
-        file_rows = [(fid, str(path), name, artist, now) for fid, (path, name) in zip(ids, files, strict=True)]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending_generations.append(_PendingGeneration(history, file_rows, done))
+        self._pending_generations.append(_PendingGeneration(history, done))
         if self._generation_writer is None or self._generation_writer.done():
             self._generation_writer = asyncio.create_task(self._write_generations(), name="generation-writer")
         await done
         return ids
 
     async def _write_generations(self) -> None:
-        """The one writer of generation records: write what is pending in one transaction, until none is."""
+        """The one writer of generation records: write what is pending in one statement, until none is.
+
+        The generated_files rows come from the history rows' files JSON (a trigger, migration 002).
+        """
         while self._pending_generations:
-            batch, self._pending_generations = self._pending_generations, []
+            batch = self._pending_generations[:GENERATIONS_PER_STATEMENT]
+            del self._pending_generations[:GENERATIONS_PER_STATEMENT]
             try:
-                async with self.db.write() as conn:
-                    # Ids given here, inside the write lock, so each file row can name its generation.
-                    rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM generation_history")
-                    first_id = int(next(iter(rows))[0]) + 1
-                    await conn.executemany(
-                        "INSERT INTO generation_history (id, artist, request, provider_used, attempts, tokens, cost,"
-                        " generation_time_ms, files, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(first_id + n, *item.history) for n, item in enumerate(batch)],
-                    )
-                    await conn.executemany(
-                        "INSERT INTO generated_files (id, generation_id, path, name, artist, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            (fid, first_id + n, path, name, artist, created)
-                            for n, item in enumerate(batch)
-                            for fid, path, name, artist, created in item.file_rows
-                        ],
-                    )
+                await self.db.execute_write(
+                    "INSERT INTO generation_history (artist, request, provider_used, attempts, tokens, cost,"
+                    " generation_time_ms, files, created_at) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch)),
+                    [value for item in batch for value in item.history],
+                )
             except Exception as exc:  # the batch's requests fail with the error; the writer goes on
                 for item in batch:
                     if not item.done.done():

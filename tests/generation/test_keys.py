@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from mididrumigen.keys import delete_key, get_key, key_file_path, key_status, key_store_is_private, set_key
+from mididrumigen.keys import (
+    KeyReader,
+    delete_key,
+    get_key,
+    key_file_path,
+    key_status,
+    key_store_is_private,
+    set_key,
+)
 
 
 def test_environment_wins_and_gemini_or_google_key_both_work(tmp_path: Path) -> None:
@@ -21,6 +29,25 @@ def test_environment_wins_and_gemini_or_google_key_both_work(tmp_path: Path) -> 
     assert get_key("google", config_dir=tmp_path, environ=env) == "env-gemini"
     assert get_key("anthropic", config_dir=tmp_path, environ={}) == "stored-ant"
     assert get_key("openai", config_dir=tmp_path, environ={}) is None
+
+
+def test_key_reader_follows_the_key_store_as_it_changes(tmp_path: Path) -> None:
+    """The daemon's reader re-reads the store when a key is set, replaced or removed (the tray may do so)."""
+    reader = KeyReader(tmp_path, environ={"OPENAI_API_KEY": "env-openai"})
+    assert reader.get("anthropic") is None  # no store yet
+    set_key("anthropic", "first", config_dir=tmp_path)
+    assert reader.get("anthropic") == "first"
+    set_key("anthropic", "second", config_dir=tmp_path)  # same length: a new file all the same
+    assert reader.get("anthropic") == "second"
+    set_key("openai", "stored-openai", config_dir=tmp_path)
+    assert reader.get("openai") == "env-openai"  # the environment still wins
+    delete_key("anthropic", config_dir=tmp_path)
+    assert reader.get("anthropic") is None
+    key_file_path(tmp_path).unlink()
+    assert reader.get("openai") == "env-openai" and reader.get("local") is None
+    key_file_path(tmp_path).write_text("not = [valid", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        reader.get("local")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are a posix notion")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,16 +167,16 @@ async def test_generation_and_files_are_recorded_together(store: Store, tmp_path
 
 
 async def test_concurrent_generations_are_group_committed(store: Store, tmp_path: Path) -> None:
-    """Many generations recorded at once: fewer transactions than records, every file linked to its own."""
+    """Many generations recorded at once: fewer statements than records, every file linked to its own."""
     commits = 0
-    write = store.db.write
+    execute_write = store.db.execute_write
 
-    def counting_write():  # type: ignore[no-untyped-def]
+    async def counting_execute_write(sql: str, params: Any = ()) -> int:
         nonlocal commits
         commits += 1
-        return write()
+        return await execute_write(sql, params)
 
-    store.db.write = counting_write  # type: ignore[method-assign]
+    store.db.execute_write = counting_execute_write  # type: ignore[method-assign]
 
     async def one(n: int) -> list[str]:
         files = [(tmp_path / f"g{n}-v{i}.mid", f"[G{n}] - Variation {i}") for i in (1, 2)]
