@@ -78,7 +78,9 @@ def validate_artist_name(name: str) -> str:
         raise ValueError("artist name is empty")
     if len(cleaned) > MAX_NAME_CHARS:
         raise ValueError(f"artist name is longer than {MAX_NAME_CHARS} characters")
-    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+    # After the whitespace is folded to single spaces, "not printable" is exactly "has a
+    # character in a C* (control, format, unassigned ...) category", checked in C.
+    if not cleaned.isprintable():
         raise ValueError("artist name contains control characters")
     if "/" in cleaned or "\\" in cleaned:
         raise ValueError("artist name must not contain path separators")

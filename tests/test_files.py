@@ -36,7 +36,16 @@ def test_safe_slug(text: str, slug: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("", "empty"), ("a/b", "path separators"), ("a\\b", "path separators"), ("a\x00b", "control"), ("x" * 10_000, "longer")],
+    [
+        ("", "empty"),
+        ("a/b", "path separators"),
+        ("a\\b", "path separators"),
+        ("a\x00b", "control"),
+        ("Ringo\u202eStarr", "control"),  # a right-to-left override (format, Cf) could disguise a name
+        ("Ringo\u200bStarr", "control"),  # a zero-width space is not whitespace
+        ("Ringo\U000e0001", "control"),
+        ("x" * 10_000, "longer"),
+    ],
 )
 def test_bad_artist_names(name: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
