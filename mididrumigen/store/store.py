@@ -365,8 +365,8 @@ class Store:
     ) -> list[str]:
         """Record one generation and its files; return the new file ids, in order, once committed.
 
-        Group commit: generations recorded while a transaction is being written wait for the
-        next one, which writes them all, so a busy daemon commits once per batch, not per request.
+        Group commit: generations recorded while a batch is being written wait for the next
+        one, which writes them all in one statement, so a busy daemon commits once per batch.
         """
         now = time.time()
         ids = [uuid.uuid4().hex for _ in files]
