@@ -322,8 +322,7 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
     tendencies and drift stay (each hit keeps its distance to the others), but the drift's
     chance wander and a laid-back limb on the off-beats must not change the swing.
     """
-    pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
-    off = round(settings.swing_percent / 100.0 * pair)
+    pair, off = _swing_places(settings)
     indices: list[int] = []  # the off-beats
     starts: list[int] = []  # how far each pair start was played from where it was written
     pulse_at: dict[int, list[int]] = {}  # those, by written tick
@@ -375,10 +374,15 @@ def _center_swing(written: list[Note], played: list[Note], settings: GrooveSetti
     return out
 
 
+def _swing_places(settings: GrooveSettings) -> tuple[int, int]:
+    """The style's swing pair in ticks (an 8th pair is a beat) and the tick of its swung off-beat."""
+    pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
+    return pair, round(settings.swing_percent / 100.0 * pair)
+
+
 def _offbeat_count(written: list[Note], settings: GrooveSettings) -> int:
     """Written hits at the swung off-beat place of the style's swing unit."""
-    pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
-    off = round(settings.swing_percent / 100.0 * pair)
+    pair, off = _swing_places(settings)
     return sum(1 for n in written if n.time % pair == off)
 
 
@@ -390,10 +394,9 @@ def _lock_swing(written: list[Note], played: list[Note], settings: GrooveSetting
     cannot pull the heard swing off the request. The off-beats keep their scatter against
     each other; a hit that would leave its bar or crowd a neighbour of its pitch stays put.
     """
-    unit_pair = TICKS_PER_BEAT if settings.style.swing_unit == 8 else TICKS_PER_BEAT // 2
     if settings.meter == (7, 8) and settings.style.swing_unit == 8:
         return played  # 8th pairs do not tile a bar of seven 8ths
-    off = round(settings.swing_percent / 100.0 * unit_pair)
+    unit_pair, off = _swing_places(settings)
     indices = [i for i, n in enumerate(written) if n.time % unit_pair == off]
     if len(indices) < SWING_LOCK_MIN_HITS:
         return played
