@@ -204,11 +204,12 @@ def test_analyze_prints_a_readable_summary(gmd_dir: Path, capsys: pytest.Capture
 def test_analyze_names_the_other_tempo_of_a_half_time_reading(
     gmd_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A 60 bpm groove with 16th hats, read at 120: the click tempo is offered beside it.
-    path = gmd_dir / "drummer7/session3/10_rock_60_beat_4-4.mid"
+    # An 80 bpm funk groove with 16th hats and no steady backbeat, read at 160: the click
+    # tempo is offered beside it.
+    path = gmd_dir / "drummer8/session1/7_funk_80_beat_4-4.mid"
     assert main(["analyze", str(path)]) == 0
     tempo_line = next(line for line in capsys.readouterr().out.splitlines() if "tempo" in line)
-    assert "could also be counted at 60.0" in tempo_line
+    assert "160.0 BPM" in tempo_line and "could also be counted at" in tempo_line and "80.0)" in tempo_line
 
 
 def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mididrumigen.analysis.tempo import BeatGrid, alternative_tempos_bpm, estimate_beat_grid
+from mididrumigen.analysis.tempo import BeatGrid, alternative_tempos_bpm, estimate_beat_grid, fit_beat_grid
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import NOTE_ORDER, Clip
 
@@ -35,6 +35,18 @@ COMPOUND_METERS = ((6, 8), (12, 8))
 TOMS = ("tom_low", "tom_mid", "tom_high")
 EARLY_BEATS = 0.125  # how far ahead of a bar line a hit still counts as on it
 SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hit still counts there
+# Counting cues (see counted_level_bpm). The beats other than 1 that a backbeat, or a jazz
+# hi-hat pedal, falls on, per beats in a bar of the file's x/4 meter.
+OFF_DOWNBEAT_SLOTS: dict[int, tuple[int, ...]] = {4: (1, 3), 3: (1, 2)}
+CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
+CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
+CUE_ON_BEATS = 0.6  # and at least this share of the cue's hits must sit on beats
+BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
+PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
+BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
+PEDAL_RANGE_BPM = (60.0, 300.0)
+ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the 90th-percentile velocity
+PEDAL_PITCH = 44
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +135,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         alternatives = []
     else:
         tempo_source, meter_source = "estimated", "guessed"
+        counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
+        if counted is not None:
+            grid = fit_beat_grid(times_s, counted, weights)
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
         file_meter = clip.time_signature if clip.meta.get("time_signature_from_file") else None
@@ -200,6 +215,75 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         notes=len(notes),
         tempo_alternatives_bpm=[float(bpm) for bpm in alternatives],
     )
+
+
+def counted_level_bpm(
+    times_s: np.ndarray,
+    pitches: np.ndarray,
+    velocities: np.ndarray,
+    classes: list[str],
+    grid: BeatGrid,
+    meter: tuple[int, int],
+) -> float | None:
+    """The beat tempo a drummer would count, when a backbeat or a jazz pedal says so; else None.
+
+    The comb and its prior hear periodicities, not which of two octave-related levels is the
+    beat. Two conventions tell: an accented snare on 2 and 4 (on 2 and 3 in 3/4) every bar, and
+    the hi-hat pedal on those beats while the ride keeps time. Each is looked for at half, the
+    same and double the estimated tempo, bars counted from the clip's start (a bar line) in
+    the file's meter; a cue decides only when exactly one level shows it. Thresholds were set
+    on the GMD beats and the fidelity benchmark's renders.
+    """
+    slots = OFF_DOWNBEAT_SLOTS.get(meter[0]) if meter[1] == 4 else None
+    if slots is None:
+        return None
+    # Counted from the clip's start, a bar line: the grid's own phase may sit on any beat.
+    beat = times_s / grid.period_s
+    levels = (0.5, 1.0, 2.0)
+    snare = np.array([c == "snare" for c in classes])
+    if np.count_nonzero(snare) >= 4:
+        accent = snare & (velocities >= ACCENT_SHARE * np.percentile(velocities[snare], ACCENT_PERCENTILE))
+        found = _levels_with_cue(beat[accent], levels, meter[0], slots, BACKBEAT_MIN)
+        chosen = _single_in_range(found, grid.tempo_bpm, BACKBEAT_RANGE_BPM)
+        if chosen is not None:
+            return chosen
+    rides = sum(c == "ride" for c in classes)
+    hats = sum(c in ("hihat_closed", "hihat_open") for c in classes)
+    pedal = pitches == PEDAL_PITCH
+    if rides > hats and np.count_nonzero(pedal) >= 4:
+        found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
+        return _single_in_range(found, grid.tempo_bpm, PEDAL_RANGE_BPM)
+    return None
+
+
+def _levels_with_cue(
+    beat: np.ndarray, levels: tuple[float, ...], beats_per_bar: int, slots: tuple[int, ...], least: float
+) -> list[float]:
+    """The levels (tempo factors) at which these hits fall on the slot beats in most bars, never on 1."""
+    found = []
+    for factor in levels:
+        position = beat * factor
+        index = np.rint(position).astype(int)
+        on = np.abs(position - index) < CUE_TOLERANCE_BEATS
+        if len(position) == 0 or on.mean() < CUE_ON_BEATS:
+            continue
+        bars = int(position.max() // beats_per_bar) + 1
+        every = _share_of_bars_per_beat(index[on], beats_per_bar, bars)
+        if min(every[slot] for slot in slots) >= least and every[0] < CUE_EVERY_BAR:
+            found.append(factor)
+    return found
+
+
+def _share_of_bars_per_beat(beat_index: np.ndarray, beats_per_bar: int, bars: int) -> list[float]:
+    """For each beat of the bar, the share of bars with a hit on it."""
+    bar = beat_index // beats_per_bar
+    return [len(set(bar[beat_index % beats_per_bar == slot].tolist())) / bars for slot in range(beats_per_bar)]
+
+
+def _single_in_range(factors: list[float], tempo_bpm: float, bpm_range: tuple[float, float]) -> float | None:
+    """The tempo of the one level in range that shows the cue; None if none or several do."""
+    in_range = [tempo_bpm * f for f in factors if bpm_range[0] <= tempo_bpm * f <= bpm_range[1]]
+    return in_range[0] if len(in_range) == 1 else None
 
 
 def _weight_near(positions_beats: np.ndarray, weights: np.ndarray, points: tuple[float, ...]) -> float:

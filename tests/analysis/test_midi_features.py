@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from mididrumigen.analysis.midi_features import analyze_clip, ghost_note_share, measure_swing_percent
+from mididrumigen.analysis.tempo import estimate_beat_grid
+from mididrumigen.midi.kit import kit_class_of_pitch
 from mididrumigen.midi.notes import Clip, Note
 
 TPB = 480
@@ -237,3 +239,51 @@ def test_subdivision_test_tells_thirds_from_halves() -> None:
     assert beats_split_in_three(swung, weights)
     assert straight_eighths_in_threes(thirds, weights)
     assert not straight_eighths_in_threes(swung, weights)
+
+
+def jazz_ride(bars: int = 8, tempo: float = 200.0) -> Clip:
+    """Ride 'spang-a-lang' (quarters, swung skip notes before 2 and 4), hi-hat pedal on 2 and 4."""
+    notes = []
+    for bar in range(bars):
+        for beat in range(4):
+            tick = (bar * 4 + beat) * TPB
+            notes.append(Note(RIDE, 96 if beat % 2 else 84, tick, 60))
+            if beat % 2 == 0:
+                notes.append(Note(RIDE, 62, tick + 2 * TPB // 3, 60))
+            else:
+                notes.append(Note(44, 70, tick, 60))
+    return Clip(notes=notes, tempo_bpm=tempo, bars=bars)
+
+
+@pytest.mark.parametrize(
+    ("clip", "tempo"),
+    [(groove(tempo=180.0), 180.0), (groove(tempo=200.0), 200.0), (jazz_ride(tempo=200.0), 200.0),
+     (jazz_ride(tempo=240.0), 240.0)],
+    ids=["backbeat-180", "backbeat-200", "jazz-pedal-200", "jazz-pedal-240"],
+)
+def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float) -> None:
+    # The comb with its ~115 bpm preference hears these at half tempo; snare on 2 and 4, or
+    # the pedal on 2 and 4 under a ride, say which level a drummer counts.
+    from mididrumigen.analysis.midi_features import counted_level_bpm
+
+    assert analyze_clip(clip).tempo_bpm == pytest.approx(tempo, rel=0.01)
+    grid = estimate_beat_grid([n.time * 60.0 / (tempo * TPB) for n in sorted(clip.notes, key=lambda n: n.time)])
+    assert grid.tempo_bpm == pytest.approx(tempo / 2, rel=0.01)  # what the comb alone reads
+    notes = sorted(clip.notes, key=lambda n: n.time)
+    times = np.array([n.time * 60.0 / (tempo * TPB) for n in notes])
+    pitches = np.array([n.pitch for n in notes])
+    velocities = np.array([n.velocity for n in notes], dtype=float)
+    classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
+    assert counted_level_bpm(times, pitches, velocities, classes, grid, (4, 4)) == pytest.approx(tempo, rel=0.01)
+    assert counted_level_bpm(times, pitches, velocities, classes, grid, (6, 8)) is None  # x/4 meters only
+
+
+def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
+    # Snare on 3 only at 100 bpm would be a backbeat at 50; that slow a reading is left to the comb.
+    notes = []
+    for bar in range(8):
+        for step in range(8):
+            notes.append(Note(HAT, 80, (bar * 8 + step) * TPB // 2, 60))
+        notes.append(Note(KICK, 110, bar * 4 * TPB, 60))
+        notes.append(Note(SNARE, 115, (bar * 4 + 2) * TPB, 60))
+    assert analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8)).tempo_bpm == pytest.approx(100.0, rel=0.01)

@@ -4,11 +4,14 @@ Run: .venv/bin/python -m tests.benchmarks.midi_tempo [--verbose] [--limit N] [--
 Accuracy1: estimate within 4 % of the click bpm in info.csv (the quarter-note tempo).
 Accuracy2: also accepting x2, x1/2, x3, x1/3.
 
-The metrical-level choice in mididrumigen.analysis.tempo is a linear score whose weights
-(LEVEL_WEIGHTS) were fitted on these same files, so the headline is leave-one-drummer-out:
-the weights are refitted without each drummer and that drummer's files are scored with them.
-analyze_clip's own figures are printed after it: it does not pass pitches yet, so it still
-uses the comb score with a perceptual prior (the level model regressed the fidelity benchmark).
+The headline is analyze_clip as shipped: the comb score with a perceptual prior, then the
+counting cues (a backbeat, or the jazz hi-hat pedal, on 2 and 4 of the file's x/4 bar) that
+may move it an octave. The cues' few thresholds were set by looking at these files and at the
+fidelity benchmark's renders, so the figure is in-sample for them.
+Printed after it, for comparison: the linear level score in mididrumigen.analysis.tempo
+(LEVEL_WEIGHTS, fitted on these files; not used by analyze_clip because it regressed the
+fidelity benchmark), leave-one-drummer-out: refitted without each drummer, that drummer's
+files scored with it.
 --fit prints weights fitted on all files (what LEVEL_WEIGHTS holds).
 --rules also scores a rule-based counting hierarchy (tatum -> bar -> beats from the backbeat
 or the jazz pedal hi-hat, else a perceptual prior) that was tried as a replacement and lost
@@ -318,15 +321,15 @@ def main() -> None:
     covered = sum(bool(np.any(np.abs(c.candidates.tempo_bpm / c.truth_bpm - 1) <= TOLERANCE)) for c in cases)
     print(f"files with the true tempo among the candidates: {covered / n:.1%} (ceiling for Accuracy1)")
     report(
-        "HEADLINE: level weights refitted with each drummer held out",
+        "HEADLINE: analyze_clip as shipped (comb score x perceptual prior, then the counting cues)",
         cases,
-        held_out_estimates(cases),
+        [c.shipped_bpm for c in cases],
         args.verbose,
     )
     report(
-        "analyze_clip as shipped (no pitches passed: comb score x perceptual prior)",
+        "for comparison, not shipped: the linear level score, refitted with each drummer held out",
         cases,
-        [c.shipped_bpm for c in cases],
+        held_out_estimates(cases),
         args.verbose,
     )
     if args.rules:
