@@ -47,6 +47,8 @@ BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half
 PEDAL_RANGE_BPM = (60.0, 300.0)
 ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the 90th-percentile velocity
 PEDAL_PITCH = 44
+CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
+HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
         if counted is not None:
             grid = fit_beat_grid(times_s, counted, weights)
+        grid = beats_through_clip_start(grid, times_s)
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
         file_meter = clip.time_signature if clip.meta.get("time_signature_from_file") else None
@@ -254,6 +257,20 @@ def counted_level_bpm(
         found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
         return _single_in_range(found, grid.tempo_bpm, PEDAL_RANGE_BPM)
     return None
+
+
+def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:
+    """The grid moved half a beat when it puts the clip's start, a played bar line, on an off-beat.
+
+    A grid fitted to the hits alone can lock onto strong off-beats (a samba's surdo and
+    pandeiro); a clip that opens with a hit at its first tick still says where a beat is.
+    """
+    if len(times_s) == 0 or times_s[0] > CLIP_START_HIT_BEATS * grid.period_s:
+        return grid
+    phase = grid.beat_position(times_s[0]) % 1.0
+    if abs(phase - 0.5) < HALF_BEAT_SLACK:
+        return BeatGrid(period_s=grid.period_s, phase_s=grid.phase_s + 0.5 * grid.period_s)
+    return grid
 
 
 def _levels_with_cue(

@@ -287,3 +287,16 @@ def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
         notes.append(Note(KICK, 110, bar * 4 * TPB, 60))
         notes.append(Note(SNARE, 115, (bar * 4 + 2) * TPB, 60))
     assert analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8)).tempo_bpm == pytest.approx(100.0, rel=0.01)
+
+
+def test_a_grid_on_the_off_beats_is_moved_through_the_clips_first_hit() -> None:
+    from mididrumigen.analysis.midi_features import beats_through_clip_start
+    from mididrumigen.analysis.tempo import BeatGrid
+
+    times = np.array([0.004, 0.25, 0.5, 0.75, 1.0])
+    off = BeatGrid(period_s=0.5, phase_s=0.25)
+    assert beats_through_clip_start(off, times).phase_s == pytest.approx(0.5)
+    on = BeatGrid(period_s=0.5, phase_s=0.0)
+    assert beats_through_clip_start(on, times) == on
+    # no hit at the clip's start: nothing says where its bar line is
+    assert beats_through_clip_start(off, times[1:] + 0.2) == off
