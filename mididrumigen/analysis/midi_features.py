@@ -40,7 +40,7 @@ SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hi
 OFF_DOWNBEAT_SLOTS: dict[int, tuple[int, ...]] = {4: (1, 3), 3: (1, 2)}
 CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
 CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
-CUE_ON_BEATS = 0.6  # and at least this share of the cue's hits must sit on beats
+CUE_ON_BEATS = 0.6  # and, in the median bar, at least this share of the cue's hits must sit on beats
 BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
 PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
@@ -282,7 +282,11 @@ def _levels_with_cue(
         position = beat * factor
         index = np.rint(position).astype(int)
         on = np.abs(position - index) < CUE_TOLERANCE_BEATS
-        if len(position) == 0 or on.mean() < CUE_ON_BEATS:
+        if len(position) == 0:
+            continue
+        # Per bar, so one fill of off-beat snares does not hide the backbeat of the others.
+        bar_of_hit = np.floor(position / beats_per_bar).astype(int)
+        if np.median([on[bar_of_hit == b].mean() for b in np.unique(bar_of_hit)]) < CUE_ON_BEATS:
             continue
         bars = int(position.max() // beats_per_bar) + 1
         every = _share_of_bars_per_beat(index[on], beats_per_bar, bars)

@@ -241,6 +241,14 @@ def test_subdivision_test_tells_thirds_from_halves() -> None:
     assert not straight_eighths_in_threes(swung, weights)
 
 
+def snare_fill_in_last_bar(clip: Clip) -> Clip:
+    """The clip with its last bar replaced by a bar of accented 16th snares."""
+    start = (clip.bars - 1) * 4 * TPB
+    notes = [n for n in clip.notes if n.time < start]
+    notes += [Note(SNARE, 110, start + i * TPB // 4, 60) for i in range(16)]
+    return Clip(notes=notes, tempo_bpm=clip.tempo_bpm, bars=clip.bars)
+
+
 def jazz_ride(bars: int = 8, tempo: float = 200.0) -> Clip:
     """Ride 'spang-a-lang' (quarters, swung skip notes before 2 and 4), hi-hat pedal on 2 and 4."""
     notes = []
@@ -257,9 +265,9 @@ def jazz_ride(bars: int = 8, tempo: float = 200.0) -> Clip:
 
 @pytest.mark.parametrize(
     ("clip", "tempo"),
-    [(groove(tempo=180.0), 180.0), (groove(tempo=200.0), 200.0), (jazz_ride(tempo=200.0), 200.0),
-     (jazz_ride(tempo=240.0), 240.0)],
-    ids=["backbeat-180", "backbeat-200", "jazz-pedal-200", "jazz-pedal-240"],
+    [(groove(tempo=180.0), 180.0), (groove(tempo=200.0), 200.0), (snare_fill_in_last_bar(groove(bars=4, tempo=180.0)), 180.0),
+     (jazz_ride(tempo=200.0), 200.0), (jazz_ride(tempo=240.0), 240.0)],
+    ids=["backbeat-180", "backbeat-200", "four-bars-with-a-fill-180", "jazz-pedal-200", "jazz-pedal-240"],
 )
 def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float) -> None:
     # The comb with its ~115 bpm preference hears these at half tempo; snare on 2 and 4, or
