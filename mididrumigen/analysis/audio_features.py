@@ -404,21 +404,6 @@ def _window_phasors(index: np.ndarray, phasors: np.ndarray, weights: np.ndarray)
     return membership @ phasors
 
 
-def _locking(phasors: np.ndarray, total_weight: float) -> np.ndarray:
-    """How consistently weighted onsets sit at one phase of each period (0..1)."""
-    import numpy as np
-
-    return np.abs(phasors).sum(axis=0) / total_weight if total_weight > 0 else np.zeros(phasors.shape[1])
-
-
-def _antiphase(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """-cos of the phase difference of two onset streams at each period (1 = half a period apart)."""
-    import numpy as np
-
-    norm = np.sum(np.abs(a) * np.abs(b), axis=0)
-    return np.where(norm > 0, -np.real(np.sum(a * np.conj(b), axis=0)) / np.where(norm > 0, norm, 1.0), 0.0)
-
-
 def onset_band_classes(onsets: Onsets) -> np.ndarray:
     """Band index (kick = low, snare = mid, hats = high) of each onset from its band strengths.
 
@@ -454,6 +439,8 @@ def _kit_phase_features(onsets: Onsets, periods_s: np.ndarray) -> list[np.ndarra
     """Backbeat (snare accents half a bar-pair from kicks), kick locking and beat locking per period."""
     import numpy as np
 
+    from mididrumigen.analysis.tempo import antiphase, phase_locking
+
     times = onsets.times_s
     kick, snare = kit_roles(onsets)
     accent = snare * (snare >= 0.5 * (np.percentile(snare, 90) if len(snare) else 0.0))
@@ -464,12 +451,11 @@ def _kit_phase_features(onsets: Onsets, periods_s: np.ndarray) -> list[np.ndarra
     at_half = at_one * at_one
     total = onsets.strength
     snare2 = _window_phasors(index, at_two, accent)
-    backbeat = _locking(snare2, float(accent.sum())) * _antiphase(_window_phasors(index, at_two, kick), snare2)
-    kick_locking = _locking(_window_phasors(index, at_one, kick), float(kick.sum()))
-    beat_locking = _locking(_window_phasors(index, at_one, total), float(total.sum()))
-    half_locking = _locking(_window_phasors(index, at_half, total), float(total.sum()))
+    backbeat = phase_locking(snare2, float(accent.sum())) * antiphase(_window_phasors(index, at_two, kick), snare2)
+    kick_locking = phase_locking(_window_phasors(index, at_one, kick), float(kick.sum()))
+    beat_locking = phase_locking(_window_phasors(index, at_one, total), float(total.sum()))
+    half_locking = phase_locking(_window_phasors(index, at_half, total), float(total.sum()))
     return [backbeat, kick_locking, beat_locking, half_locking]
-
 
 
 def _tempo_feature_matrix(

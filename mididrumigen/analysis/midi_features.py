@@ -7,7 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from mididrumigen.analysis.tempo import BeatGrid, alternative_tempos_bpm, estimate_beat_grid, fit_beat_grid
+from mididrumigen.analysis.tempo import (
+    ACCENT_SHARE,
+    PEDAL_HAT_PITCH,
+    BeatGrid,
+    alternative_tempos_bpm,
+    estimate_beat_grid,
+    fit_beat_grid,
+    tempo_scores,
+)
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import NOTE_ORDER, Clip
 
@@ -45,8 +53,6 @@ BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
 PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
 PEDAL_RANGE_BPM = (60.0, 300.0)
-ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the 90th-percentile velocity
-PEDAL_PITCH = 44
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
 
@@ -121,7 +127,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     grid: BeatGrid | None = None
     if not trust_tempo:
         try:
-            grid = estimate_beat_grid(times_s, weights)
+            # One comb over the candidate tempos, for the grid and for the alternative readings.
+            scores = tempo_scores(times_s, weights)
+            grid = estimate_beat_grid(times_s, weights, scores=scores)
         except ValueError:
             grid = None
     if grid is None:
@@ -159,7 +167,8 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
-            bpm * _pulse_per_quarter(meter) for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm)
+            bpm * _pulse_per_quarter(meter)
+            for bpm in alternative_tempos_bpm(times_s, weights, grid.tempo_bpm, scores=scores)
         ]
 
     compound = meter in COMPOUND_METERS
@@ -252,7 +261,7 @@ def counted_level_bpm(
             return chosen
     rides = sum(c == "ride" for c in classes)
     hats = sum(c in ("hihat_closed", "hihat_open") for c in classes)
-    pedal = pitches == PEDAL_PITCH
+    pedal = pitches == PEDAL_HAT_PITCH
     if rides > hats and np.count_nonzero(pedal) >= 4:
         found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
         return _single_in_range(found, grid.tempo_bpm, PEDAL_RANGE_BPM)

@@ -287,7 +287,7 @@ WINDOW_S = 4.0  # phase statistics are taken per window, so a slightly-off perio
 SNARE_PITCHES = frozenset((37, 38, 39, 40))
 KICK_PITCHES = frozenset((35, 36))
 PEDAL_HAT_PITCH = 44
-ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the 90th-percentile velocity weight
+ACCENT_SHARE = 0.6  # a snare hit is an accent at >= 60 % of the snare's 90th-percentile velocity (or weight)
 ANCHOR_KERNEL_BEATS = 0.05  # how far from an anchored beat a hit still counts, in beats
 LEVEL_FEATURES: tuple[str, ...] = (
     "log_tempo",
@@ -351,15 +351,21 @@ def _window_resultants(times_s: np.ndarray, period_s: float, start_s: float, win
     return real + 1j * imag
 
 
-def _locking(resultants: np.ndarray, count: int) -> float:
-    """How consistently onsets sit at one phase of the period (0..1), window by window."""
-    return float(np.abs(resultants).sum() / count) if count else 0.0
+def phase_locking(resultants: np.ndarray, total_weight: float) -> np.ndarray:
+    """How consistently weighted onsets sit at one phase of a period (0..1), window by window.
+
+    resultants holds each window's sum of the onsets' weighted unit phasors (rows), for one
+    period or one column per period; the answer has one value per column.
+    """
+    if total_weight <= 0:
+        return np.zeros(resultants.shape[1:])
+    return np.abs(resultants).sum(axis=0) / total_weight
 
 
-def _antiphase(a: np.ndarray, b: np.ndarray) -> float:
-    """-cos of the phase difference between two onset streams (1 = half a period apart)."""
-    norm = float(np.sum(np.abs(a) * np.abs(b)))
-    return float(-np.real(np.sum(a * np.conj(b))) / norm) if norm > 0 else 0.0
+def antiphase(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """-cos of the phase difference of two onset streams (1 = half a period apart), per column."""
+    norm = np.sum(np.abs(a) * np.abs(b), axis=0)
+    return np.where(norm > 0, -np.real(np.sum(a * np.conj(b), axis=0)) / np.where(norm > 0, norm, 1.0), 0.0)
 
 
 def _comb_peaks(candidates: np.ndarray, score: np.ndarray, count: int) -> list[float]:
@@ -440,11 +446,11 @@ def tempo_candidates(
         on_beat = kicks[np.abs(position - np.rint(position)) < 0.12]
         k2 = _window_resultants(on_beat, 2 * period, start, windows)
         s2 = _window_resultants(snares, 2 * period, start, windows)
-        backbeat[i] = _locking(s2, len(snares)) * _antiphase(k2, s2)
+        backbeat[i] = phase_locking(s2, len(snares)) * antiphase(k2, s2)
         p1 = _window_resultants(pedals, period, start, windows)
         p2 = _window_resultants(pedals, 2 * period, start, windows)
-        pedal[i] = _locking(p1, len(pedals)) * _locking(p2, len(pedals))
-        kick_locking[i] = _locking(_window_resultants(kicks, period, start, windows), len(kicks))
+        pedal[i] = phase_locking(p1, len(pedals)) * phase_locking(p2, len(pedals))
+        kick_locking[i] = phase_locking(_window_resultants(kicks, period, start, windows), len(kicks))
     anchor = np.zeros(len(tempo))
     anchor_half = np.zeros(len(tempo))
     for i, period in enumerate(period_s):
@@ -507,18 +513,22 @@ def estimate_beat_grid(
     max_bpm: float = 300.0,
     prior_bpm: float | None = None,
     origin_s: float | None = None,
+    scores: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> BeatGrid:
     """Estimate tempo and beat phase from onsets, then fit a beat grid.
 
     With GM pitches, the metrical level is chosen among comb peaks by the fitted level score;
     without pitches, or with prior_bpm, by the comb score times a log-Gaussian tempo prior.
+    scores: tempo_scores of the same onsets, range and prior, when the caller has them already.
     """
     if not min_bpm > 0 or not max_bpm > min_bpm:
         raise ValueError("tempo range must satisfy 0 < min_bpm < max_bpm")
     times, w, pitch = _clean_onsets_pitched(onset_times_s, weights, pitches)
     if len(times) < 2:
         raise ValueError("at least two onsets are needed to estimate a tempo")
-    candidates, score = tempo_scores(times, w, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm)
+    if scores is None:
+        scores = tempo_scores(times, w, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm)
+    candidates, score = scores
     if not score.any():
         raise ValueError("onsets span too short a time to estimate a tempo")
     chosen = None
@@ -571,11 +581,17 @@ def alternative_tempos_bpm(
     *,
     min_bpm: float = 40.0,
     max_bpm: float = 300.0,
+    scores: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[float]:
-    """Other plausible beat tempos of a performance (half, double, 3:2 of tempo_bpm), best first."""
+    """Other plausible beat tempos of a performance (half, double, 3:2 of tempo_bpm), best first.
+
+    scores: tempo_scores of the same onsets and range, when the caller has them already.
+    """
     if not tempo_bpm > 0:
         raise ValueError("tempo must be positive")
-    candidates, score = tempo_scores(onset_times_s, weights, min_bpm=min_bpm, max_bpm=max_bpm)
+    if scores is None:
+        scores = tempo_scores(onset_times_s, weights, min_bpm=min_bpm, max_bpm=max_bpm)
+    candidates, score = scores
     if not score.any():
         return []
 
