@@ -160,19 +160,22 @@ class EngineWorkers:
         finally:
             worker.pending.pop(job_id, None)
 
-    def close_now(self) -> None:
-        """Stop the workers without waiting: close the pipes (they exit on that), kill any still running."""
+    def _close_pipes(self) -> None:
+        """Fail what waits on the workers and close their pipes (a worker exits when its pipe closes)."""
         for worker in self._workers:
             self._lost(worker)
             worker.connection.close()
+
+    def close_now(self) -> None:
+        """Stop the workers without waiting: close the pipes, kill any still running."""
+        self._close_pipes()
+        for worker in self._workers:
             if worker.process.is_alive():
                 worker.process.kill()
 
     async def aclose(self) -> None:
         """Stop the workers: close the pipes, wait a little for them to exit, then kill what is left."""
-        for worker in self._workers:
-            self._lost(worker)
-            worker.connection.close()
+        self._close_pipes()
 
         def join() -> None:
             deadline = time.monotonic() + WORKER_STOP_TIMEOUT_S
