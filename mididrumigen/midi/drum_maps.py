@@ -428,7 +428,7 @@ def translate_clip(
                 dropped += 1
                 continue
             raise ValueError(f"drum map {dst.name!r} has no {piece}")
-        notes.append(replace(note, pitch=pitch))
+        notes.append(note._replace(pitch=pitch))
     meta = dict(clip.meta)
     meta["drum_map"] = dst.name
     if dropped:

@@ -85,7 +85,7 @@ def apply_swing(clip: Clip, swing_percent: float, unit: int = 8, *, source_perce
         time = round(swing_tick(note.time, tpb, swing_percent, unit, source_percent))
         if last is not None:
             time = min(time, last)
-        notes.append(replace(note, time=max(0, time)))
+        notes.append(note._replace(time=max(0, time)))
     return replace(clip, notes=notes)
 
 

@@ -11,6 +11,7 @@ import time
 from mididrumigen.generation.groove_engine import generate_grooves
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.generation.styles import STYLES
+from tests.benchmarks.yardstick import yardstick_ms
 
 RUNS_PER_STYLE = 40
 TARGET_MS = 5.0
@@ -41,12 +42,7 @@ def main() -> None:
         f"{'PASS' if median <= TARGET_MS else 'FAIL'}, ratio {median / TARGET_MS:.2f})"
     )
     print(f"slowest style: {slowest} median {per_style[slowest]:.2f} ms")
-    # A pure-Python loop as a yardstick of this machine's speed right now.
-    started = time.perf_counter()
-    total = 0
-    for i in range(1_000_000):
-        total += i
-    print(f"machine yardstick: 1M-iteration Python loop {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(f"machine yardstick: 1M-iteration Python loop {yardstick_ms():.0f} ms")
 
 
 if __name__ == "__main__":

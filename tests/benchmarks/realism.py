@@ -134,7 +134,7 @@ def windows(clip: Clip, limit: int | None = None) -> list[Clip]:
     out = []
     for index in starts:
         low, high = index * bar * WINDOW_BARS, (index + 1) * bar * WINDOW_BARS
-        notes = [replace(n, time=n.time - low) for n in clip.notes if low <= n.time < high]
+        notes = [n._replace(time=n.time - low) for n in clip.notes if low <= n.time < high]
         if len(notes) >= 8:
             out.append(replace(clip, notes=notes, bars=WINDOW_BARS, meta={}))
     return out
