@@ -149,6 +149,17 @@ def test_trap_core_has_hat_rolls() -> None:
     assert any(h.piece == "hihat_closed" and h.offset > 0 for h in core)
 
 
+def test_punk_fills_are_played_on_the_kit_without_claps() -> None:
+    from mididrumigen.generation.groove_engine import generate_grooves
+    from mididrumigen.generation.request import GenerationRequest
+
+    clap = GM_PITCH_BY_PIECE["clap"]
+    for seed in range(12):  # seed 1 drew the electronic set's clap build before punk had its own fills
+        clips = generate_grooves(GenerationRequest(style="punk", bars=4, variations=4, tempo_bpm=170.0, seed=seed))
+        for clip in clips:
+            assert all(n.pitch != clap for n in clip.notes)
+
+
 def test_fill_parsing_and_placement() -> None:
     fill = parse_fill("SsSs|HhM[FK]")
     assert len(fill.beats) == 2
