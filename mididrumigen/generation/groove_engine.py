@@ -27,6 +27,7 @@ from mididrumigen.midi.humanize import (
     apply_feel,
     measured_swing_percent,
     min_gap_ticks,
+    plays_eighths_only,
     swing_tick,
 )
 from mididrumigen.midi.kit import CLASS_BY_PIECE, GM_PITCH_BY_PIECE
@@ -733,11 +734,15 @@ def _render(
     warp = not patterns.compound and abs(swing - 50.0) > 1e-9
     bar_ticks = patterns.bar_ticks
     length = bar_ticks * settings.bars
-    cycle_depth = 0.3 * params.accent_strength
+    # 0.4: at the default accent strength, a rock hat in 8ths plays its beats about 20 velocity
+    # steps over its '&'s, as the GMD's rock drummers do (median 21).
+    cycle_depth = 0.4 * params.accent_strength
     cache: dict[tuple[str, str], float] = {}
     warped: dict[int, int] = {}
     cycle_gain: dict[int, float] = {}
     keepers = (style.timekeeper, style.swap)
+    # A time-keeping part in 8ths accents beat against '&'; one with 16ths (or triplets) has a middle level.
+    eighths_only = plays_eighths_only((e[1] for e in events if e[2] in keepers), TICKS_PER_BEAT)
     placed: list[tuple[int, str, float, bool]] = []
     for bar, tick, piece, level, swings, offset, _kind in events:
         key = (level, piece)
@@ -747,7 +752,7 @@ def _render(
         if level == "normal" and piece in keepers:
             gain = cycle_gain.get(tick)
             if gain is None:
-                gain = cycle_gain[tick] = _cycle_gain(tick, patterns, style.hat_accent)
+                gain = cycle_gain[tick] = _cycle_gain(tick, patterns, style.hat_accent, eighths_only)
             velocity *= 1.0 + cycle_depth * gain
         position = tick
         if warp and swings:
@@ -784,13 +789,13 @@ def _render(
     return notes, ghosts
 
 
-def _cycle_gain(tick: int, patterns: MeterPatterns, cycle: str) -> float:
+def _cycle_gain(tick: int, patterns: MeterPatterns, cycle: str, eighths_only: bool) -> float:
     """Accent cycle of the time-keeping cymbal; compound meters accent each dotted-quarter beat."""
     if patterns.compound:
         if cycle == "none":
             return 0.0
         return 1.0 if tick % (TICKS_PER_BEAT * 3 // 2) == 0 else -0.5
-    return accent_gain(tick, TICKS_PER_BEAT, cycle)
+    return accent_gain(tick, TICKS_PER_BEAT, cycle, eighths_only=eighths_only)
 
 
 def _settle_ghosts(notes: list[Note], ghosts: list[bool]) -> list[Note]:

@@ -10,6 +10,7 @@ import bisect
 import itertools
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import replace
 
 from mididrumigen.midi.kit import CLASS_BY_PITCH, GM_PITCH_BY_PIECE
@@ -89,18 +90,34 @@ def apply_swing(clip: Clip, swing_percent: float, unit: int = 8, *, source_perce
     return replace(clip, notes=notes)
 
 
-def accent_gain(tick: float, ticks_per_beat: int, cycle: str) -> float:
-    """Accent-cycle weight of a position: +1 accented, 0 neutral, -1 unaccented (beat or off-beat cycle)."""
+def _beat_place(tick: float, ticks_per_beat: int) -> int:
+    """Where a hit sits in its beat for the accent cycle: 1 on the beat, 0 on the straight or swung '&', -1 elsewhere."""
+    frac = (tick % ticks_per_beat) / ticks_per_beat
+    if frac < 0.08 or frac > 0.95:
+        return 1
+    return 0 if 0.42 < frac < 0.72 else -1
+
+
+def plays_eighths_only(ticks: Iterable[float], ticks_per_beat: int) -> bool:
+    """True when every hit is on a beat or its '&' (a part in 8ths, straight or swung)."""
+    return all(_beat_place(t, ticks_per_beat) >= 0 for t in ticks)
+
+
+def accent_gain(tick: float, ticks_per_beat: int, cycle: str, *, eighths_only: bool = False) -> float:
+    """Accent-cycle weight of a position: +1 accented, 0 neutral, -1 unaccented (beat or off-beat cycle).
+
+    In 16ths the cycle has three levels (beat, '&', then 'e' and 'a' weakest); a part played in
+    8ths only (eighths_only) has two, its unaccented 8th as weak as a 16th's 'e'.
+    """
     if cycle == "none":
         return 0.0
     if cycle not in HAT_ACCENT_CYCLES:
         raise ValueError(f"hat accent cycle must be one of {', '.join(HAT_ACCENT_CYCLES)}")
-    frac = (tick % ticks_per_beat) / ticks_per_beat
-    on_beat = frac < 0.08 or frac > 0.95
-    off_beat = 0.42 < frac < 0.72  # the straight or swung '&'
-    if cycle == "beat":
-        return 1.0 if on_beat else 0.0 if off_beat else -1.0
-    return 1.0 if off_beat else 0.0 if on_beat else -1.0
+    place = _beat_place(tick, ticks_per_beat)
+    if place < 0:
+        return -1.0
+    accented = place == 1 if cycle == "beat" else place == 0
+    return 1.0 if accented else -1.0 if eighths_only else 0.0
 
 
 def piece_of_gm_pitch(pitch: int) -> str | None:
@@ -158,6 +175,9 @@ def apply_feel(
     )
     velocity_scatter = velocity_sd * math.sqrt(VELOCITY_SCATTER_SHARE) * _UNIT_SPREAD
     accent_depth = HAT_ACCENT_DEPTH * params.accent_strength * amount
+    eighths_only = hat_accent is not None and plays_eighths_only(
+        (n.time for n in notes if CLASS_BY_PITCH.get(n.pitch) in TIME_KEEPING_CLASSES), tpb
+    )
     # Per pitch, computed once: its limb (kit class), timing tendency in ticks, accent cycle on/off.
     per_pitch: dict[int, tuple[str, float, bool]] = {}
     for note in notes:
@@ -216,7 +236,7 @@ def apply_feel(
         velocity_drift[limb] = vdrift
         gain = 1.0 + vdrift + (random_unit() + random_unit() - 1.0) * velocity_scatter
         if cycled:
-            gain += accent_depth * accent_gain(written, tpb, hat_accent or "none")
+            gain += accent_depth * accent_gain(written, tpb, hat_accent or "none", eighths_only=eighths_only)
         velocity = round(note.velocity * gain)
         out[index] = Note(pitch, 1 if velocity < 1 else 127 if velocity > 127 else velocity, time, note.duration)
     return replace(clip, notes=out)

@@ -37,6 +37,7 @@ Run: .venv/bin/python -m tests.benchmarks.realism [--detail]
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -48,7 +49,7 @@ from mididrumigen.analysis.midi_features import analyze_clip
 from mididrumigen.generation.groove_engine import generate_grooves
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.generation.styles import get_style
-from mididrumigen.midi.kit import KIT_CLASSES
+from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import Clip
 from mididrumigen.midi.smf import read_midi_file
 
@@ -85,6 +86,8 @@ TEMPOS_PER_STYLE = 6
 SEEDS = range(4)
 MIN_HUMAN_WINDOWS = 12
 FEATURES = (*(f"hits/{name}" for name in KIT_CLASSES), "velocity_std", "microtiming_std", "swing")
+# A diagnostic beside the issue's features, not scored: how much louder the beats' hi-hat is than the '&'s.
+HAT_ACCENT = "hat_accent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,25 @@ def window_features(window: Clip, swing_unit: int) -> dict[str, float]:
     total = sum(c for _, c in spreads)
     out["microtiming_std"] = sum(s * c for s, c in spreads) / total if total else 0.0
     out["swing"] = float(features.swing_percent if swing_unit == 8 else features.swing_percent_16th)
+    out[HAT_ACCENT] = hat_accent_contrast(window)
     return out
+
+
+def hat_accent_contrast(window: Clip) -> float:
+    """Mean closed-hat velocity on the beats minus on the '&'s (straight or swung); NaN with under 4 of either."""
+    on_beat: list[int] = []
+    and_beat: list[int] = []
+    for note in window.notes:
+        if kit_class_of_pitch(note.pitch) != "hihat_closed":
+            continue
+        frac = (note.time % window.ticks_per_beat) / window.ticks_per_beat
+        if frac < 0.08 or frac > 0.95:
+            on_beat.append(note.velocity)
+        elif 0.42 < frac < 0.72:
+            and_beat.append(note.velocity)
+    if len(on_beat) < 4 or len(and_beat) < 4:
+        return math.nan
+    return statistics.fmean(on_beat) - statistics.fmean(and_beat)
 
 
 def windows(clip: Clip, limit: int | None = None) -> list[Clip]:
@@ -259,6 +280,7 @@ def main() -> None:
     human_total = Score()
     human_by_file = Score()
     feature_in: dict[str, int] = defaultdict(int)
+    accents: list[str] = []
     print("realism: generated 2-bar windows inside the GMD beat performances' 5th-95th percentile ranges")
     print("  style            generated strict / per-feature   human held-out strict / per-feature")
     for key in sorted(human):
@@ -291,6 +313,13 @@ def main() -> None:
             f"{h_strict * 100:5.1f} % / {h_feature * 100:5.1f} % of {calibration.windows:3d} "
             f"(leave-one-{held_out}-out, {len(rows)} windows)  {worst}"
         )
+        human_accent = [r.features[HAT_ACCENT] for r in rows if not math.isnan(r.features[HAT_ACCENT])]
+        our_accent = [g[HAT_ACCENT] for g in generated if not math.isnan(g[HAT_ACCENT])]
+        if len(human_accent) >= MIN_HUMAN_WINDOWS and our_accent:
+            accents.append(
+                f"{key} {statistics.median(our_accent):.0f} (human {statistics.median(human_accent):.0f},"
+                f" {percentile(human_accent, 25):.0f}-{percentile(human_accent, 75):.0f})"
+            )
         if detail:
             for n in FEATURES:
                 values = [r.features[n] for r in rows]
@@ -300,6 +329,7 @@ def main() -> None:
                     f"p95 {ranges[n][1]:6.1f} | generated p5 {percentile(mine, 5):6.1f} "
                     f"p50 {percentile(mine, 50):6.1f} p95 {percentile(mine, 95):6.1f}  in {1 - misses[n] / len(mine):.0%}"
                 )
+    print("hi-hat accent, beat minus '&' velocity, median of windows (diagnostic, not scored): " + "; ".join(accents))
     strict, per_feature = generated_total.shares()
     h_strict, h_feature = human_total.shares()
     f_strict, f_feature = human_by_file.shares()

@@ -13,6 +13,7 @@ from mididrumigen.midi.humanize import (
     apply_feel,
     apply_swing,
     min_gap_ticks,
+    plays_eighths_only,
     swing_tick,
 )
 from mididrumigen.midi.notes import Clip, Note, ticks_to_seconds
@@ -63,6 +64,17 @@ def test_accent_cycles() -> None:
     assert accent_gain(240, 480, "offbeat") == 1.0
     assert accent_gain(320, 480, "offbeat") == 1.0, "a swung '&' is still the off-beat"
     assert accent_gain(0, 480, "none") == 0.0
+    # A part in 8ths has two levels: its unaccented 8th is the weak one.
+    assert accent_gain(240, 480, "beat", eighths_only=True) == -1.0
+    assert accent_gain(0, 480, "offbeat", eighths_only=True) == -1.0
+    assert accent_gain(0, 480, "beat", eighths_only=True) == 1.0
+
+
+def test_plays_eighths_only() -> None:
+    assert plays_eighths_only([0, 240, 480, 720], 480)
+    assert plays_eighths_only([0, 310, 480, 790], 480), "swung 8ths are still 8ths"
+    assert not plays_eighths_only([0, 120, 240, 360], 480)
+    assert not plays_eighths_only([0, 160, 320], 480), "triplets have a middle level"
 
 
 def test_amount_zero_changes_nothing() -> None:
