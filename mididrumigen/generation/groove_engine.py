@@ -588,9 +588,7 @@ def _choose_fill(
     size = rng.choices(sizes, weights=[max(w, 0.01) for _, w in weights])[0]
     region = groups[whole - size :]
     compound = any(length != TICKS_PER_BEAT for _, length in region)
-    fills: Sequence[Fill] = settings.style.fills
-    if compound:
-        fills = [f for f in fills if f.triplet_only] or fills
+    fills: Sequence[Fill] = settings.style.compound_fills if compound else settings.style.fills
     exact = [f for f in fills if len(f.beats) == size]
     longer = [f for f in fills if len(f.beats) > size]
     fill = rng.choice(exact or longer or list(fills))

@@ -127,7 +127,8 @@ class Style:
     timekeeper: str
     swap: str
     timing_ms: Mapping[str, float]
-    fills: tuple[Fill, ...]
+    fills: tuple[Fill, ...]  # the style's own fill sets
+    compound_fills: tuple[Fill, ...]  # fills whose beats divide in three, for 6/8 and 12/8 (the triplet set too)
     core: Mapping[str, str]
     alts: tuple[Mapping[str, str], ...]
     vary: Mapping[str, str]
@@ -428,7 +429,11 @@ def _build_style(key: str, data: dict[str, Any], fillsets: dict[str, list[str]])
     fills: list[Fill] = []
     for name in data.get("fills", []):
         fills.extend(parse_fill(text) for text in fillsets[name])
-    fills.extend(parse_fill(text) for text in fillsets["triplet"] if "triplet" not in data.get("fills", []))
+    # Every style can play in 6/8 and 12/8, so each has triplet fills there; in simple meters
+    # only the fill sets it names (a bossa nova does not break into a triplet tom roll).
+    compound_fills = [f for f in fills if f.triplet_only]
+    if "triplet" not in data.get("fills", []):
+        compound_fills.extend(parse_fill(text) for text in fillsets["triplet"])
     meters = {}
     for meter_text, section in data.get("meters", {}).items():
         meters[_meter(meter_text)] = (
@@ -452,6 +457,7 @@ def _build_style(key: str, data: dict[str, Any], fillsets: dict[str, list[str]])
         swap=str(data.get("swap", "")),
         timing_ms=MappingProxyType({str(k): float(v) for k, v in data.get("timing", {}).items()}),
         fills=tuple(fills),
+        compound_fills=tuple(compound_fills),
         core=_rows(data["core"]),
         alts=tuple(_rows(a) for a in data.get("alts", [])),
         vary=_rows(data.get("vary", {})),

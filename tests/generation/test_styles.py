@@ -83,7 +83,7 @@ def test_style_data_is_complete(key: str) -> None:
     assert set(style.pieces) <= set(GM_PITCH_BY_PIECE)
     beats = {len(f.beats) for f in style.fills}
     assert {1, 2} <= beats and max(beats) >= 4, "fills of one beat, two beats and a bar"
-    assert any(f.triplet_only for f in style.fills), "triplet fills for compound meters"
+    assert style.compound_fills and all(f.triplet_only for f in style.compound_fills), "fills for compound meters"
 
 
 @pytest.mark.parametrize("key", sorted(STYLES))
