@@ -239,10 +239,11 @@ def counted_level_bpm(
 ) -> float | None:
     """The beat tempo a drummer would count, when a backbeat or a jazz pedal says so; else None.
 
-    The comb and its prior hear periodicities, not which of two octave-related levels is the
-    beat. Two conventions tell: an accented snare on 2 and 4 (on 2 and 3 in 3/4) every bar, and
-    the hi-hat pedal on those beats while the ride keeps time. Each is looked for at half, the
-    same and double the estimated tempo, bars counted from the clip's start (a bar line) in
+    The comb and its prior hear periodicities, not which of two related levels is the beat.
+    Two conventions tell: an accented snare on 2 and 4 (on 2 and 3 in 3/4) every bar, and
+    the hi-hat pedal on those beats while the ride keeps time. Each is looked for at half, two
+    thirds, the same, three halves and double the estimated tempo (the comb may hear three
+    beats as two), bars counted from the clip's start (a bar line) in
     the file's meter; a cue decides only when exactly one level shows it. Thresholds were set
     on the GMD beats and the fidelity benchmark's renders.
     """
@@ -251,7 +252,7 @@ def counted_level_bpm(
         return None
     # Counted from the clip's start, a bar line: the grid's own phase may sit on any beat.
     beat = times_s / grid.period_s
-    levels = (0.5, 1.0, 2.0)
+    levels = (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)
     snare = np.array([c == "snare" for c in classes])
     if np.count_nonzero(snare) >= 4:
         accent = snare & (velocities >= ACCENT_SHARE * np.percentile(velocities[snare], ACCENT_PERCENTILE))

@@ -286,6 +286,16 @@ def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float)
     assert counted_level_bpm(times, pitches, velocities, classes, grid, (6, 8)) is None  # x/4 meters only
 
 
+def test_a_backbeat_names_the_beat_when_the_comb_hears_three_beats_as_two(gmd_clip: Callable[[str], Clip]) -> None:
+    # A 72 bpm shuffle whose comb reading is 108 (its dotted quarters): the snare on 2 and 4
+    # of the bars at 72 says which level is the beat.
+    clip = gmd_clip("drummer5/session1/17_blues-shuffle_72_beat_4-4.mid")
+    notes = sorted(clip.notes, key=lambda n: n.time)
+    times = np.array([n.time * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat) for n in notes])
+    assert estimate_beat_grid(times).tempo_bpm == pytest.approx(108.0, rel=0.02)
+    assert analyze_clip(clip).tempo_bpm == pytest.approx(72.0, rel=0.02)
+
+
 def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
     # Snare on 3 only at 100 bpm would be a backbeat at 50; that slow a reading is left to the comb.
     notes = []
