@@ -46,6 +46,7 @@ SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hi
 # Counting cues (see counted_level_bpm). The beats other than 1 that a backbeat, or a jazz
 # hi-hat pedal, falls on, per beats in a bar of the file's x/4 meter.
 OFF_DOWNBEAT_SLOTS: dict[int, tuple[int, ...]] = {4: (1, 3), 3: (1, 2)}
+START_WINDOW_ROUNDS = 3  # re-centrings of the pair-start window in measure_swing_percent
 CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
 CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
 CUE_ON_BEATS = 0.6  # and, in the median bar, at least this share of the cue's hits must sit on beats
@@ -367,8 +368,9 @@ def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
     do not pass for a swung 8th), and the median of the hits within SWING_HALF_WIDTH of it is
     the swing. No off-beat hits: 50 (straight).
     Positions count from where the pair starts as played locally: the median offset of the
-    hits near the pair starts within LOCAL_PAIRS pairs either side (the player sitting ahead
-    of or behind the grid, or a slightly wrong tempo drifting away from it) is taken off first;
+    hits near the pair starts (a window re-centred on them) within LOCAL_PAIRS pairs either side
+    (the player sitting ahead of or behind the grid, or a slightly wrong tempo drifting away
+    from it) is taken off first;
     with under LOCAL_MIN_STARTS such hits nearby, the median over the whole clip.
     """
     units = np.asarray(positions, dtype=float) / pair_beats
@@ -377,6 +379,15 @@ def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
     late = inside > 0.5
     wrapped = np.where(late, inside - 1.0, inside)
     is_start = np.abs(wrapped) < 0.12
+    # Centre the start window on the starts as played, so a grid sitting a little off them
+    # does not leave the earlier (or later) half of them out of the local offsets.
+    for _ in range(START_WINDOW_ROUNDS):
+        if np.count_nonzero(is_start) < 4:
+            break
+        centred = np.abs(wrapped - float(np.median(wrapped[is_start]))) < 0.12
+        if np.array_equal(centred, is_start):
+            break
+        is_start = centred
     starts = wrapped[is_start]
     if len(starts) >= 4:
         inside = (

@@ -277,12 +277,14 @@ def _flam_room(notes: list[Note], order: list[int], gap: int) -> tuple[list[int]
 
 # The analysis's swing measurement (mididrumigen.analysis.midi_features.measure_swing_percent),
 # replicated in plain Python so the engine can aim at exactly what is measured without importing
-# numpy: local pair starts, window of off-beat places, straight-sixteenth rule, density peak, re-centred median.
+# numpy: local pair starts (window re-centred on them), window of off-beat places, straight-sixteenth
+# rule, density peak, re-centred median.
 SWING_WINDOW = (0.45, 0.72)
 SWING_HALF_WIDTH = 0.07
 LOCAL_PAIRS = 4
 LOCAL_MIN_STARTS = 3
 STRAIGHT_SIXTEENTH_EDGE = 0.70
+START_WINDOW_ROUNDS = 3
 _SWING_PROBES = tuple(0.45 + (0.72 - 0.45) * i / 54 for i in range(55))
 _DENSITY_REACH = 0.09  # 4.5 bandwidths: farther hits add under 4e-5 each to a probe's density
 _SWING_PROBE_REACH = tuple((p, p - _DENSITY_REACH, p + _DENSITY_REACH) for p in _SWING_PROBES)
@@ -308,14 +310,21 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     floor = math.floor
     pair_index = [floor(t / pair_ticks) for t in times_ticks]
     inside = [(t % pair_ticks) / pair_ticks for t in times_ticks]
+    wrapped = [x - 1.0 if x > 0.5 else x for x in inside]
+    chosen = [-0.12 < w < 0.12 for w in wrapped]
+    for _ in range(START_WINDOW_ROUNDS):
+        picked = [w for w, c in zip(wrapped, chosen, strict=True) if c]
+        if len(picked) < 4:
+            break
+        centre = median(picked)
+        centred = [abs(w - centre) < 0.12 for w in wrapped]
+        if centred == chosen:
+            break
+        chosen = centred
     starts_by_pair: dict[int, list[float]] = {}
-    for index, x in zip(pair_index, inside, strict=True):
-        if x > 0.5:
-            start = x - 1.0
-            if start > -0.12:
-                starts_by_pair.setdefault(index + 1, []).append(start)
-        elif x < 0.12:
-            starts_by_pair.setdefault(index, []).append(x)
+    for index, x, w, c in zip(pair_index, inside, wrapped, chosen, strict=True):
+        if c:
+            starts_by_pair.setdefault(index + 1 if x > 0.5 else index, []).append(w)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
         fallback = median([x for v in starts_by_pair.values() for x in v])
         offset_of: dict[int, float] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 
 import numpy as np
@@ -318,3 +319,18 @@ def test_a_grid_on_the_off_beats_is_moved_through_the_clips_first_hit() -> None:
     assert beats_through_clip_start(on, times) == on
     # no hit at the clip's start: nothing says where its bar line is
     assert beats_through_clip_start(off, times[1:] + 0.2) == off
+
+
+def test_swing_does_not_depend_on_where_the_grid_sits_among_early_pair_starts() -> None:
+    # Pair starts played 0-10 % of a pair early, the swung 16th at 56 % of the written pair: a
+    # start window fixed on the grid catches more or fewer of the early starts as the grid
+    # moves; re-centred on the starts, it measures the same swing wherever the grid sits.
+    rng = random.Random(5)
+    positions = []
+    for pair in range(128):
+        positions.append(pair * 0.5 + 0.5 * rng.uniform(-0.2, 0.02))
+        positions.append(pair * 0.5 + 0.5 * (0.56 + rng.gauss(0, 0.015)))
+    on_grid = measure_swing_percent(np.array(positions), 0.5)
+    assert on_grid == pytest.approx(64.4, abs=1.0)  # 56 % counted from the starts as played, ~9 % early
+    for shift_beats in (0.02, 0.04, 0.06):
+        assert measure_swing_percent(np.array(positions) + shift_beats, 0.5) == pytest.approx(on_grid, abs=0.2)

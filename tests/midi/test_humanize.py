@@ -192,3 +192,15 @@ def test_measured_swing_percent_agrees_with_the_analysis() -> None:
         close += abs(ours - theirs) < 0.5
     # Exact ties at window edges fall either way with float rounding; anything else agrees.
     assert close >= 290
+
+
+def test_measured_swing_percent_is_the_same_wherever_the_grid_sits() -> None:
+    from mididrumigen.midi.humanize import measured_swing_percent
+
+    rng = random.Random(5)
+    ticks = []
+    for pair in range(128):  # 16th pairs of 240 ticks, starts played up to 20 % early
+        ticks.append(pair * 240 + round(240 * rng.uniform(-0.2, 0.02)) + 48)
+        ticks.append(pair * 240 + round(240 * (0.56 + rng.gauss(0, 0.015))) + 48)
+    measured = [measured_swing_percent([t + shift for t in ticks], 240) for shift in (0, 5, 10, 15)]
+    assert max(measured) - min(measured) < 0.2
