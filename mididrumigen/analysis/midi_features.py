@@ -288,13 +288,13 @@ def _levels_with_cue(
     beat: np.ndarray, levels: tuple[float, ...], beats_per_bar: int, slots: tuple[int, ...], least: float
 ) -> list[float]:
     """The levels (tempo factors) at which these hits fall on the slot beats in most bars, never on 1."""
-    found = []
+    found: list[float] = []
+    if len(beat) == 0:
+        return found
     for factor in levels:
         position = beat * factor
         index = np.rint(position).astype(int)
         on = np.abs(position - index) < CUE_TOLERANCE_BEATS
-        if len(position) == 0:
-            continue
         # Per bar, so one fill of off-beat snares does not hide the backbeat of the others.
         bar_of_hit = np.floor(position / beats_per_bar).astype(int)
         if np.median([on[bar_of_hit == b].mean() for b in np.unique(bar_of_hit)]) < CUE_ON_BEATS:

@@ -90,7 +90,7 @@ def apply_swing(clip: Clip, swing_percent: float, unit: int = 8, *, source_perce
     return replace(clip, notes=notes)
 
 
-def _beat_place(tick: float, ticks_per_beat: int) -> int:
+def beat_place(tick: float, ticks_per_beat: int) -> int:
     """Where a hit sits in its beat for the accent cycle: 1 on the beat, 0 on the straight or swung '&', -1 elsewhere."""
     frac = (tick % ticks_per_beat) / ticks_per_beat
     if frac < 0.08 or frac > 0.95:
@@ -100,7 +100,7 @@ def _beat_place(tick: float, ticks_per_beat: int) -> int:
 
 def plays_eighths_only(ticks: Iterable[float], ticks_per_beat: int) -> bool:
     """True when every hit is on a beat or its '&' (a part in 8ths, straight or swung)."""
-    return all(_beat_place(t, ticks_per_beat) >= 0 for t in ticks)
+    return all(beat_place(t, ticks_per_beat) >= 0 for t in ticks)
 
 
 def accent_gain(tick: float, ticks_per_beat: int, cycle: str, *, eighths_only: bool = False) -> float:
@@ -113,7 +113,7 @@ def accent_gain(tick: float, ticks_per_beat: int, cycle: str, *, eighths_only: b
         return 0.0
     if cycle not in HAT_ACCENT_CYCLES:
         raise ValueError(f"hat accent cycle must be one of {', '.join(HAT_ACCENT_CYCLES)}")
-    place = _beat_place(tick, ticks_per_beat)
+    place = beat_place(tick, ticks_per_beat)
     if place < 0:
         return -1.0
     accented = place == 1 if cycle == "beat" else place == 0

@@ -49,9 +49,11 @@ from mididrumigen.analysis.midi_features import analyze_clip
 from mididrumigen.generation.groove_engine import generate_grooves
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.generation.styles import get_style
+from mididrumigen.midi.humanize import beat_place
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import Clip
 from mididrumigen.midi.smf import read_midi_file
+from mididrumigen.stats import percentile
 
 GMD_DIR = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "gmd"
 # GMD style labels -> style-library keys (labels not listed are not compared).
@@ -134,10 +136,10 @@ def hat_accent_contrast(window: Clip) -> float:
     for note in window.notes:
         if kit_class_of_pitch(note.pitch) != "hihat_closed":
             continue
-        frac = (note.time % window.ticks_per_beat) / window.ticks_per_beat
-        if frac < 0.08 or frac > 0.95:
+        place = beat_place(note.time, window.ticks_per_beat)  # the engine's own reading of beat and '&'
+        if place == 1:
             on_beat.append(note.velocity)
-        elif 0.42 < frac < 0.72:
+        elif place == 0:
             and_beat.append(note.velocity)
     if len(on_beat) < 4 or len(and_beat) < 4:
         return math.nan
@@ -182,15 +184,6 @@ def human_windows() -> tuple[dict[str, list[HumanWindow]], dict[str, list[float]
                 for w in windows(clip, MAX_WINDOWS_PER_FILE)
             )
     return rows, tempos
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 Ranges = dict[str, tuple[float, float]]
