@@ -313,7 +313,7 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     wrapped = [x - 1.0 if x > 0.5 else x for x in inside]
     chosen = [-0.12 < w < 0.12 for w in wrapped]
     for _ in range(START_WINDOW_ROUNDS):
-        picked = [w for w, c in zip(wrapped, chosen, strict=True) if c]
+        picked = list(itertools.compress(wrapped, chosen))
         if len(picked) < 4:
             break
         centre = median(picked)
@@ -322,18 +322,26 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
             break
         chosen = centred
     starts_by_pair: dict[int, list[float]] = {}
-    for index, x, w, c in zip(pair_index, inside, wrapped, chosen, strict=True):
-        if c:
-            starts_by_pair.setdefault(index + 1 if x > 0.5 else index, []).append(w)
+    for index, x, w in itertools.compress(zip(pair_index, inside, wrapped, strict=True), chosen):
+        starts_by_pair.setdefault(index + 1 if x > 0.5 else index, []).append(w)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
-        fallback = median([x for v in starts_by_pair.values() for x in v])
+        # The starts laid out in pair order, so the ones within LOCAL_PAIRS pairs of a pair
+        # are one slice (found by bisecting the pair numbers), not a gather over each pair.
+        pairs_with_starts = sorted(starts_by_pair)
+        flat: list[float] = []
+        first_of = [0]
+        for p in pairs_with_starts:
+            flat.extend(starts_by_pair[p])
+            first_of.append(len(flat))
+        fallback = median(flat)
         offset_of: dict[int, float] = {}
-        empty: tuple[float, ...] = ()
-        get = starts_by_pair.get
+        find_pair = bisect.bisect_left
         for index in set(pair_index):
-            nearby: list[float] = []
-            for p in range(index - LOCAL_PAIRS, index + 2 + LOCAL_PAIRS):
-                nearby.extend(get(p, empty))
+            nearby = flat[
+                first_of[find_pair(pairs_with_starts, index - LOCAL_PAIRS)] : first_of[
+                    find_pair(pairs_with_starts, index + 2 + LOCAL_PAIRS)
+                ]
+            ]
             offset_of[index] = median(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
         inside = [(x - offset_of[index]) % 1.0 for index, x in zip(pair_index, inside, strict=True)]
     low, high = SWING_WINDOW
