@@ -54,6 +54,14 @@ BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
 PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
 PEDAL_RANGE_BPM = (60.0, 300.0)
+HAT_CLASSES = ("hihat_closed", "hihat_open")
+# A hi-hat in 32nds of the counted beat (see hats_in_thirty_seconds_bpm): the gap between two
+# hits as played, the share of the hat's gaps that must be such, and the fewest hats to judge.
+# Set on the GMD beats: two files (a breakbeat at 170, a pop groove at 142) reach 0.3, the next 0.22.
+THIRTY_SECOND_GAP_BEATS = (0.095, 0.155)
+THIRTY_SECOND_SHARE = 0.3
+THIRTY_SECOND_MIN_HATS = 8
+THIRTY_SECOND_MAX_BPM = 240.0
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
 
@@ -147,8 +155,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     else:
         tempo_source, meter_source = "estimated", "guessed"
         counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
-        if counted is not None:
-            grid = fit_beat_grid(times_s, counted, weights)
+        doubled = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm)
+        if doubled is not None or counted is not None:
+            grid = fit_beat_grid(times_s, doubled or counted, weights)
         grid = beats_through_clip_start(grid, times_s)
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
@@ -268,6 +277,21 @@ def counted_level_bpm(
         found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
         return _single_in_range(found, grid.tempo_bpm, PEDAL_RANGE_BPM)
     return None
+
+
+def hats_in_thirty_seconds_bpm(times_s: np.ndarray, classes: list[str], tempo_bpm: float) -> float | None:
+    """Twice tempo_bpm when the hi-hat runs in 32nds of that beat; else None.
+
+    Drummers do not keep time in 32nd notes for long: a hi-hat that does (a breakbeat, a
+    double-time pop groove read at half) is playing 16ths of a beat twice as fast.
+    """
+    hats = np.sort(times_s[np.array([c in HAT_CLASSES for c in classes], dtype=bool)])
+    if len(hats) < THIRTY_SECOND_MIN_HATS or 2.0 * tempo_bpm > THIRTY_SECOND_MAX_BPM:
+        return None
+    gaps_beats = np.diff(hats) * tempo_bpm / 60.0
+    low, high = THIRTY_SECOND_GAP_BEATS
+    share = float(np.mean((gaps_beats > low) & (gaps_beats < high)))
+    return 2.0 * tempo_bpm if share >= THIRTY_SECOND_SHARE else None
 
 
 def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:

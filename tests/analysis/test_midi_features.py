@@ -308,6 +308,27 @@ def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
     assert analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8)).tempo_bpm == pytest.approx(100.0, rel=0.01)
 
 
+def test_a_hi_hat_in_thirty_seconds_of_the_heard_beat_is_counted_twice_as_fast(
+    gmd_clip: Callable[[str], Clip],
+) -> None:
+    from mididrumigen.analysis.midi_features import hats_in_thirty_seconds_bpm
+
+    # A drummer's 170 bpm breakbeat with its hi-hat in 16ths: the comb hears 113 (two thirds)
+    # and the backbeat (snare on 2 and 4 of bars at 85) 85, where the hat would run in 32nds.
+    clip = gmd_clip("drummer1/session1/81_dance-breakbeat_170_beat_4-4.mid")
+    assert analyze_clip(clip).tempo_bpm == pytest.approx(170.0, rel=0.02)
+    notes = sorted(clip.notes, key=lambda n: n.time)
+    times = np.array([n.time * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat) for n in notes])
+    classes = [kit_class_of_pitch(n.pitch) or "other" for n in notes]
+    assert estimate_beat_grid(times).tempo_bpm == pytest.approx(113.3, rel=0.02)
+    assert hats_in_thirty_seconds_bpm(times, classes, 85.0) == pytest.approx(170.0)
+    assert hats_in_thirty_seconds_bpm(times, classes, 170.0) is None  # 340 is out of range
+    # 16th hats at 100 are 16ths, not 32nds: no doubling.
+    straight = [Note(HAT, 80, i * TPB // 4, 30) for i in range(64)]
+    straight_times = np.array([n.time * 60.0 / (100.0 * TPB) for n in straight])
+    assert hats_in_thirty_seconds_bpm(straight_times, ["hihat_closed"] * 64, 100.0) is None
+
+
 def test_a_grid_on_the_off_beats_is_moved_through_the_clips_first_hit() -> None:
     from mididrumigen.analysis.midi_features import beats_through_clip_start
     from mididrumigen.analysis.tempo import BeatGrid
