@@ -155,9 +155,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     else:
         tempo_source, meter_source = "estimated", "guessed"
         counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
-        doubled = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm)
-        if doubled is not None or counted is not None:
-            grid = fit_beat_grid(times_s, doubled or counted, weights)
+        counted = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm) or counted
+        if counted is not None:
+            grid = fit_beat_grid(times_s, counted, weights)
         grid = beats_through_clip_start(grid, times_s)
         positions = grid.beat_position(times_s)
         meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
