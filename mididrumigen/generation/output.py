@@ -11,18 +11,25 @@ from mididrumigen.files import safe_slug, write_atomic
 from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note
 
-# When a target kit lacks a piece, the closest piece a drummer would reach for instead.
+# When a target kit lacks a piece, the closer pieces a drummer would reach for instead, nearest
+# first. They are followed on (a floor tom falls to the low tom, then the mid, ...) until the kit
+# has one; only kick, snare and closed hi-hat have none: a kit without them cannot play a groove.
 SUBSTITUTES: dict[str, tuple[str, ...]] = {
+    "crash": ("crash2", "china", "splash", "ride", "hihat_open"),
     "crash2": ("crash",),
     "china": ("crash2", "crash"),
     "splash": ("crash2", "crash"),
-    "ride_bell": ("ride",),
+    "ride": ("ride_bell", "hihat_closed"),  # the ride's time on the hats, as on a kit without one
+    "ride_bell": ("ride", "cowbell"),
+    "hihat_open": ("hihat_closed",),
+    "hihat_pedal": ("hihat_closed",),
+    "tom_high": ("tom_mid", "snare"),
+    "tom_mid": ("tom_high", "tom_low", "snare"),
     "tom_low": ("tom_mid", "tom_floor"),
     "tom_floor": ("tom_low", "tom_mid"),
     "clap": ("snare_rim", "snare"),
     "snare_rim": ("snare",),
     "cross_stick": ("snare_rim", "snare"),
-    "hihat_pedal": ("hihat_closed",),
     "cowbell": ("ride_bell", "ride"),
     "tambourine": ("hihat_open", "hihat_closed"),
     "shaker": ("hihat_closed",),
@@ -32,6 +39,24 @@ SUBSTITUTES: dict[str, tuple[str, ...]] = {
     "timbale_high": ("tom_high",),
     "timbale_low": ("tom_mid",),
 }
+
+
+def closest_piece(piece: str, available_pieces: set[str]) -> str | None:
+    """The nearest substitute for piece that the kit has (fewest steps through SUBSTITUTES), or None."""
+    seen = {piece}
+    frontier = [piece]
+    while frontier:
+        following: list[str] = []
+        for current in frontier:
+            for candidate in SUBSTITUTES.get(current, ()):
+                if candidate in seen:
+                    continue
+                if candidate in available_pieces:
+                    return candidate
+                seen.add(candidate)
+                following.append(candidate)
+        frontier = following
+    return None
 
 
 def clip_file_name(label: str, clip: Clip, index: int, stamp: str) -> str:
@@ -50,7 +75,7 @@ def fit_clip_to_kit(clip: Clip, available_pieces: set[str]) -> tuple[Clip, dict[
         piece = piece_by_pitch.get(pitch)
         if piece is None or piece in available_pieces:
             continue
-        substitute = next((s for s in SUBSTITUTES.get(piece, ()) if s in available_pieces), None)
+        substitute = closest_piece(piece, available_pieces)
         if substitute is not None:
             moves[pitch] = GM_PITCH_BY_PIECE[substitute]
             substitutions[piece] = substitute

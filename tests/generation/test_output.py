@@ -37,6 +37,42 @@ def test_missing_kit_pieces_fall_back_to_the_closest(tmp_path: Path) -> None:
     assert len(pitches) == 2
 
 
+FOUR_PIECE_MAP = 'name = "my-kit"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\nhihat_open = 46\n'
+
+
+@pytest.mark.parametrize("style", ["hard_rock", "jazz_swing", "songo", "samba", "metal", "second_line"])
+def test_the_readmes_four_piece_map_plays_every_groove(tmp_path: Path, style: str) -> None:
+    # The README's example map has no cymbals or toms: crashes, rides, bells and tom fills
+    # move along the substitutes to what the kit has, never refused.
+    from mididrumigen.generation.groove_engine import generate_grooves
+    from mididrumigen.generation.request import GenerationRequest
+
+    user_map = tmp_path / "my.toml"
+    user_map.write_text(FOUR_PIECE_MAP)
+    clips = generate_grooves(GenerationRequest(style=style, bars=8, variations=4, seed=3))
+    paths = write_clips(clips, tmp_path / "out", "x", drum_map=str(user_map))
+    pitches = {m.note for p in paths for m in mido.MidiFile(p).tracks[1] if m.type == "note_on"}
+    assert pitches <= {36, 38, 42, 46}
+    assert {36, 38} <= pitches or style == "jazz_swing"
+
+
+def test_substitutes_are_followed_to_what_the_kit_has() -> None:
+    from mididrumigen.generation.output import closest_piece
+
+    assert closest_piece("tom_floor", {"kick", "snare", "hihat_closed"}) == "snare"
+    assert closest_piece("tom_floor", {"snare", "tom_high"}) == "tom_high"
+    assert closest_piece("china", {"ride", "hihat_open"}) == "ride"
+    assert closest_piece("ride", {"crash", "hihat_closed"}) == "hihat_closed"
+    assert closest_piece("hihat_closed", {"hihat_open", "ride"}) is None  # a kit needs its hi-hat
+
+
+def test_a_map_without_a_hi_hat_is_refused_naming_it(tmp_path: Path) -> None:
+    user_map = tmp_path / "no_hats.toml"
+    user_map.write_text('name = "no-hats"\n[pieces]\nkick = 36\nsnare = 38\ncrash = 49\nride = 51\n')
+    with pytest.raises(ValueError, match="'no-hats' has no hihat_closed"):
+        write_clips([make_clip("crash", "kick", "hihat_closed")], tmp_path / "out", "x", drum_map=str(user_map))
+
+
 def test_a_piece_with_no_substitute_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
     user_map = tmp_path / "tiny.json"
     user_map.write_text('{"name": "tiny", "pieces": {"kick": 36}}')
