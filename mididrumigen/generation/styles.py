@@ -273,12 +273,46 @@ def _parse_rows(rows: Mapping[str, str], meter: tuple[int, int]) -> list[_RawHit
     return hits
 
 
-def _group_map(source_groups: int, target_groups: int) -> list[int]:
-    """Which source beat each target beat plays: keep the last beat when shortening, repeat the middle when longer."""
+# How much a hit on a beat carries the groove's backbeat, by piece and level: when a bar is
+# shortened, the beats that carry most of it are the ones kept (a one-drop keeps its drop on 3).
+_BACKBEAT_PIECES = frozenset({"snare", "cross_stick", "clap", "snare_rim"})
+_BACKBEAT_LEVEL_WEIGHT = {"accent": 1.5, "normal": 1.0, "soft": 0.5, "ghost": 0.0}
+
+
+def _backbeat_weights(raw: list[_RawHit], groups: int) -> list[float] | None:
+    """The backbeat carried on each beat group (snare-family hits on the beat, by level); None without one.
+
+    A backbeat is at most a stroke every other beat: a busier snare line (a samba's) is a
+    pattern that the plain shortening keeps as well as any.
+    """
+    strokes = [h for h in raw if h.piece in _BACKBEAT_PIECES and h.level != "ghost"]
+    if len(strokes) > groups // 2:
+        return None
+    weights = [0.0] * groups
+    for hit in strokes:
+        if hit.frac == 0.0:
+            weights[hit.group] += _BACKBEAT_LEVEL_WEIGHT[hit.level]
+    return weights
+
+
+def _group_map(source_groups: int, target_groups: int, weights: list[float] | None = None) -> list[int]:
+    """Which source beat each target beat plays: keep the last beat when shortening, repeat the middle when longer.
+
+    With the source beats' backbeat weights, a shortened bar keeps the beats that carry the
+    backbeat when the last ones do not (snare on 3 only: the one-drop, trap, half-time).
+    """
     if target_groups == source_groups:
         return list(range(source_groups))
     if target_groups < source_groups:
-        return [*range(target_groups - 1), source_groups - 1]
+        plain = [*range(target_groups - 1), source_groups - 1]
+        if weights is None:
+            return plain
+        # Beat 1 stays; of the others, the heaviest (the earlier of equals, so the backbeat
+        # lands late in the shorter bar, as the drop on 3 of a 3/4 one-drop) in their order.
+        ranked = sorted(range(1, source_groups), key=lambda g: (-weights[g], g))
+        heaviest = [0, *sorted(ranked[: target_groups - 1])]
+        kept = sum(weights[g] for g in heaviest)
+        return heaviest if kept > sum(weights[g] for g in plain) else plain
     extra = [
         source_groups - 2 + i % 2 if source_groups >= 2 else 0 for i in range(target_groups - source_groups)
     ]
@@ -297,7 +331,11 @@ def _adapt(
     src_compound = is_compound(source)
     dst_compound = is_compound(target)
     groups = meter_groups(target)
-    mapping = _group_map(len(meter_groups(source)), len(groups))
+    source_groups = len(meter_groups(source))
+    weights: list[float] | None = None
+    if source == style.meter:  # the style's own bar: its core says where the backbeat is
+        weights = _backbeat_weights(_parse_rows(style.core, source), source_groups)
+    mapping = _group_map(source_groups, len(groups), weights)
     by_group: dict[int, list[_RawHit]] = {}
     for hit in raw:
         by_group.setdefault(hit.group, []).append(hit)

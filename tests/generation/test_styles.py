@@ -144,6 +144,25 @@ def test_seven_eight_drops_the_last_eighth() -> None:
     assert max(h.tick for h in core) < 1680
 
 
+@pytest.mark.parametrize(
+    ("key", "piece"), [("reggae_one_drop", "cross_stick"), ("trap", "clap"), ("halftime_shuffle", "snare")]
+)
+def test_a_backbeat_on_three_survives_a_shorter_bar(key: str, piece: str) -> None:
+    # Shortening 4/4 keeps the beats that carry the backbeat: the one-drop's drop (and trap's
+    # clap, the half-time snare) lands on 3 of a 3/4 bar and on the second dotted quarter of 6/8.
+    three = meter_patterns(key, (3, 4)).core
+    assert [h.tick for h in three if h.piece == piece and h.level in ("accent", "normal")] == [960]
+    six = meter_patterns(key, (6, 8)).core
+    assert [h.tick for h in six if h.piece == piece and h.level in ("accent", "normal")] == [720]
+    if key == "reggae_one_drop":
+        assert [h.tick for h in three if h.piece == "kick"] == [960]
+
+
+def test_a_two_and_four_backbeat_keeps_its_plain_shortening() -> None:
+    three = meter_patterns("rock", (3, 4)).core
+    assert sorted(h.tick for h in three if h.piece == "snare" and h.level != "ghost") == [480, 960]
+
+
 def test_trap_core_has_hat_rolls() -> None:
     core = meter_patterns("trap", (4, 4)).core
     assert any(h.piece == "hihat_closed" and h.offset > 0 for h in core)
