@@ -54,6 +54,7 @@ BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
 PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
 PEDAL_RANGE_BPM = (60.0, 300.0)
+END_SLACK_BARS = 0.05  # a clip end this close past a bar line (an estimated grid's rounding) adds no bar
 HAT_CLASSES = ("hihat_closed", "hihat_open")
 # A hi-hat in 32nds of the counted beat (see hats_in_thirty_seconds_bpm): the gap between two
 # hits as played, the share of the hat's gaps that must be such, and the fewest hats to judge.
@@ -175,6 +176,10 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             positions = grid.beat_position(times_s)
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        if times_s[0] <= CLIP_START_HIT_BEATS * grid.period_s:
+            # The clip opens with a hit on its first tick, a bar line (as for the counting
+            # cues): bars count from there, not from where the accents suggest bar 1 is.
+            downbeat = round(float(positions[0])) % round(beats_per_bar)
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
             bpm * _pulse_per_quarter(meter)
@@ -195,6 +200,10 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
 
     # A hit played just ahead of a bar line belongs to the bar it anticipates.
     bar_of = np.floor((positions - downbeat + EARLY_BEATS) / beats_per_bar).astype(int)
+    if clip.length_ticks:
+        # ... but no bar starts at or after the clip's end: a last hit played late belongs to the last bar.
+        end = float(grid.beat_position(np.array([clip.length_ticks * seconds_per_tick]))[0])
+        bar_of = np.minimum(bar_of, int(np.ceil((end - downbeat) / beats_per_bar - END_SLACK_BARS)) - 1)
     first_bar = int(bar_of.min())
     bar_index = bar_of - first_bar
     if tempo_source == "file":

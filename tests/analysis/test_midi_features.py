@@ -212,9 +212,9 @@ def test_beats_in_three_follow_the_files_six_eight() -> None:
     assert features.meter_source == "file"
     assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)  # in quarter notes, as the file's tempo
 
-@pytest.mark.parametrize(("style", "meter"), [("trap", (3, 4)), ("metal", (7, 8))])
+@pytest.mark.parametrize(("style", "meter"), [("reggae_one_drop", (3, 4)), ("metal", (7, 8))])
 def test_beats_of_three_eighths_follow_the_files_simple_meter(style: str, meter: tuple[int, int]) -> None:
-    # The engine's trap in 3/4 at 140 and metal in 7/8 at 180: their 8ths group in threes, so the
+    # The engine's one-drop in 3/4 at 140 and metal in 7/8 at 180: their 8ths group in threes, so the
     # grid found is a dotted quarter ("swung" 8ths); the file's meter names the real pulse.
     from mididrumigen.generation.groove_engine import generate_grooves
     from mididrumigen.generation.request import GenerationRequest
@@ -327,6 +327,18 @@ def test_a_hi_hat_in_thirty_seconds_of_the_heard_beat_is_counted_twice_as_fast(
     straight = [Note(HAT, 80, i * TPB // 4, 30) for i in range(64)]
     straight_times = np.array([n.time * 60.0 / (100.0 * TPB) for n in straight])
     assert hats_in_thirty_seconds_bpm(straight_times, ["hihat_closed"] * 64, 100.0) is None
+
+
+def test_bars_are_counted_from_the_clips_start_and_end_with_it() -> None:
+    # A 4-bar groove whose last 16th is played late, almost on the clip's end, and whose
+    # crash accents sit on beat 3: still 4 bars, counted from the first tick.
+    base = groove(bars=4, tempo=100.0)
+    notes = [*base.notes, Note(HAT, 70, 16 * TPB - 20, 10)]
+    notes += [Note(CRASH, 120, (bar * 4 + 2) * TPB, 60) for bar in range(4)]
+    features = analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=4))
+    assert features.tempo_bpm == pytest.approx(100.0, rel=0.02)
+    assert features.bars == 4
+    assert len(features.density_per_bar) == 4
 
 
 def test_a_grid_on_the_off_beats_is_moved_through_the_clips_first_hit() -> None:
