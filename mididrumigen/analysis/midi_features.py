@@ -128,6 +128,8 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     pitches = np.array([n.pitch for n in notes])
     velocities = np.array([n.velocity for n in notes], dtype=float)
     classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
+    if all(c == "other" for c in classes):
+        raise ValueError("no drum-kit notes (kick, snare, hi-hat, toms, cymbals) to analyze: is this a drum track?")
     # Ticks become the performance's real time through the clip's own tempo (the first one).
     seconds_per_tick = 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
     times_s = ticks * seconds_per_tick

@@ -341,6 +341,12 @@ def test_bars_are_counted_from_the_clips_start_and_end_with_it() -> None:
     assert len(features.density_per_bar) == 4
 
 
+def test_a_clip_without_kit_pieces_is_refused() -> None:
+    piano = Clip(notes=[Note(60 + i % 5, 80, i * TPB // 2, 200) for i in range(16)], tempo_bpm=100.0)
+    with pytest.raises(ValueError, match="no drum-kit notes"):
+        analyze_clip(piano)
+
+
 def test_a_grid_on_the_off_beats_is_moved_through_the_clips_first_hit() -> None:
     from mididrumigen.analysis.midi_features import beats_through_clip_start
     from mididrumigen.analysis.tempo import BeatGrid

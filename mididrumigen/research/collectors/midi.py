@@ -157,7 +157,10 @@ def midi_record(ctx: CollectorContext, artist: str, candidate: MidiCandidate, da
         return None
     if not is_drum_clip(clip):
         return None
-    facts = clip_facts(clip)
+    try:
+        facts = clip_facts(clip)
+    except ValueError:
+        return None  # channel 10 with no kit pieces (hand percussion only): nothing to learn a kit groove from
     path = template_path(ctx.data_dir, artist, candidate.name)
     write_atomic(path, clip_to_midi_bytes(clip))
     facts.update({"service": candidate.service, "template_path": str(path), "notes": len(clip.notes),
