@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
@@ -27,6 +27,7 @@ PREFIX = "/api/v1"
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 SSE_KEEPALIVE_S = 15.0
 MAX_SIMILAR = 50
+MAX_INT_DIGITS = 100  # the longest number a body needs is a 19-digit seed
 
 APP = web.AppKey("app", App)
 
@@ -86,6 +87,29 @@ def reply(data: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, separators=(",", ":")))
 
 
+def _refuse_constant(name: str) -> NoReturn:
+    # Python's json reads NaN and Infinity, which standard JSON does not have.
+    raise ApiError(400, f"request body is not valid JSON: {name} is not a JSON number", code="bad_json")
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses to convert over 4300 digits with a message about sys.set_int_max_str_digits();
+    # no field takes a number anywhere near this long, so say so plainly first.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ApiError(400, f"request body has a number longer than {MAX_INT_DIGITS} digits", code="bad_json")
+    return int(text)
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body as standard JSON; 400 bad_json for anything else, in plain words."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant, parse_int=_bounded_int)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}", code="bad_json") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply", code="bad_json") from None
+
+
 async def parse_body(request: web.Request, model: type[BodyT], *, required: bool = True) -> BodyT:
     """Read and validate a JSON body; 415 for other media types, 400 for bad JSON, 422 naming the field."""
     raw = await request.read() if request.can_read_body else b""
@@ -95,10 +119,7 @@ async def parse_body(request: web.Request, model: type[BodyT], *, required: bool
         return model()
     if request.content_type != "application/json":
         raise ApiError(415, "send the body as application/json")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}", code="bad_json") from None
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object", code="bad_json")
     try:

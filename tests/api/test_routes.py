@@ -72,6 +72,34 @@ async def test_bad_bodies(client: aiohttp.ClientSession, path: str) -> None:
         assert resp.status == 400
 
 
+@pytest.mark.parametrize("path", ["/api/v1/research", "/api/v1/generate", "/api/v1/augment/John%20Bonham"])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        pytest.param(b'{"artist": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply", id="deep"),
+        pytest.param(b'{"artist": "John Bonham", "tempo": NaN}', "NaN is not a JSON number", id="nan"),
+        pytest.param(b'{"artist": "John Bonham", "tempo": Infinity}', "Infinity is not", id="infinity"),
+        pytest.param(b'{"artist": "John Bonham", "humanize": -Infinity}', "-Infinity is not", id="-infinity"),
+        pytest.param(b'{"artist": "John Bonham", "bars": ' + b"9" * 5000 + b"}", "100 digits", id="long-int"),
+        pytest.param(b'{"artist": "John Bonham", "seed": -' + b"9" * 101 + b"}", "100 digits", id="long-negative"),
+    ],
+)
+async def test_bodies_that_are_not_standard_json_are_bad_json(
+    client: aiohttp.ClientSession, path: str, body: bytes, words: str
+) -> None:
+    async with client.post(path, data=body, headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+        error = assert_error(await resp.json(), "bad_json")
+    assert words in error["message"] and "sys." not in error["message"]
+
+
+async def test_long_numbers_within_the_digit_limit_are_judged_by_their_field(client: aiohttp.ClientSession) -> None:
+    body = b'{"artist": "John Bonham", "seed": ' + b"9" * 100 + b"}"
+    async with client.post("/api/v1/generate", data=body, headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 422
+        assert assert_error(await resp.json(), "validation_error")["field"] == "seed"
+
+
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
