@@ -122,7 +122,7 @@ async def serve(
     """Run the daemon until SIGINT/SIGTERM (or `stop` is set): API, scheduler and store in one loop."""
     from aiohttp import web
 
-    from mididrumigen.api import GUARD, build_api
+    from mididrumigen.api import GUARD, RUNNER_OPTIONS, build_api
     from mididrumigen.app import App
 
     host = str(settings["host"])
@@ -144,7 +144,9 @@ async def serve(
             configure(app)
         await app.start()
         api = build_api(app, token)
-        runner = web.AppRunner(api, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        runner = web.AppRunner(
+            api, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S, **RUNNER_OPTIONS
+        )
         await runner.setup()
         port = await bind(runner, host, int(settings["port"]))
         api[GUARD].port = port

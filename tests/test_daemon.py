@@ -87,6 +87,21 @@ async def test_taken_port_moves_to_the_next_free_one(isolated_dirs: Path) -> Non
         blocker.close()
 
 
+async def test_serve_refuses_compressed_bodies_in_the_error_shape(isolated_dirs: Path) -> None:
+    import aiohttp
+
+    async def check(info: DaemonInfo) -> None:
+        headers = {"Authorization": f"Bearer {info.token}", "Content-Type": "application/json"}
+        async with aiohttp.ClientSession(info.url, headers=headers) as session:
+            for encoding in ("br", "zstd", "gzip"):
+                sent = {"Content-Encoding": encoding}
+                async with session.post("/api/v1/generate", data=b"\x28\xb5", headers=sent) as resp:
+                    assert resp.status == 415, encoding
+                    assert (await resp.json())["error"]["code"] == "unsupported_encoding"
+
+    await _serve_until(Settings({"port": 0, "engine_processes": 0}), check)
+
+
 async def test_non_loopback_bind_needs_allow_remote(isolated_dirs: Path) -> None:
     with pytest.raises(ValueError, match="allow_remote"):
         await serve(Settings({"host": "0.0.0.0", "port": 0}))

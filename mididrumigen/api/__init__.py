@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -21,7 +21,14 @@ from mididrumigen.api.security import (
 if TYPE_CHECKING:
     from mididrumigen.app import App
 
-__all__ = ["APP", "GUARD", "Guard", "build_api"]
+__all__ = ["APP", "GUARD", "RUNNER_OPTIONS", "Guard", "build_api"]
+
+# Keyword arguments for the AppRunner (or TestServer) that serves build_api's application.
+RUNNER_OPTIONS: dict[str, Any] = {
+    # Bodies reach parse_body as sent, which refuses any Content-Encoding with a 415 in the error
+    # shape; left on, aiohttp's parser answers a br or zstd body itself, in text/plain.
+    "auto_decompress": False,
+}
 
 
 def build_api(app: App, token: str, *, port: int = 0) -> web.Application:

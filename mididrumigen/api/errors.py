@@ -14,6 +14,14 @@ from mididrumigen.errors import UnknownArtistError, UserError
 
 log = logging.getLogger(__name__)
 
+# Not every 400 comes through here: aiohttp's HTTP parser answers a malformed request itself (a line
+# or header over 8190 bytes, a second Host header, Content-Length: -1, a malformed method) with a
+# text/plain 400 and closes the connection, before any middleware or route runs. aiohttp 3.14 has
+# no public hook for that answer (aio-libs/aiohttp#3287, #6463): it is RequestHandler.handle_error,
+# reachable only by subclassing web.Server and RequestHandler through private attributes
+# (Server._kwargs, AppRunner._make_server) or by monkeypatching, which any aiohttp release could
+# break. Those answers stay text/plain; no conforming HTTP client sends such requests.
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CODE_BY_STATUS: dict[int, str] = {

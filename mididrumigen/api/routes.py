@@ -110,8 +110,23 @@ def load_json(raw: bytes) -> Any:
         raise ApiError(400, "request body is nested too deeply", code="bad_json") from None
 
 
+def refuse_encoded_body(request: web.Request) -> None:
+    """415 for a body sent with a Content-Encoding other than identity, before it is read."""
+    # Local clients never compress. The runner hands bodies over as sent (RUNNER_OPTIONS), so this
+    # is the one place that decides, and it answers in the error shape before reading a byte.
+    sent = ", ".join(request.headers.getall("Content-Encoding", ()))
+    if any(part.strip().lower() not in ("", "identity") for part in sent.split(",")):
+        raise ApiError(
+            415,
+            f"send the body uncompressed: Content-Encoding {sent!r} is not accepted, only identity",
+            code="unsupported_encoding",
+            headers={"Accept-Encoding": "identity"},
+        )
+
+
 async def parse_body(request: web.Request, model: type[BodyT], *, required: bool = True) -> BodyT:
     """Read and validate a JSON body; 415 for other media types, 400 for bad JSON, 422 naming the field."""
+    refuse_encoded_body(request)
     raw = await request.read() if request.can_read_body else b""
     if not raw.strip():
         if required:

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from mididrumigen.api import GUARD, build_api
+from mididrumigen.api import GUARD, RUNNER_OPTIONS, build_api
 from mididrumigen.app import App
 from mididrumigen.settings import SETTINGS, Settings
 
@@ -45,7 +45,7 @@ async def start_daemon(tmp_path: Path, **overrides: Any) -> Running:
     await app.start()
     api = build_api(app, TOKEN)
     server = TestServer(api, host="127.0.0.1", port=0)
-    await server.start_server()
+    await server.start_server(**RUNNER_OPTIONS)
     assert server.port is not None
     api[GUARD].port = server.port
     return Running(app, server, server.port, f"http://127.0.0.1:{server.port}")

@@ -93,6 +93,25 @@ async def test_bodies_that_are_not_standard_json_are_bad_json(
     assert words in error["message"] and "sys." not in error["message"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/research", "/api/v1/generate", "/api/v1/augment/John%20Bonham"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd", "x-custom", "identity, GZIP"])
+async def test_compressed_bodies_are_refused_before_they_are_read(
+    client: aiohttp.ClientSession, path: str, encoding: str
+) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    async with client.post(path, data=b"\x1f\x8b not really compressed", headers=headers) as resp:
+        assert resp.status == 415
+        assert resp.headers["Accept-Encoding"] == "identity"
+        error = assert_error(await resp.json(), "unsupported_encoding")
+    assert "Content-Encoding" in error["message"] and encoding in error["message"]
+
+
+async def test_identity_encoded_bodies_are_read(client: aiohttp.ClientSession) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    async with client.post("/api/v1/research", data=b'{"artist": "John Bonham"}', headers=headers) as resp:
+        assert resp.status == 200
+
+
 async def test_long_numbers_within_the_digit_limit_are_judged_by_their_field(client: aiohttp.ClientSession) -> None:
     body = b'{"artist": "John Bonham", "seed": ' + b"9" * 100 + b"}"
     async with client.post("/api/v1/generate", data=body, headers={"Content-Type": "application/json"}) as resp:
