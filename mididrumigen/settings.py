@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8765, "Preferred daemon port; the next free one is used if it is taken."),
     Setting("allow_remote", False, "Allow binding a non-loopback host."),
     Setting("max_body_bytes", 1_000_000, "Largest request body the API accepts."),
-    Setting("rate_limit_per_hour", 100, "Research and generation requests allowed per hour per client."),
+    Setting("rate_limit_per_hour", 100, "Research and generation requests that start work, per hour and client address: every program on this computer shares one count (all come from 127.0.0.1); refused requests do not count; 0 means no limit."),
     Setting("research_concurrency", 1, "Research jobs that may run at once."),
     Setting("generation_concurrency", 4, "Generation jobs that may run at once."),
     Setting("engine_processes", 1, "Worker processes the daemon runs the groove engine in (the other cores); 0 runs it in a thread."),
@@ -172,7 +172,10 @@ class Settings:
         setting = SETTING_BY_NAME.get(name)
         if setting is None:
             raise ValueError(f"unknown setting {name!r}")
-        self._values[name] = coerce_setting(setting, value)
+        coerced = coerce_setting(setting, value)
+        if name == "rate_limit_per_hour" and coerced < 0:
+            raise ValueError(f"setting rate_limit_per_hour must be 0 (no limit) or more, got {coerced}")
+        self._values[name] = coerced
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]

@@ -64,3 +64,15 @@ def test_save_writes_only_changes(tmp_path: Path) -> None:
     settings.save()
     assert path.read_text().strip() == "port = 9999"
     assert Settings.load(path, environ={})["port"] == 9999
+
+
+@pytest.mark.parametrize("raw", ["-1", "-100"])
+def test_a_negative_rate_limit_is_a_settings_error(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ValueError, match="rate_limit_per_hour must be 0 \\(no limit\\) or more"):
+        Settings.load(Path("/nonexistent/settings.toml"), environ={"MIDIDRUMIGEN_RATE_LIMIT_PER_HOUR": raw})
+    path = tmp_path / "settings.toml"
+    path.write_text(f"rate_limit_per_hour = {raw}\n")
+    with pytest.raises(ValueError, match="rate_limit_per_hour"):
+        Settings.load(path, environ={})
+    path.write_text("rate_limit_per_hour = 0\n")  # no limit
+    assert Settings.load(path, environ={})["rate_limit_per_hour"] == 0

@@ -6,6 +6,7 @@ import math
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -16,20 +17,27 @@ from mididrumigen.api.errors import ApiError, Handler
 LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_PATHS = frozenset({"/api/v1/health"})
 WINDOW_S = 3600.0
+# Rate-limited answers that started no work: POST /research's 200 is a profile it already had.
+NOTHING_STARTED = frozenset({("research", 200)})
 
 
 @dataclass(slots=True)
 class RateLimiter:
-    """Sliding one-hour window of request times per client; limit 0 means unlimited."""
+    """Sliding one-hour window of accepted requests per client address; limit 0 means unlimited."""
 
     limit_per_hour: int
+    clock: Callable[[], float] = time.monotonic
     _hits: dict[str, deque[float]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.limit_per_hour < 0:
+            raise ValueError("rate_limit_per_hour must be 0 (no limit) or more")
+
     def check(self, client: str, now_s: float | None = None) -> float | None:
-        """Record a request and return None, or return the seconds to wait if over the limit."""
-        if self.limit_per_hour <= 0:
+        """Hold a slot (at now_s) and return None, or return the seconds until the oldest slot frees."""
+        if self.limit_per_hour == 0:
             return None
-        now = time.monotonic() if now_s is None else now_s
+        now = self.clock() if now_s is None else now_s
         hits = self._hits.setdefault(client, deque())
         while hits and hits[0] <= now - WINDOW_S:
             hits.popleft()
@@ -37,6 +45,12 @@ class RateLimiter:
             return hits[0] + WINDOW_S - now
         hits.append(now)
         return None
+
+    def release(self, client: str, at_s: float) -> None:
+        """Give back the slot check held at at_s: the request was refused or started nothing."""
+        hits = self._hits.get(client)
+        if hits is not None and at_s in hits:
+            hits.remove(at_s)
 
 
 @dataclass(slots=True)
@@ -120,16 +134,27 @@ def limits_middleware(guard: Guard) -> Middleware:
         if length is not None and length > guard.max_body_bytes:
             raise ApiError(413, f"request body is larger than {guard.max_body_bytes} bytes")
         route_name = request.match_info.route.name
-        if request.method == "POST" and route_name in guard.rate_limited_routes:
-            wait_s = guard.limiter.check(request.remote or "unknown")
-            if wait_s is not None:
-                retry = max(1, math.ceil(wait_s))
-                raise ApiError(
-                    429,
-                    f"rate limit of {guard.limiter.limit_per_hour} research/generation requests per hour reached;"
-                    f" retry in {retry} s",
-                    headers={"Retry-After": str(retry)},
-                )
-        return await handler(request)
+        if request.method != "POST" or route_name not in guard.rate_limited_routes:
+            return await handler(request)
+        # The slot is held while the handler runs, so concurrent requests cannot overshoot the
+        # limit, and given back unless work was started: a refused request costs no budget.
+        client, now = request.remote or "unknown", guard.limiter.clock()
+        wait_s = guard.limiter.check(client, now)
+        if wait_s is not None:
+            retry = max(1, math.ceil(wait_s))
+            raise ApiError(
+                429,
+                f"rate limit of {guard.limiter.limit_per_hour} research/generation requests per hour reached;"
+                f" retry in {retry} s (setting rate_limit_per_hour; 0 turns the limit off)",
+                headers={"Retry-After": str(retry)},
+            )
+        started = False
+        try:
+            response = await handler(request)
+            started = 200 <= response.status < 300 and (route_name, response.status) not in NOTHING_STARTED
+            return response
+        finally:
+            if not started:
+                guard.limiter.release(client, now)
 
     return check_limits

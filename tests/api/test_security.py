@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
+from mididrumigen.api import GUARD
+from mididrumigen.api.security import RateLimiter
 from tests.api.conftest import Running, assert_error, start_daemon, stop_daemon
 
 
@@ -113,6 +116,54 @@ async def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
                 assert 3500 <= retry <= 3600
                 assert_error(await resp.json(), "rate_limited")
             async with session.get("/api/v1/artists") as resp:  # reads are not limited
+                assert resp.status == 200
+    finally:
+        await stop_daemon(running)
+
+
+def test_retry_after_is_when_the_oldest_counted_request_leaves_the_hour() -> None:
+    limiter = RateLimiter(3)
+    for at in (0.0, 100.0, 200.0):
+        assert limiter.check("127.0.0.1", at) is None
+    limiter.release("127.0.0.1", 0.0)  # that request started nothing: its slot comes back
+    assert limiter.check("127.0.0.1", 250.0) is None
+    assert limiter.check("127.0.0.1", 300.0) == pytest.approx(3400.0)  # the one at 100 s leaves at 3700 s
+    assert limiter.check("10.0.0.7", 300.0) is None  # another address has its own count
+    assert limiter.check("127.0.0.1", 3700.0) is None
+    assert RateLimiter(0).check("127.0.0.1", 0.0) is None
+    with pytest.raises(ValueError, match="0 \\(no limit\\) or more"):
+        RateLimiter(-1)
+
+
+async def test_only_requests_that_start_work_count_against_the_rate_limit(tmp_path: Path) -> None:
+    running = await start_daemon(tmp_path, rate_limit_per_hour=2)
+    clock = [1000.0]
+    running.server.app[GUARD].limiter.clock = lambda: clock[0]
+    try:
+        async with running.client() as session:
+            json_type = {"Content-Type": "application/json"}
+            refused: list[tuple[str, dict[str, Any]]] = [
+                ("/api/v1/generate", {"json": {"style": "funk", "bars": 99}}),  # 422
+                ("/api/v1/generate", {"json": {"artist": "John Bonham", "drum_map": "AD2"}}),  # 422
+                ("/api/v1/generate", {"data": b"{not json", "headers": json_type}),  # 400
+                ("/api/v1/research", {"data": b"artist=x", "headers": {"Content-Type": "text/plain"}}),  # 415
+                ("/api/v1/augment/Nobody%20Known", {}),  # 404
+                ("/api/v1/research", {"json": {"artist": "John Bonham"}}),  # 200, cached: nothing started
+            ]
+            for path, kwargs in refused * 2:
+                async with session.post(path, **kwargs) as resp:
+                    assert resp.status in (200, 400, 404, 415, 422), (path, resp.status)
+            for minutes in (0, 10):
+                clock[0] = 1000.0 + 60 * minutes
+                async with session.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
+                    assert resp.status == 200, await resp.text()
+            clock[0] = 1000.0 + 60 * 30
+            async with session.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
+                assert resp.status == 429
+                assert int(resp.headers["Retry-After"]) == 30 * 60  # the first generation is an hour old then
+                assert "rate_limit_per_hour" in assert_error(await resp.json(), "rate_limited")["message"]
+            clock[0] = 1000.0 + 3600
+            async with session.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
                 assert resp.status == 200
     finally:
         await stop_daemon(running)
