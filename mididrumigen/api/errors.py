@@ -34,6 +34,7 @@ CODE_BY_STATUS: dict[int, str] = {
     411: "length_required",
     413: "body_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     421: "misdirected_request",
     422: "validation_error",
     429: "rate_limited",

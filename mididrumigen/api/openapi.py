@@ -50,6 +50,8 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = {"description": CODE_BY_STATUS.get(status, "error"), "content": error_ref}
         if status == 429:
             response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+        if status == 416:
+            response["headers"] = {"Content-Range": {"schema": {"type": "string"}, "description": "bytes */<size>"}}
         op["responses"][str(status)] = response
     if PREFIX + route.path in PUBLIC_PATHS:
         op["security"] = []
@@ -69,7 +71,8 @@ def openapi_document(version: str) -> dict[str, Any]:
             "title": "MidiDrumiGen daemon",
             "version": version,
             "description": "Drum MIDI in a drummer's style from a local daemon. Every route but /health needs"
-            " `Authorization: Bearer <token>` (the token is in the discovery file daemon.json).",
+            " `Authorization: Bearer <token>` (the token is in the discovery file daemon.json). Every GET route"
+            " but the event stream also answers HEAD.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

@@ -28,6 +28,8 @@ ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 SSE_KEEPALIVE_S = 15.0
 MAX_SIMILAR = 50
 MAX_INT_DIGITS = 100  # the longest number a body needs is a 19-digit seed
+# One byte range; a longer number than 18 digits is no offset into a MIDI file.
+BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII | re.IGNORECASE)
 
 APP = web.AppKey("app", App)
 
@@ -72,6 +74,7 @@ class Route:
     rate_limited: bool = False
     content_type: str = "application/json"
     errors: tuple[int, ...] = field(default=())
+    allow_head: bool = True  # a GET route also answers HEAD
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -336,17 +339,53 @@ async def delete_artist(request: web.Request) -> web.Response:
     return reply({"deleted": row.name})
 
 
-async def get_file(request: web.Request) -> web.StreamResponse:
+def byte_range(request: web.Request, size: int) -> tuple[int, int] | None:
+    """The (start, stop) a Range header asks for, None to send the whole file; 416 if it is past the end."""
+    header = request.headers.get("Range")
+    match = BYTE_RANGE.fullmatch(header.strip()) if header is not None else None
+    # RFC 9110 14.2: a Range we cannot parse (or several ranges) is ignored, and so is one sent with
+    # If-Range, whose validator cannot match: these answers carry no ETag or Last-Modified.
+    if match is None or "If-Range" in request.headers or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:  # the last `last` bytes
+        if int(last) == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return max(size - int(last), 0), size
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise _unsatisfiable(size)
+    return start, (min(int(last) + 1, size) if last else size)
+
+
+def _unsatisfiable(size: int) -> ApiError:
+    message = f"the range asked for is past the end of the file ({size} bytes)"
+    return ApiError(416, message, headers={"Content-Range": f"bytes */{size}"})
+
+
+async def get_file(request: web.Request) -> web.Response:
     """Download a generated .mid by id (paths only ever come from the generated_files table)."""
     app = app_of(request)
     file_id = id_param(request, "file_id", "file")
     row = await app.store.get_file(file_id)
-    if row is None or row.path.suffix != ".mid" or not row.path.is_file():
+    if row is None or row.path.suffix != ".mid":
         raise NotFoundError(f"no file {file_id!r}")
+    # Not web.FileResponse: it answers a bad Range, a failed precondition or a vanished file with an
+    # empty body. These files are a few KB: read whole, every error is in the one shape.
+    try:
+        data = await asyncio.to_thread(row.path.read_bytes)
+    except OSError:
+        raise NotFoundError(f"no file {file_id!r}") from None
     disposition = f"attachment; filename=\"{row.path.name}\"; filename*=UTF-8''{quote(row.path.name)}"
-    return web.FileResponse(
-        row.path, headers={"Content-Type": "audio/midi", "Content-Disposition": disposition}
-    )
+    headers = {"Content-Type": "audio/midi", "Content-Disposition": disposition, "Accept-Ranges": "bytes"}
+    part = byte_range(request, len(data))
+    if part is None:
+        return web.Response(body=data, headers=headers)
+    start, stop = part
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
+    return web.Response(body=data[start:stop], status=206, headers=headers)
 
 
 async def get_stats(request: web.Request) -> web.Response:
@@ -407,7 +446,8 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/task/{task_id}", delete_task, "task_cancel", "Cancel a task",
           {200: ("Final state", models.TaskState)}, params=(TASK_ID,), errors=(404, 409)),
     Route("GET", "/task/{task_id}/events", task_events, "task_events", "A task's progress as Server-Sent Events",
-          {200: ("Event stream", None)}, params=(TASK_ID,), content_type="text/event-stream", errors=(404,)),
+          {200: ("Event stream", None)}, params=(TASK_ID,), content_type="text/event-stream", errors=(404,),
+          allow_head=False),
     Route("GET", "/similar/{artist}", get_similar, "similar", "Artists with the nearest style embeddings",
           {200: ("Neighbours", models.SimilarReply)}, params=(ARTIST, LIMIT), errors=(400, 404, 409)),
     Route("GET", "/artists", list_artists, "artists", "Cached artists",
@@ -415,7 +455,8 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete", "Remove an artist from the cache",
           {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404)),
     Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
-          {200: ("The MIDI file", None)}, params=(FILE_ID,), content_type="audio/midi", errors=(404,)),
+          {200: ("The MIDI file", None), 206: ("The byte range a Range header asked for", None)},
+          params=(FILE_ID,), content_type="audio/midi", errors=(404, 416)),
     Route("GET", "/providers", get_providers, "providers", "LLM providers: configured and reachable (no keys)",
           {200: ("Providers", models.ProviderList)}),
     Route("GET", "/stats", get_stats, "stats", "Counts and timings", {200: ("Stats", models.Stats)}),
@@ -439,4 +480,7 @@ def add_routes(api: web.Application) -> None:
     api[STREAMS] = OpenStreams()
     api.on_shutdown.append(close_streams)
     for route in ROUTES:
-        api.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)
+        if route.method == "GET":
+            api.router.add_get(PREFIX + route.path, route.handler, name=route.name, allow_head=route.allow_head)
+        else:
+            api.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)

@@ -357,6 +357,76 @@ async def test_files_are_served_by_id(daemon: Running, client: aiohttp.ClientSes
         assert resp.status == 404
 
 
+async def _one_file(daemon: Running, data: bytes) -> str:
+    path = daemon.app.settings.output_dir / "x" / "groove-v1.mid"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    ids = await daemon.app.store.record_generation(
+        artist="X", request={}, provider_used="groove-engine", generation_time_ms=1.0, files=[(path, "v1")]
+    )
+    return f"/api/v1/files/{ids[0]}"
+
+
+MIDI_HEADER = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0"  # 14 bytes
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "part"),
+    [
+        ({"Range": "bytes=abc"}, 200, slice(None)),  # malformed: ignored (RFC 9110 14.2)
+        ({"Range": "bytes=5-2"}, 200, slice(None)),
+        ({"Range": "bytes=0-1,4-5"}, 200, slice(None)),  # several ranges: we may send it all
+        ({"Range": "bytes=" + "9" * 5000 + "-"}, 200, slice(None)),
+        ({"Range": "bytes=0-3", "If-Range": '"some-etag"'}, 200, slice(None)),
+        ({"Range": "bytes=0-3"}, 206, slice(0, 4)),
+        ({"Range": "bytes=10-"}, 206, slice(10, None)),
+        ({"Range": "bytes=-4"}, 206, slice(-4, None)),
+        ({"Range": "bytes=-400"}, 206, slice(None)),
+        ({"Range": "bytes=12-400"}, 206, slice(12, None)),
+    ],
+)
+async def test_file_ranges(
+    daemon: Running, client: aiohttp.ClientSession, sent: dict[str, str], status: int, part: slice
+) -> None:
+    url = await _one_file(daemon, MIDI_HEADER)
+    async with client.get(url, headers=sent) as resp:
+        assert resp.status == status
+        assert resp.headers["Accept-Ranges"] == "bytes" and resp.headers["Content-Type"] == "audio/midi"
+        assert await resp.read() == MIDI_HEADER[part]
+    if status == 206:
+        start = part.start % len(MIDI_HEADER) if part.start is not None else 0
+        stop = min(part.stop or len(MIDI_HEADER), len(MIDI_HEADER))
+        assert resp.headers["Content-Range"] == f"bytes {start}-{stop - 1}/14"
+
+
+@pytest.mark.parametrize("asked", ["bytes=14-", "bytes=100-200", "bytes=-0"])
+async def test_file_range_past_the_end_is_416_in_the_error_shape(
+    daemon: Running, client: aiohttp.ClientSession, asked: str
+) -> None:
+    url = await _one_file(daemon, MIDI_HEADER)
+    async with client.get(url, headers={"Range": asked}) as resp:
+        assert resp.status == 416
+        assert resp.headers["Content-Range"] == "bytes */14"
+        assert_error(await resp.json(), "range_not_satisfiable")
+
+
+async def test_get_routes_answer_head(daemon: Running, client: aiohttp.ClientSession) -> None:
+    async with daemon.client(token=None) as anonymous, anonymous.head("/api/v1/health") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
+        assert int(resp.headers["Content-Length"]) > 0 and await resp.read() == b""
+    url = await _one_file(daemon, MIDI_HEADER)
+    for path in (url, "/api/v1/artists", "/api/v1/openapi.json"):
+        async with client.head(path) as resp:
+            assert resp.status == 200, path
+    async with client.head(url) as resp:
+        assert resp.headers["Content-Length"] == "14"
+    async with client.head("/api/v1/artists", headers={"Authorization": "Bearer wrong"}) as resp:
+        assert resp.status == 401
+    task_id = await daemon.app.scheduler.submit("research", {"artist": "Nobody Real", "augment": False})
+    async with client.head(f"/api/v1/task/{task_id}/events") as resp:  # a stream has no head to give
+        assert resp.status == 405 and "GET" in resp.headers["Allow"]
+
+
 async def test_stats_and_health(client: aiohttp.ClientSession) -> None:
     async with client.get("/api/v1/stats") as resp:
         stats = await resp.json()
@@ -383,6 +453,9 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     assert {"artist", "style", "bars", "tempo", "time_signature", "variations", "drum_map", "seed", "humanize",
             "provider"} == set(body_schema["properties"])
     assert "429" in generate["responses"] and "Retry-After" in generate["responses"]["429"]["headers"]
+    file_answers = doc["paths"]["/api/v1/files/{file_id}"]["get"]["responses"]
+    assert {"200", "206", "404", "416"} <= set(file_answers)
+    assert "Content-Range" in file_answers["416"]["headers"]
 
 
 async def test_similar_for_a_builtin_drummer_needs_no_model(daemon: Running, client: aiohttp.ClientSession) -> None:
