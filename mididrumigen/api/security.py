@@ -108,13 +108,16 @@ def origin_middleware(guard: Guard) -> Middleware:
 def auth_middleware(guard: Guard) -> Middleware:
     """Require `Authorization: Bearer <token>` on every route but /health."""
 
-    expected = f"Bearer {guard.token}".encode()
+    expected = guard.token.encode()
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path not in PUBLIC_PATHS:
-            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-            if not secrets.compare_digest(given, expected):
+            # RFC 9110 11.1: the scheme is case-insensitive ("bearer" is Bearer) and one or more spaces
+            # separate it from the credentials.
+            scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+            given = credentials.lstrip(" ").encode("utf-8", "replace")
+            if scheme.lower() != "bearer" or not secrets.compare_digest(given, expected):
                 raise ApiError(
                     401,
                     "missing or wrong API token (send Authorization: Bearer <token> from the discovery file)",

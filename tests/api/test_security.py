@@ -11,7 +11,7 @@ import pytest
 
 from mididrumigen.api import GUARD
 from mididrumigen.api.security import RateLimiter
-from tests.api.conftest import Running, assert_error, start_daemon, stop_daemon
+from tests.api.conftest import TOKEN, Running, assert_error, start_daemon, stop_daemon
 
 
 async def test_health_needs_no_token(daemon: Running) -> None:
@@ -34,6 +34,17 @@ async def test_missing_or_wrong_token_is_refused_everywhere(daemon: Running, tok
 async def test_token_in_another_scheme_is_refused(daemon: Running) -> None:
     async with aiohttp.ClientSession(base_url=daemon.url) as session:
         headers = {"Authorization": "Basic dGVzdDp0ZXN0"}
+        async with session.get("/api/v1/artists", headers=headers) as resp:
+            assert resp.status == 401
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "beArer", "Bearer  "])
+async def test_the_bearer_scheme_is_case_insensitive(daemon: Running, scheme: str) -> None:
+    async with aiohttp.ClientSession(base_url=daemon.url) as session:
+        headers = {"Authorization": f"{scheme} {TOKEN}"}
+        async with session.get("/api/v1/artists", headers=headers) as resp:
+            assert resp.status == 200
+        headers = {"Authorization": f"{scheme} {TOKEN}x"}
         async with session.get("/api/v1/artists", headers=headers) as resp:
             assert resp.status == 401
 
