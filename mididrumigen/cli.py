@@ -121,7 +121,9 @@ def _resolve_profile(settings: Any, name: str) -> Any:
         if stored is not None:
             return stored
         if exc.code == "unknown_artist":
-            exc.message += f" (or research it first: mididrumigen research {json.dumps(name)})"
+            from mididrumigen.research.commands import research_command
+
+            exc.message += f" (or research it first: {research_command(name)})"
         raise
     return researched_or_builtin(_stored_profile(settings, builtin.artist_name), builtin)
 

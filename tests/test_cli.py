@@ -189,7 +189,7 @@ def test_generate_uses_a_researched_profile_from_the_store(
     assert result["style"] == "afrobeat"
     # a name neither built in nor researched says how to research it
     assert main(["generate", "Nobody Atall", "--out", str(tmp_path)]) == 2
-    assert 'mididrumigen research "Nobody Atall"' in capsys.readouterr().err
+    assert "mididrumigen research 'Nobody Atall'" in capsys.readouterr().err
 
 
 def test_analyze_prints_a_readable_summary(gmd_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -226,3 +226,16 @@ def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(
     result = json.loads(capsys.readouterr().out)
     assert result["style"] == "funk"
     assert result["profile"]["sources_count"] == {"builtin": 1, "audio": 2}
+
+
+def test_unknown_artist_hint_is_the_name_as_typed_quoted_for_a_shell(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "Zoë Ångström 🥁", "--daemon", "no"]) == 2
+    err = capsys.readouterr().err
+    assert "(or research it first: mididrumigen research 'Zoë Ångström 🥁')" in err
+    assert main(["generate", "Tony O'Reilly Qqq", "--daemon", "no"]) == 2
+    assert """mididrumigen research 'Tony O'"'"'Reilly Qqq'""" in capsys.readouterr().err
+
+
+def test_unknown_artist_suggestions_come_best_first(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "John Bonhxxx", "--daemon", "no"]) == 2
+    assert "did you mean John Bonham, " in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -122,6 +123,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         console.print(f"  note: {note}", style="dim", markup=False)
 
 
+def research_command(artist: str) -> str:
+    """The command that researches artist, with the name as typed and quoted for a shell."""
+    return f"mididrumigen research {shlex.quote(artist)}"
+
+
 async def _profile_or_builtin(app: Any, artist: str) -> Any:
     from mididrumigen.errors import NotFoundError
     from mididrumigen.research.orchestrator import builtin_for
@@ -132,7 +138,7 @@ async def _profile_or_builtin(app: Any, artist: str) -> Any:
         profile = await app.store.get_profile(builtin.artist_name) if builtin is not None else None
         profile = profile or builtin
     if profile is None:
-        raise NotFoundError(f"no profile for {artist!r}; run `mididrumigen research {artist}` first")
+        raise NotFoundError(f"no profile for {artist!r}; run `{research_command(artist)}` first")
     return profile
 
 

@@ -123,6 +123,9 @@ def suggest_names(name: str, limit: int = 3) -> list[str]:
     found = process.extract(
         query, catalog.keys, scorer=fuzz.WRatio, score_cutoff=SUGGEST_SCORE, limit=len(catalog.keys)
     )
+    # WRatio decides who is suggested but ranks a shared word in a long alias ("john" in "john graham
+    # mitchell") as high as a near-miss of the whole name: rank by whole-name likeness, then WRatio.
+    found.sort(key=lambda hit: (-_closeness(query, hit[0]), -hit[1]))
     names: list[str] = []
     for _key, _score, index in found:
         owner = catalog.key_owners[index]
@@ -271,6 +274,11 @@ def _word_owners(catalog: _Catalog, query: str) -> frozenset[str]:
         found = catalog.word_owners.get(word, frozenset())
         owners = found if owners is None else owners & found
     return owners or frozenset()
+
+
+def _closeness(query: str, key: str) -> float:
+    """How alike query and key are as whole names (0-100), in any word order."""
+    return max(fuzz.ratio(query, key), fuzz.token_sort_ratio(query, key))
 
 
 def _fuzzy_scores(catalog: _Catalog, query: str) -> dict[str, float]:

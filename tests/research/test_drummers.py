@@ -240,3 +240,15 @@ def test_normalize_name() -> None:
     assert normalize_name("?uestlove") == "uestlove"
     assert normalize_name('John "Jabo" Starks') == "john jabo starks"
     assert normalize_name("Horacio Hernández") == "horacio hernandez"
+
+
+@pytest.mark.parametrize(
+    ("query", "best"),
+    [("John Bonhxxx", "John Bonham"), ("Taylor Swift", "Taylor Hawkins"), ("Questloveee Xy", "Questlove")],
+)
+def test_suggestions_come_best_first(query: str, best: str) -> None:
+    # "John Bonhxxx" shares only "john" with Mitch Mitchell's and Mick Fleetwood's full names
+    assert suggest_names(query)[0] == best
+    with pytest.raises(UnknownArtistError) as caught:
+        find_builtin(query)
+    assert caught.value.suggestions[0] == best

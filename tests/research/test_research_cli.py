@@ -55,7 +55,7 @@ async def test_research_then_show_a_profile(fake_server: FakeResearchServer, iso
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("profiles", "show", "Nobody Atall"), "no profile for 'Nobody Atall'"),
+        (("profiles", "show", "Nobody Atall"), "no profile for 'Nobody Atall'; run `mididrumigen research 'Nobody Atall'`"),
         (("research", "   "), "artist name is empty"),
         (("research", ARTIST, "--only", "video"), "unknown collector 'video'"),
         (("similar", ARTIST, "--limit", "0"), "--limit must be from 1 to 100"),
