@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mididrumigen.app import App
 from mididrumigen.cli import main as cli_main
 from mididrumigen.client import DaemonClient
 from mididrumigen.daemon import (
@@ -27,6 +29,7 @@ from mididrumigen.daemon import (
     read_discovery,
     serve,
 )
+from mididrumigen.jobs import JobContext
 from mididrumigen.settings import Settings, config_dir
 from mididrumigen.store import Store
 
@@ -44,10 +47,10 @@ def test_token_is_created_once_with_mode_0600(tmp_path: Path) -> None:
     assert load_or_create_token(tmp_path) == first
 
 
-async def _serve_until(settings: Settings, check: Any) -> DaemonInfo:
+async def _serve_until(settings: Settings, check: Any, configure: Any = None) -> DaemonInfo:
     stop = asyncio.Event()
     ready: asyncio.Future[DaemonInfo] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, ready=ready.set_result, stop=stop))
+    task = asyncio.create_task(serve(settings, configure=configure, ready=ready.set_result, stop=stop))
     try:
         info = await asyncio.wait_for(ready, 10)
         await check(info)
@@ -100,6 +103,70 @@ async def test_serve_refuses_compressed_bodies_in_the_error_shape(isolated_dirs:
                     assert (await resp.json())["error"]["code"] == "unsupported_encoding"
 
     await _serve_until(Settings({"port": 0, "engine_processes": 0}), check)
+
+
+class Forever:
+    """configure= for serve: keeps the App and registers a job kind that runs until cancelled."""
+
+    app: App
+
+    def __call__(self, app: App) -> None:
+        self.app = app
+
+        async def forever(_app: App, job: JobContext) -> None:
+            await job.set_stage("waiting", 10)
+            await asyncio.sleep(3600)
+
+        app.scheduler.register("forever", forever)
+
+
+async def test_a_client_leaving_an_event_stream_is_not_an_error(
+    isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mididrumigen.api import routes
+
+    monkeypatch.setattr(routes, "SSE_KEEPALIVE_S", 0.05)  # the next keep-alive finds the client gone
+    caplog.set_level(logging.DEBUG)
+    daemon = Forever()
+
+    async def check(info: DaemonInfo) -> None:
+        task_id = await daemon.app.scheduler.submit("forever", {})
+        reader, writer = await asyncio.open_connection("127.0.0.1", info.port)
+        writer.write(f"GET /api/v1/task/{task_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{info.port}\r\n"
+                     f"Authorization: Bearer {info.token}\r\n\r\n".encode())
+        await asyncio.wait_for(reader.readuntil(b"event: progress"), 5)
+        writer.close()
+        await asyncio.sleep(0.5)
+
+    await _serve_until(Settings({"port": 0, "engine_processes": 0}), check, configure=daemon)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("closed by the client" in r.getMessage() for r in caplog.records)
+
+
+async def test_event_streams_end_with_a_shutdown_event_when_the_daemon_stops(isolated_dirs: Path) -> None:
+    import aiohttp
+
+    daemon = Forever()
+    stop = asyncio.Event()
+    ready: asyncio.Future[DaemonInfo] = asyncio.get_running_loop().create_future()
+    settings = Settings({"port": 0, "engine_processes": 0})
+    serving = asyncio.create_task(serve(settings, configure=daemon, ready=ready.set_result, stop=stop))
+    try:
+        info = await asyncio.wait_for(ready, 10)
+        task_id = await daemon.app.scheduler.submit("forever", {})
+        headers = {"Authorization": f"Bearer {info.token}"}
+        async with (
+            aiohttp.ClientSession(info.url, headers=headers) as session,
+            session.get(f"/api/v1/task/{task_id}/events") as resp,
+        ):
+            assert b"event: progress" in await resp.content.readuntil(b"\n\n")
+            stop.set()
+            rest = await asyncio.wait_for(resp.content.read(), 10)  # a stream cut mid-chunk raises here
+        events = [line for line in rest.decode().splitlines() if line.startswith("event: ")]
+        assert events[-1] == "event: shutdown"
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 10)
 
 
 async def test_non_loopback_bind_needs_allow_remote(isolated_dirs: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import time
@@ -26,19 +27,22 @@ from mididrumigen.jobs import TERMINAL_STATUSES, job_event
 PREFIX = "/api/v1"
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 SSE_KEEPALIVE_S = 15.0
+SHUTDOWN_MESSAGE = "the daemon is shutting down"
 MAX_SIMILAR = 50
 MAX_INT_DIGITS = 100  # the longest number a body needs is a 19-digit seed
 # One byte range; a longer number than 18 digits is no offset into a MIDI file.
 BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII | re.IGNORECASE)
 
 APP = web.AppKey("app", App)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class OpenStreams:
-    """Open SSE handler tasks, cancelled on shutdown so it does not wait for them."""
+    """The queues of open SSE streams, woken on shutdown so each sends a last event and ends."""
 
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    queues: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    closing: bool = False
 
 
 STREAMS = web.AppKey("streams", OpenStreams)
@@ -265,22 +269,24 @@ def _sse(event: str, data: dict[str, Any], event_id: int) -> bytes:
 
 
 async def task_events(request: web.Request) -> web.StreamResponse:
-    """Server-Sent Events: the task's state now and after every change, until it ends."""
+    """Server-Sent Events: the task's state now and after every change, until it ends or the daemon stops."""
     scheduler = app_of(request).scheduler
     task_id = id_param(request, "task_id", "task")
+    streams = request.app[STREAMS]
     queue = scheduler.subscribe(task_id)
-    me = asyncio.current_task()
-    streams = request.app[STREAMS].tasks
-    if me is not None:
-        streams.add(me)
+    streams.queues.add(queue)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     try:
         state = job_event(await scheduler.get(task_id))
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        )
         await response.prepare(request)
         event_id = 0
         while True:
+            if streams.closing:
+                # A last event and a proper end instead of a stream cut off mid-chunk.
+                await response.write(_sse("shutdown", {"task_id": task_id, "message": SHUTDOWN_MESSAGE}, event_id))
+                break
             final = state["status"] in TERMINAL_STATUSES
             await response.write(_sse(state["status"] if final else "progress", state, event_id))
             event_id += 1
@@ -294,10 +300,13 @@ async def task_events(request: web.Request) -> web.StreamResponse:
                 state = job_event(await scheduler.get(task_id))
         await response.write_eof()
         return response
+    except ConnectionError:
+        # The client left (found at the next write or keep-alive): the normal end of a stream.
+        log.debug("event stream of task %s closed by the client", task_id)
+        return response
     finally:
         scheduler.unsubscribe(task_id, queue)
-        if me is not None:
-            streams.discard(me)
+        streams.queues.discard(queue)
 
 
 async def get_similar(request: web.Request) -> web.Response:
@@ -467,12 +476,15 @@ ROUTES: tuple[Route, ...] = (
 
 
 async def close_streams(api: web.Application) -> None:
-    """on_shutdown: end open event streams so shutdown does not wait for them."""
-    tasks = list(api[STREAMS].tasks)
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=2.0)
+    """on_shutdown: wake every open event stream to send its shutdown event and end."""
+    streams = api[STREAMS]
+    streams.closing = True
+    for queue in streams.queues:
+        # Any item wakes the stream, which looks at `closing` before it looks at the item. The
+        # server then waits for the streams to end (shutdown_timeout) before it cancels any.
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait({})
 
 
 def add_routes(api: web.Application) -> None:
