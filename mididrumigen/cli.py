@@ -52,7 +52,9 @@ def _add_generate(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
     p.add_argument("--humanize", type=float, default=None, help="0 (quantized) to 1 (fully played)")
     p.add_argument("--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: the user data dir)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: the user data dir); runs in-process, not through the daemon"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of grids")
     from mididrumigen.daemon_cli import add_daemon_option
 
@@ -120,11 +122,9 @@ def _resolve_profile(settings: Any, name: str) -> Any:
         stored = _stored_profile(settings, name)
         if stored is not None:
             return stored
-        if exc.code == "unknown_artist":
-            from mididrumigen.research.commands import research_command
+        from mididrumigen.research.commands import with_research_hint
 
-            exc.message += f" (or research it first: {research_command(name)})"
-        raise
+        raise with_research_hint(exc, name) from None
     return researched_or_builtin(_stored_profile(settings, builtin.artist_name), builtin)
 
 
@@ -497,10 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UserError as exc:
-        print(f"mididrumigen: error: {exc.message}", file=sys.stderr)
+        print(f"mididrumigen: error: {_one_line(exc.message)}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
-        print(f"mididrumigen: error: {exc}", file=sys.stderr)
+        print(f"mididrumigen: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`mididrumigen drummers | head`): not an error worth a word.
@@ -512,5 +512,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, unless the user asks for the traceback
         if os.environ.get("MIDIDRUMIGEN_DEBUG"):
             raise
-        print(f"mididrumigen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"mididrumigen: internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
         return 1
+
+
+def _one_line(message: str) -> str:
+    """A message on one line: a daemon's task error can hold a collector's multi-line dump."""
+    return " ".join(message.split())

@@ -72,6 +72,13 @@ class DaemonClient:
         """POST /research."""
         return self.request("POST", "/research", {"artist": artist})
 
+    def has_profile(self, artist: str) -> bool:
+        """Whether the daemon has a profile for artist (GET /research/{artist}; starts nothing)."""
+        try:
+            return self.request("GET", f"/research/{self.quote(artist)}").get("profile") is not None
+        except NotFoundError:
+            return False
+
     def task(self, task_id: str) -> dict[str, Any]:
         """GET /task/{id}."""
         return self.request("GET", f"/task/{task_id}")

@@ -115,20 +115,29 @@ async def _artists_in_process(delete: str | None) -> list[dict[str, Any]]:
 
 def generate_via_daemon(args: argparse.Namespace) -> int | None:
     """Run `generate` through the daemon when one answers (shared cache and history); None: do it in-process."""
-    if getattr(args, "out", None) is not None:
+    # The API takes neither a folder nor a file, and a path means what it says only on this side:
+    # --out and a map file are in-process jobs (the README says so).
+    drum_map = _builtin_map_name(args.drum_map) if args.drum_map is not None else None
+    if args.out is not None:
         if args.daemon == "yes":
             raise UserError("--out cannot be used with --daemon yes: the daemon writes to its output folder")
-        return None  # an explicit output folder is an in-process job
+        return None
+    if args.drum_map is not None and drum_map is None:
+        if args.daemon == "yes":
+            raise UserError("a drum map file cannot be used with --daemon yes: the daemon takes built-in map names")
+        return None
     client = daemon_client(args.daemon)
     if client is None:
         return None
+    if args.artist is not None:
+        _check_artist_known(client, args.artist)
     params: dict[str, Any] = {"artist": args.artist, "style": args.style, "provider": args.provider}
     optional = {
         "bars": args.bars,
         "variations": args.variations,
         "tempo": args.tempo,
         "time_signature": args.time_signature,
-        "drum_map": args.drum_map,
+        "drum_map": drum_map,
         "seed": args.seed,
         "humanize": args.humanize,
     }
@@ -144,6 +153,29 @@ def generate_via_daemon(args: argparse.Namespace) -> int | None:
         return 0
     _print_result(result)
     return 0
+
+
+def _builtin_map_name(name_or_file: str) -> str | None:
+    """The API's name of a built-in map given in any case or by alias ('AD2' -> 'ad2'); None for a map file."""
+    from mididrumigen.midi.drum_maps import BUILTIN_MAPS, get_drum_map
+
+    drum_map = get_drum_map(name_or_file)  # a bad name or file fails here as it does in-process
+    return drum_map.name if BUILTIN_MAPS.get(drum_map.name) is drum_map else None
+
+
+def _check_artist_known(client: Any, artist: str) -> None:
+    """Refuse a name that is neither built in nor researched by the daemon, as in-process generate does."""
+    # The daemon would queue web research for it and the CLI would wait minutes; from the CLI research
+    # is `mididrumigen research`'s job, and a typo ("Danny Careyyy") is told its close matches at once.
+    from mididrumigen.errors import UnknownArtistError
+    from mididrumigen.research.commands import with_research_hint
+    from mididrumigen.research.drummers import find_builtin
+
+    try:
+        find_builtin(artist)
+    except UnknownArtistError as exc:
+        if not client.has_profile(artist):
+            raise with_research_hint(exc, artist) from None
 
 
 def _print_result(result: dict[str, Any]) -> None:

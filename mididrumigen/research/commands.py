@@ -9,6 +9,8 @@ import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mididrumigen.errors import UnknownArtistError
+
 COLLECTOR_LABELS = {"papers": "papers", "articles": "articles", "audio": "audio", "midi": "MIDI"}
 
 
@@ -126,6 +128,14 @@ def print_summary(summary: dict[str, Any]) -> None:
 def research_command(artist: str) -> str:
     """The command that researches artist, with the name as typed and quoted for a shell."""
     return f"mididrumigen research {shlex.quote(artist)}"
+
+
+def with_research_hint(exc: UnknownArtistError, artist: str) -> UnknownArtistError:
+    """An unknown-artist error with the command that researches the name added (ambiguous names get none)."""
+    if exc.code == "unknown_artist":
+        exc.message += f" (or research it first: {research_command(artist)})"
+        exc.args = (exc.message,)
+    return exc
 
 
 async def _profile_or_builtin(app: Any, artist: str) -> Any:
