@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTING_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# Whole numbers that mean nothing outside a range: a port past 65535 is not "taken", it does not exist.
+INT_RANGES: dict[str, tuple[int, int]] = {"port": (0, 65535)}
 
 
 def config_dir() -> Path:
@@ -175,6 +177,10 @@ class Settings:
         coerced = coerce_setting(setting, value)
         if name == "rate_limit_per_hour" and coerced < 0:
             raise ValueError(f"setting rate_limit_per_hour must be 0 (no limit) or more, got {coerced}")
+        if name in INT_RANGES:
+            low, high = INT_RANGES[name]
+            if not low <= coerced <= high:
+                raise ValueError(f"setting {name} must be from {low} to {high}, got {coerced}")
         self._values[name] = coerced
 
     def __getitem__(self, name: str) -> Any:

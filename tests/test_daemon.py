@@ -174,6 +174,15 @@ async def test_non_loopback_bind_needs_allow_remote(isolated_dirs: Path) -> None
         await serve(Settings({"host": "0.0.0.0", "port": 0}))
 
 
+def test_serve_on_a_port_out_of_range_is_a_one_line_settings_error(
+    isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MIDIDRUMIGEN_PORT", "70000")
+    assert cli_main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err == "mididrumigen: error: setting port must be from 0 to 65535, got 70000\n"
+
+
 def test_discover_ignores_a_dead_pid(isolated_dirs: Path) -> None:
     folder = config_dir()
     folder.mkdir(parents=True)

@@ -47,6 +47,18 @@ def test_bad_values_are_clear_errors(environ: dict[str, str], message: str) -> N
         Settings.load(Path("/nonexistent/settings.toml"), environ=environ)
 
 
+@pytest.mark.parametrize("port", ["70000", "65536", "-1"])
+def test_ports_outside_0_to_65535_are_settings_errors(tmp_path: Path, port: str) -> None:
+    with pytest.raises(ValueError, match=f"setting port must be from 0 to 65535, got {port}"):
+        Settings.load(tmp_path / "settings.toml", environ={"MIDIDRUMIGEN_PORT": port})
+    (tmp_path / "settings.toml").write_text(f"port = {port}\n")
+    with pytest.raises(ValueError, match="port must be from 0 to 65535"):
+        Settings.load(tmp_path / "settings.toml", environ={})
+    for edge in (0, 65535):
+        (tmp_path / "settings.toml").write_text(f"port = {edge}\n")
+        assert Settings.load(tmp_path / "settings.toml", environ={})["port"] == edge
+
+
 def test_unknown_setting_and_bad_toml(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text("colour = 'red'\n")
