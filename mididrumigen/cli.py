@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +33,40 @@ def _load_settings() -> Any:
     from mididrumigen.settings import Settings
 
     return Settings.load()
+
+
+# ---------------------------------------------------------------- user paths
+
+# What an OSError on a path the user typed means, in their words (strerror reads "Errno 36"-ish).
+_PATH_PROBLEMS = {
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ELOOP: "too many levels of symbolic links (a loop?)",
+}
+_SHOWN_CHARS = 100
+
+
+def _shown(path: Path) -> str:
+    """A path for a one-line message, its middle cut out if it is very long."""
+    text = str(path)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:60]}…{text[-(_SHOWN_CHARS - 61):]}"
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why an OSError happened, in words."""
+    return _PATH_PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+def _stat_user_path(path: Path, what: str) -> os.stat_result | None:
+    """Stat a path the user typed: None if nothing is there, UserError (one line) if it cannot be looked at."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UserError(f"cannot use {what} {_shown(path)}: {_os_reason(exc)}") from None
 
 
 # ---------------------------------------------------------------- generate
@@ -165,6 +201,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         clips = generate_grooves(request, profile=profile, library=_open_library(settings))
     label = profile.artist_name if profile is not None else str(request.style)
     out_dir = args.out if args.out is not None else settings.output_dir
+    _stat_user_path(out_dir, "output folder")  # a loop of links or a too-long name, as one line
     paths = write_clips(clips, out_dir, label, drum_map=request.drum_map)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     first = clips[0]
@@ -263,8 +300,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from mididrumigen.midi.smf import read_midi_file
 
     path: Path = args.file
-    if not path.is_file():
-        raise UserError(f"no such file: {path}")
+    found = _stat_user_path(path, "file")
+    if found is None:
+        raise UserError(f"no such file: {_shown(path)}")
+    if stat.S_ISDIR(found.st_mode):
+        raise UserError(f"{_shown(path)} is a folder, not a MIDI file")
+    if not stat.S_ISREG(found.st_mode):
+        raise UserError(f"{_shown(path)} is not a regular file")
     clip = read_midi_file(path)
     features = analyze_clip(clip, trust_tempo=args.trust_tempo)
     data = features.to_json()
@@ -318,8 +360,11 @@ def _add_library(sub: Any) -> None:
 
 def _cmd_library_add(args: argparse.Namespace) -> int:
     folder: Path = args.folder
-    if not folder.is_dir():
-        raise UserError(f"no such folder: {folder}")
+    found = _stat_user_path(folder, "folder")
+    if found is None:
+        raise UserError(f"no such folder: {_shown(folder)}")
+    if not stat.S_ISDIR(found.st_mode):
+        raise UserError(f"{_shown(folder)} is a file, not a folder; give the folder that holds the MIDI files")
     settings = _load_settings()
     from rich.progress import Progress
 
@@ -332,7 +377,10 @@ def _cmd_library_add(args: argparse.Namespace) -> int:
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        added = library.add_folder(folder, progress=report)
+        try:
+            added = library.add_folder(folder, progress=report)
+        except OSError as exc:  # a subfolder or file we may not read, or one that vanished meanwhile
+            raise UserError(f"cannot index {_shown(folder)}: {_os_reason(exc)}") from None
     styles = library.styles()
     print(f"indexed {added} files from {folder}; library now has {sum(styles.values())} templates")
     return 0

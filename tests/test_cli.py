@@ -239,3 +239,48 @@ def test_unknown_artist_hint_is_the_name_as_typed_quoted_for_a_shell(capsys: pyt
 def test_unknown_artist_suggestions_come_best_first(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "John Bonhxxx", "--daemon", "no"]) == 2
     assert "did you mean John Bonham, " in capsys.readouterr().err
+
+
+@pytest.fixture
+def odd_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Paths the OS refuses in different ways, and a folder and a file where the other is wanted."""
+    import errno
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "plain.mid").write_bytes(b"MThd")
+    (tmp_path / "folder.mid").mkdir()
+    locked = tmp_path / "locked"
+    real_stat = Path.stat
+
+    def stat(self: Path, **kwargs: bool) -> os.stat_result:
+        if self.name == locked.name:  # tests may run as root, who is never refused
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_stat(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    return {
+        "too long": tmp_path / ("x" * 300 + ".mid"),
+        "a file, not a folder": tmp_path / "plain.mid" / "x.mid",
+        "symbolic links": tmp_path / "loop" / "x.mid",
+        "permission denied": locked,
+    }
+
+
+@pytest.mark.parametrize("problem", ["too long", "a file, not a folder", "symbolic links", "permission denied"])
+@pytest.mark.parametrize("command", [["analyze"], ["library", "add"], ["generate", "--style", "funk", "--out"]])
+def test_paths_the_os_refuses_are_one_line_and_exit_2(
+    odd_paths: dict[str, Path], capsys: pytest.CaptureFixture[str], command: list[str], problem: str
+) -> None:
+    assert main([*command, str(odd_paths[problem]), *(["--daemon", "no"] if command[0] == "generate" else [])]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err, err
+    assert problem in err and len(err) < 250
+
+
+def test_a_folder_is_not_a_file_and_a_file_not_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "beats").mkdir()
+    (tmp_path / "beat.mid").write_bytes(b"MThd")
+    assert main(["analyze", str(tmp_path / "beats")]) == 2
+    assert "beats is a folder, not a MIDI file" in capsys.readouterr().err
+    assert main(["library", "add", str(tmp_path / "beat.mid")]) == 2
+    assert "beat.mid is a file, not a folder" in capsys.readouterr().err
