@@ -29,6 +29,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"mididrumigen: error: {message} (see --help)\n")
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 bar', '4 bars': a count with its noun."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _load_settings() -> Any:
     from mididrumigen.settings import Settings
 
@@ -229,7 +234,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     who = profile.artist_name if profile is not None else "Style"
     print(
         f"{who} · {first.meta.get('style', request.style)} · {first.tempo_bpm:g} BPM · {num}/{den}"
-        f" · {request.bars} bars · seed {first.meta.get('seed')}"
+        f" · {plural(request.bars, 'bar')} · seed {first.meta.get('seed')}"
     )
     if profile is not None and profile.signature_traits:
         print("  " + "; ".join(profile.signature_traits[:3]))
@@ -242,7 +247,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     failures = {(a["provider"], a["outcome"], a["reason"]) for a in attempts if a["outcome"] != "ok"}
     for provider, outcome, reason in sorted(failures):
         print(f"  {provider}: {outcome} ({reason})", file=sys.stderr)
-    print(f"\n{len(paths)} files in {elapsed_ms:.0f} ms ({provider_used})")
+    print(f"\n{plural(len(paths), 'file')} in {elapsed_ms:.0f} ms ({provider_used})")
     return 0
 
 
@@ -332,8 +337,14 @@ def _print_features(path: Path, data: dict[str, Any]) -> None:
     )
     print(f"  ghost notes  {data['ghost_note_share'] * 100:.0f} % of snare hits")
     print(f"  syncopation  {data['syncopation']:.2f}")
-    fills = ", ".join(str(bar + 1) for bar in data["fill_bars"]) or "none"
-    print(f"  bars         {data['bars']} (fills in bar {fills})")
+    fill_bars = [str(bar + 1) for bar in data["fill_bars"]]
+    if not fill_bars:
+        fills = "no fills"
+    elif len(fill_bars) == 1:
+        fills = f"fill in bar {fill_bars[0]}"
+    else:
+        fills = f"fills in bars {', '.join(fill_bars)}"
+    print(f"  bars         {data['bars']} ({fills})")
     print(f"  {'kit piece':<14}{'hits/bar':>9}  {'velocity':>11}  {'timing ms (+ late)':>19}")
     for piece, hits in data["hits_per_bar"].items():
         velocity = data["velocity"].get(piece, {})
@@ -382,7 +393,7 @@ def _cmd_library_add(args: argparse.Namespace) -> int:
         except OSError as exc:  # a subfolder or file we may not read, or one that vanished meanwhile
             raise UserError(f"cannot index {_shown(folder)}: {_os_reason(exc)}") from None
     styles = library.styles()
-    print(f"indexed {added} files from {folder}; library now has {sum(styles.values())} templates")
+    print(f"indexed {plural(added, 'file')} from {folder}; library now has {plural(sum(styles.values()), 'template')}")
     return 0
 
 

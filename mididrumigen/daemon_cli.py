@@ -179,19 +179,20 @@ def _check_artist_known(client: Any, artist: str) -> None:
 
 
 def _print_result(result: dict[str, Any]) -> None:
+    from mididrumigen.cli import plural
     from mididrumigen.midi.grid import render_grid
     from mididrumigen.midi.notes import Clip
 
     who = result.get("artist") or "Style"
     meter = "/".join(str(v) for v in result.get("time_signature") or [])
-    print(f"{who} · {result.get('style')} · {result.get('tempo')} BPM · {meter} · {result.get('bars')} bars")
+    print(f"{who} · {result.get('style')} · {result.get('tempo')} BPM · {meter} · {plural(result['bars'], 'bar')}")
     for info in result["files"]:
         print()
         print(info["name"])
         print(render_grid(Clip.from_json(info["notes"])))
         print(f"→ {info['path']}")
     print(
-        f"\n{len(result['files'])} files in {result['generation_time_ms']:.0f} ms"
+        f"\n{plural(len(result['files']), 'file')} in {result['generation_time_ms']:.0f} ms"
         f" ({result['provider_used']}, via the daemon)",
         file=sys.stdout,
     )

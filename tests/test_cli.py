@@ -284,3 +284,19 @@ def test_a_folder_is_not_a_file_and_a_file_not_a_folder(tmp_path: Path, capsys: 
     assert "beats is a folder, not a MIDI file" in capsys.readouterr().err
     assert main(["library", "add", str(tmp_path / "beat.mid")]) == 2
     assert "beat.mid is a file, not a folder" in capsys.readouterr().err
+
+
+def test_counts_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mididrumigen.cli import _print_features
+
+    args = ["generate", "John Bonham", "--bars", "1", "--variations", "1", "--out", str(tmp_path), "--seed", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert " · 1 bar · " in out and "\n1 file in " in out
+    assert main(["analyze", str(next(tmp_path.glob("*.mid"))), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for fill_bars, shown in [([], "(no fills)"), ([1], "(fill in bar 2)"), ([0, 3], "(fills in bars 1, 4)")]:
+        _print_features(tmp_path / "x.mid", {**data, "bars": 4, "fill_bars": fill_bars})
+        assert f"  bars         4 {shown}\n" in capsys.readouterr().out
+    assert main(["library", "add", str(tmp_path)]) == 0
+    assert "indexed 1 file from " in capsys.readouterr().out
