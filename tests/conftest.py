@@ -1,8 +1,10 @@
-"""Shared fixtures: the Groove MIDI Dataset beside the repo, and an isolated config/data dir."""
+"""Shared fixtures: the Groove MIDI Dataset beside the repo, an isolated config/data dir, a store writer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,3 +30,26 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture
+def save_in_store(isolated_dirs: Path) -> Callable[[Any], None]:
+    """Save a StyleProfile in the store the CLI and the daemon read (as research would have)."""
+
+    def save(profile: Any) -> None:
+        import asyncio
+
+        from mididrumigen.app import DATABASE_FILE
+        from mididrumigen.settings import Settings
+        from mididrumigen.store import Store
+
+        async def write() -> None:
+            store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
+            try:
+                await store.save_profile(profile)
+            finally:
+                await store.close()
+
+        asyncio.run(write())
+
+    return save

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import mido
@@ -156,33 +157,15 @@ def test_analyze_gmd_file(gmd_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert data["tempo_bpm"] == pytest.approx(95, rel=0.04)
 
 
-def _save_in_store(profile: StyleProfile) -> None:
-    """Save a profile in the store the CLI reads (as research would have)."""
-    import asyncio
-
-    from mididrumigen.app import DATABASE_FILE
-    from mididrumigen.settings import Settings
-    from mididrumigen.store import Store
-
-    async def save() -> None:
-        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
-        try:
-            await store.save_profile(profile)
-        finally:
-            await store.close()
-
-    asyncio.run(save())
-
-
 def test_generate_uses_a_researched_profile_from_the_store(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], save_in_store: Callable[[StyleProfile], None]
 ) -> None:
     import dataclasses
 
     from mididrumigen.research.drummers import find_builtin
 
     profile = dataclasses.replace(find_builtin("Tony Allen"), artist_name="Tessa Marlowe", aliases=[])
-    _save_in_store(profile)
+    save_in_store(profile)
     assert main(["generate", "tessa marlowe", "--variations", "1", "--out", str(tmp_path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["artist"] == "Tessa Marlowe"
@@ -213,7 +196,7 @@ def test_analyze_names_the_other_tempo_of_a_half_time_reading(
 
 
 def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], save_in_store: Callable[[StyleProfile], None]
 ) -> None:
     import dataclasses
 
@@ -221,7 +204,7 @@ def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(
 
     builtin = find_builtin("John Bonham")
     researched = dataclasses.replace(builtin, styles=["funk"], sources_count={"builtin": 1, "audio": 2})
-    _save_in_store(researched)
+    save_in_store(researched)
     assert main(["generate", "bonham", "--variations", "1", "--out", str(tmp_path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["style"] == "funk"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -10,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,20 @@ from mididrumigen.cli import main
 from mididrumigen.client import DaemonClient
 from mididrumigen.daemon import DaemonInfo, discover, read_discovery
 from mididrumigen.errors import NotFoundError
+from mididrumigen.profile import StyleProfile
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def running_daemon(isolated_dirs: Path) -> Iterator[DaemonInfo]:
-    """A real daemon process on the isolated dirs (research offline: built-in knowledge only)."""
-    _save_researched_profile()
+def running_daemon(isolated_dirs: Path, save_in_store: Callable[[StyleProfile], None]) -> Iterator[DaemonInfo]:
+    """A real daemon process on the isolated dirs (research offline: built-in knowledge only).
+
+    Its store knows one researched drummer, 'Tessa Marlowe', that no built-in knowledge has.
+    """
+    from mididrumigen.research.drummers import find_builtin
+
+    save_in_store(dataclasses.replace(find_builtin("Tony Allen"), artist_name="Tessa Marlowe", aliases=[]))
     env = dict(os.environ, MIDIDRUMIGEN_PORT="0", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.slow_job_daemon", "plain", "idle"],
@@ -48,25 +53,6 @@ def running_daemon(isolated_dirs: Path) -> Iterator[DaemonInfo]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _save_researched_profile() -> None:
-    """Store a researched drummer, 'Tessa Marlowe', that only the daemon's store knows."""
-    from mididrumigen.app import DATABASE_FILE
-    from mididrumigen.research.drummers import find_builtin
-    from mididrumigen.settings import Settings
-    from mididrumigen.store import Store
-
-    profile = dataclasses.replace(find_builtin("Tony Allen"), artist_name="Tessa Marlowe", aliases=[])
-
-    async def save() -> None:
-        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
-        try:
-            await store.save_profile(profile)
-        finally:
-            await store.close()
-
-    asyncio.run(save())
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
