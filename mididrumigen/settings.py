@@ -76,8 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTING_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-# Whole numbers that mean nothing outside a range: a port past 65535 is not "taken", it does not exist.
-INT_RANGES: dict[str, tuple[int, int]] = {"port": (0, 65535)}
+# Whole numbers that mean nothing outside a range (a port past 65535 is not "taken", it does not
+# exist): the lowest and highest allowed (None: no highest), and how the range reads in an error.
+INT_RANGES: dict[str, tuple[int, int | None, str]] = {
+    "port": (0, 65535, "from 0 to 65535"),
+    "rate_limit_per_hour": (0, None, "0 (no limit) or more"),
+}
 
 
 def config_dir() -> Path:
@@ -175,12 +179,10 @@ class Settings:
         if setting is None:
             raise ValueError(f"unknown setting {name!r}")
         coerced = coerce_setting(setting, value)
-        if name == "rate_limit_per_hour" and coerced < 0:
-            raise ValueError(f"setting rate_limit_per_hour must be 0 (no limit) or more, got {coerced}")
         if name in INT_RANGES:
-            low, high = INT_RANGES[name]
-            if not low <= coerced <= high:
-                raise ValueError(f"setting {name} must be from {low} to {high}, got {coerced}")
+            low, high, allowed = INT_RANGES[name]
+            if coerced < low or (high is not None and coerced > high):
+                raise ValueError(f"setting {name} must be {allowed}, got {coerced}")
         self._values[name] = coerced
 
     def __getitem__(self, name: str) -> Any:
