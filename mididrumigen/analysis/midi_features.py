@@ -178,9 +178,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             positions = grid.beat_position(times_s)
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
-        if times_s[0] <= CLIP_START_HIT_BEATS * grid.period_s:
-            # The clip opens with a hit on its first tick, a bar line (as for the counting
-            # cues): bars count from there, not from where the accents suggest bar 1 is.
+        if opens_on_its_first_tick(times_s, grid):
+            # A bar line (as for the counting cues): bars count from there, not from where
+            # the accents suggest bar 1 is.
             downbeat = round(float(positions[0])) % round(beats_per_bar)
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
@@ -282,7 +282,7 @@ def counted_level_bpm(
         if chosen is not None:
             return chosen
     rides = sum(c == "ride" for c in classes)
-    hats = sum(c in ("hihat_closed", "hihat_open") for c in classes)
+    hats = sum(c in HAT_CLASSES for c in classes)
     pedal = pitches == PEDAL_HAT_PITCH
     if rides > hats and np.count_nonzero(pedal) >= 4:
         found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
@@ -305,13 +305,18 @@ def hats_in_thirty_seconds_bpm(times_s: np.ndarray, classes: list[str], tempo_bp
     return 2.0 * tempo_bpm if share >= THIRTY_SECOND_SHARE else None
 
 
+def opens_on_its_first_tick(times_s: np.ndarray, grid: BeatGrid) -> bool:
+    """True when the clip's first hit is at its first tick (within CLIP_START_HIT_BEATS), marking bar 1."""
+    return len(times_s) > 0 and bool(times_s[0] <= CLIP_START_HIT_BEATS * grid.period_s)
+
+
 def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:
     """The grid moved half a beat when it puts the clip's start, a played bar line, on an off-beat.
 
     A grid fitted to the hits alone can lock onto strong off-beats (a samba's surdo and
     pandeiro); a clip that opens with a hit at its first tick still says where a beat is.
     """
-    if len(times_s) == 0 or times_s[0] > CLIP_START_HIT_BEATS * grid.period_s:
+    if not opens_on_its_first_tick(times_s, grid):
         return grid
     phase = grid.beat_position(times_s[0]) % 1.0
     if abs(phase - 0.5) < HALF_BEAT_SLACK:
