@@ -295,6 +295,13 @@ def _backbeat_weights(raw: list[_RawHit], groups: int) -> list[float] | None:
     return weights
 
 
+@functools.cache
+def _core_backbeat_weights(key: str) -> list[float] | None:
+    """_backbeat_weights of a style's core in its own meter, parsed once (every adaptation asks)."""
+    style = STYLES[key]
+    return _backbeat_weights(_parse_rows(style.core, style.meter), len(meter_groups(style.meter)))
+
+
 def _group_map(source_groups: int, target_groups: int, weights: list[float] | None = None) -> list[int]:
     """Which source beat each target beat plays: keep the last beat when shortening, repeat the middle when longer.
 
@@ -332,9 +339,8 @@ def _adapt(
     dst_compound = is_compound(target)
     groups = meter_groups(target)
     source_groups = len(meter_groups(source))
-    weights: list[float] | None = None
-    if source == style.meter:  # the style's own bar: its core says where the backbeat is
-        weights = _backbeat_weights(_parse_rows(style.core, source), source_groups)
+    # The style's own bar: its core says where the backbeat is.
+    weights = _core_backbeat_weights(style.key) if source == style.meter else None
     mapping = _group_map(source_groups, len(groups), weights)
     by_group: dict[int, list[_RawHit]] = {}
     for hit in raw:
