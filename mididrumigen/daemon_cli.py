@@ -22,7 +22,11 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("artists", help="list cached artists, or remove one (through the daemon when it runs)")
-    p.add_argument("--delete", metavar="ARTIST", help="remove this artist's profile from the cache")
+    p.add_argument(
+        "--delete",
+        metavar="ARTIST",
+        help="remove a researched artist from the cache; for a built-in drummer, what research added to it",
+    )
     p.add_argument("--json", action="store_true")
     add_daemon_option(p)
     p.set_defaults(func=cmd_artists)
@@ -74,17 +78,17 @@ def cmd_artists(args: argparse.Namespace) -> int:
     from mididrumigen.files import validate_artist_name
 
     client = daemon_client(args.daemon)
-    target = validate_artist_name(args.delete) if args.delete else None
-    if client is not None:
-        if target is not None:
-            print(f"removed {client.delete_artist(target)['deleted']}")
-            return 0
-        rows = client.artists()
-    else:
-        rows = asyncio.run(_artists_in_process(target))
-        if target is not None:
-            print(f"removed {rows[0]['name']}")
-            return 0
+    if args.delete:
+        target = validate_artist_name(args.delete)
+        done = client.delete_artist(target) if client is not None else asyncio.run(_delete_in_process(target))
+        if args.json:
+            print(json.dumps(done, indent=2))
+        elif done.get("reset_to") == "built-in":
+            print(f"removed what research added to {done['deleted']}; its built-in profile stays")
+        else:
+            print(f"removed {done['deleted']}")
+        return 0
+    rows = client.artists() if client is not None else asyncio.run(_artists_in_process())
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -95,20 +99,29 @@ def cmd_artists(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _artists_in_process(delete: str | None) -> list[dict[str, Any]]:
-    from mididrumigen.errors import NotFoundError
+async def _open_store() -> Any:
+    from mididrumigen.app import DATABASE_FILE
     from mididrumigen.settings import Settings
     from mididrumigen.store import Store
 
-    settings = Settings.load()
-    store = await Store.open(settings.data_dir / "mididrumigen.sqlite")
+    return await Store.open(Settings.load().data_dir / DATABASE_FILE)
+
+
+async def _artists_in_process() -> list[dict[str, Any]]:
+    store = await _open_store()
     try:
-        if delete is not None:
-            row = await store.get_artist(delete)
-            if row is None or not await store.delete_artist(row.name):
-                raise NotFoundError(f"no cached artist {delete!r}")
-            return [row.to_json()]
         return [r.to_json() for r in await store.list_artists()]
+    finally:
+        await store.close()
+
+
+async def _delete_in_process(name: str) -> dict[str, Any]:
+    """What DELETE /artists/{name} does, on the store itself (the daemon's answer, or its error)."""
+    from mididrumigen.orchestrator import forget_artist
+
+    store = await _open_store()
+    try:
+        return await forget_artist(store, name)
     finally:
         await store.close()
 

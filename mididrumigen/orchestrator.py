@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mididrumigen.app import App
     from mididrumigen.jobs import JobContext
     from mididrumigen.midi.notes import Clip
+    from mididrumigen.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,42 @@ async def _resolve_profile_uncached(app: App, artist: str) -> StyleProfile | Non
     if stored is None:
         await app.store.save_profile(builtin, origin="builtin")
     return builtin
+
+
+async def forget_artist(store: Store, name: str) -> dict[str, Any]:
+    """Remove a cached artist (named as listed, any case): the DELETE /artists and `artists --delete` answer.
+
+    A researched artist goes entirely: {"deleted": name, "reset_to": None}. A built-in drummer is always
+    served, so only what research added on top of its built-in knowledge goes, and the answer says so:
+    {"deleted": name, "reset_to": "built-in"}; with nothing researched it is a 409 (code builtin_artist).
+    UnknownArtistError (404) for a name the store does not hold.
+    """
+    from mididrumigen.research.builtin_vectors import shipped_embedding
+    from mididrumigen.research.drummers import find_builtin, researched_or_builtin
+
+    row = await store.get_artist(name)
+    listed = row.name if row is not None else name
+    try:
+        builtin: StyleProfile | None = find_builtin(listed)
+    except UnknownArtistError:
+        builtin = None
+    if builtin is not None and builtin.artist_name.casefold() != listed.casefold():
+        builtin = None  # a name that merely looks like a built-in drummer's: it is its own artist
+    if builtin is None:
+        if row is None or not await store.delete_artist(row.name):
+            raise UnknownArtistError(name, _suggestions(name))
+        return {"deleted": row.name, "reset_to": None}
+    stored = await store.get_profile(builtin.artist_name) if row is not None else None
+    sources = await store.list_research_sources(builtin.artist_name) if row is not None else []
+    if not sources and researched_or_builtin(stored, builtin) is builtin:
+        raise UserError(
+            f"built-in knowledge cannot be removed: {builtin.artist_name!r} has nothing researched to remove",
+            status=409,
+            code="builtin_artist",
+        )
+    builtin.embedding = shipped_embedding(builtin)
+    await store.reset_to_builtin(builtin)
+    return {"deleted": builtin.artist_name, "reset_to": "built-in"}
 
 
 # -- generation -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from mididrumigen.cli import main
 from mididrumigen.client import DaemonClient
 from mididrumigen.daemon import DaemonInfo, discover, read_discovery
-from mididrumigen.errors import NotFoundError
+from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
 from mididrumigen.profile import StyleProfile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,3 +122,43 @@ def test_a_failure_from_the_daemon_is_one_line(
     monkeypatch.setattr(DaemonClient, "discover", classmethod(lambda cls, folder=None: _FailingTaskDaemon("x", "t")))
     assert main(["generate", "--style", "funk"]) == 2
     assert _one_line_error(capsys).endswith("task failed: no sources found: papers: DNS lookup failed audio: timed out")
+
+
+def test_artists_delete_answers_alike_with_and_without_the_daemon(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for daemon in ("auto", "no"):
+        assert main(["artists", "--delete", "John Bonham", "--daemon", daemon]) == 2
+        assert "built-in knowledge cannot be removed: 'John Bonham'" in _one_line_error(capsys)
+        assert main(["artists", "--delete", "Danny Careyyy Xq", "--daemon", daemon]) == 2
+        assert "unknown artist 'Danny Careyyy Xq'; did you mean Danny Carey?" in _one_line_error(capsys)
+    assert main(["artists", "--delete", "tessa marlowe"]) == 0
+    assert capsys.readouterr().out == "removed Tessa Marlowe\n"
+    assert main(["artists", "--delete", "Tessa Marlowe", "--daemon", "no"]) == 2
+    assert "unknown artist 'Tessa Marlowe'" in _one_line_error(capsys)
+    client = DaemonClient(running_daemon.url, running_daemon.token)
+    assert "John Bonham" in {row["name"] for row in client.artists()}
+    # the client gives the CLI the daemon's errors as the in-process code raises them
+    with pytest.raises(UnknownArtistError) as unknown:
+        client.delete_artist("Danny Careyyy Xq")
+    assert unknown.value.name == "Danny Careyyy Xq" and unknown.value.suggestions == ["Danny Carey"]
+    assert unknown.value.status == 404 and unknown.value.code == "unknown_artist"
+    with pytest.raises(UserError) as builtin:
+        client.delete_artist("John Bonham")
+    assert builtin.value.status == 409 and builtin.value.code == "builtin_artist"
+
+
+def test_artists_delete_of_a_researched_builtin_drummer_keeps_its_builtin_profile(
+    save_in_store: Callable[[StyleProfile], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mididrumigen.research.drummers import find_builtin
+
+    builtin = find_builtin("John Bonham")
+    save_in_store(dataclasses.replace(builtin, styles=["funk"], sources_count={"builtin": 1, "audio": 2}))
+    assert main(["artists", "--delete", "john bonham", "--daemon", "no"]) == 0
+    assert capsys.readouterr().out == "removed what research added to John Bonham; its built-in profile stays\n"
+    assert main(["artists", "--daemon", "no", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["John Bonham"]["origin"] == "builtin"
+    assert main(["artists", "--delete", "John Bonham", "--daemon", "no"]) == 2
+    assert "built-in knowledge cannot be removed" in _one_line_error(capsys)

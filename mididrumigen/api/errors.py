@@ -114,7 +114,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra)
     except UnknownArtistError as exc:
-        return error_response(exc.status, exc.code, exc.message, extra={"suggestions": exc.suggestions})
+        extra = {"artist": exc.name, "suggestions": exc.suggestions}
+        return error_response(exc.status, exc.code, exc.message, extra=extra)
     except UserError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except ValidationError as exc:

@@ -130,11 +130,13 @@ class Reply(BaseModel):
 
 
 class ErrorDetail(Reply):
-    """The error object."""
+    """The error object; code unknown_artist (404, every route that takes an artist) adds artist and suggestions."""
 
     code: str
     message: str
     field: str | None = None
+    artist: str | None = Field(default=None, description="unknown_artist: the name asked for.")
+    suggestions: list[str] | None = Field(default=None, description="unknown_artist: close built-in names.")
 
 
 class ErrorReply(Reply):
@@ -225,9 +227,14 @@ class ArtistList(Reply):
 
 
 class Deleted(Reply):
-    """What was removed."""
+    """What was removed: the whole artist, or only the research added to a built-in drummer."""
 
-    deleted: str
+    deleted: str = Field(description="The artist's name as listed.")
+    reset_to: Literal["built-in"] | None = Field(
+        description="null: the artist was removed entirely. 'built-in': a built-in drummer's research (sources,"
+        " researched profile) was removed and its built-in profile is served again; built-in knowledge itself"
+        " cannot be removed (409, code builtin_artist, when there is nothing researched to remove)."
+    )
 
 
 class SimilarItem(Reply):

@@ -339,13 +339,8 @@ async def list_artists(request: web.Request) -> web.Response:
 
 
 async def delete_artist(request: web.Request) -> web.Response:
-    """Remove an artist's profile, sources and embedding from the cache."""
-    app = app_of(request)
-    name = artist_param(request)
-    row = await app.store.get_artist(name)
-    if row is None or not await app.store.delete_artist(row.name):
-        raise NotFoundError(f"no cached artist {name!r}")
-    return reply({"deleted": row.name})
+    """Remove a researched artist, or what research added to a built-in drummer (409 if nothing was)."""
+    return reply(await orchestrator.forget_artist(app_of(request).store, artist_param(request)))
 
 
 def byte_range(request: web.Request, size: int) -> tuple[int, int] | None:
@@ -461,8 +456,9 @@ ROUTES: tuple[Route, ...] = (
           {200: ("Neighbours", models.SimilarReply)}, params=(ARTIST, LIMIT), errors=(400, 404, 409)),
     Route("GET", "/artists", list_artists, "artists", "Cached artists",
           {200: ("Artists", models.ArtistList)}),
-    Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete", "Remove an artist from the cache",
-          {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404)),
+    Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete",
+          "Remove a researched artist, or the research added to a built-in drummer (409: nothing to remove)",
+          {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404, 409)),
     Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
           {200: ("The MIDI file", None), 206: ("The byte range a Range header asked for", None)},
           params=(FILE_ID,), content_type="audio/midi", errors=(404, 416)),

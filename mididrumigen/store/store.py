@@ -11,10 +11,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mididrumigen.profile import StyleProfile
 from mididrumigen.store.db import Database
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 EMBEDDING_DIMS = 384
 RESEARCH_STATUSES = ("pending", "researching", "cached", "failed")
@@ -247,27 +250,39 @@ class Store:
         added = 0
         async with self.db.write() as conn:
             for profile in profiles:
-                cursor = await conn.execute(
-                    "INSERT INTO artists (name, origin, research_status, confidence, sources_count, created_at,"
-                    " updated_at) VALUES (?, 'builtin', 'cached', ?, 0, ?, ?) ON CONFLICT(name) DO NOTHING",
-                    (profile.artist_name, profile.confidence_score, now, now),
-                )
-                if cursor.rowcount != 1:
-                    continue
-                artist_id = cursor.lastrowid
-                await conn.execute(
-                    "INSERT INTO style_profiles (artist_id, profile, version, confidence, updated_at)"
-                    " VALUES (?, ?, 1, ?, ?)",
-                    (artist_id, dumps(profile.to_json()), profile.confidence_score, now),
-                )
-                if profile.embedding is not None:
-                    await conn.execute(
-                        "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)",
-                        (artist_id, embedding_blob(profile.embedding)),
-                    )
-                added += 1
+                added += await self._insert_builtin(conn, profile, now)
         self.profiles_version += 1
         return added
+
+    async def reset_to_builtin(self, profile: StyleProfile) -> None:
+        """Drop what research stored for a built-in drummer (sources, profile, embedding) and store profile,
+        its built-in knowledge, as the daemon seeds it: one transaction, never half-reset."""
+        async with self.db.write() as conn:
+            await self._delete_artist(conn, profile.artist_name)
+            await self._insert_builtin(conn, profile, time.time())
+        self.profiles_version += 1
+
+    @staticmethod
+    async def _insert_builtin(conn: aiosqlite.Connection, profile: StyleProfile, now: float) -> int:
+        """Insert a built-in drummer's artist, profile and embedding unless the artist exists; return 1 if added."""
+        cursor = await conn.execute(
+            "INSERT INTO artists (name, origin, research_status, confidence, sources_count, created_at,"
+            " updated_at) VALUES (?, 'builtin', 'cached', ?, 0, ?, ?) ON CONFLICT(name) DO NOTHING",
+            (profile.artist_name, profile.confidence_score, now, now),
+        )
+        if cursor.rowcount != 1:
+            return 0
+        artist_id = cursor.lastrowid
+        await conn.execute(
+            "INSERT INTO style_profiles (artist_id, profile, version, confidence, updated_at) VALUES (?, ?, 1, ?, ?)",
+            (artist_id, dumps(profile.to_json()), profile.confidence_score, now),
+        )
+        if profile.embedding is not None:
+            await conn.execute(
+                "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)",
+                (artist_id, embedding_blob(profile.embedding)),
+            )
+        return 1
 
     async def set_embedding(self, name: str, embedding: Iterable[float]) -> None:
         """Store (or replace) the 384-d embedding of a known artist."""
@@ -286,13 +301,25 @@ class Store:
     async def delete_artist(self, name: str) -> bool:
         """Remove an artist with its profile, sources and embedding; return whether it existed."""
         async with self.db.write() as conn:
-            rows = list(await conn.execute_fetchall("SELECT id FROM artists WHERE name = ?", (name,)))
-            if not rows:
+            if not await self._delete_artist(conn, name):
                 return False
-            artist_id = int(rows[0][0])
-            await conn.execute("DELETE FROM profile_embeddings WHERE artist_id = ?", (artist_id,))
-            await conn.execute("DELETE FROM artists WHERE id = ?", (artist_id,))
         self.profiles_version += 1
+        return True
+
+    @staticmethod
+    async def _delete_artist(conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False) -> bool:
+        """Delete an artist's row, embedding and (by cascade) profile and sources; return whether it was there."""
+        no_profile = " AND NOT EXISTS (SELECT 1 FROM style_profiles p WHERE p.artist_id = a.id)"
+        rows = list(
+            await conn.execute_fetchall(
+                "SELECT a.id FROM artists a WHERE a.name = ?" + (no_profile if only_without_profile else ""), (name,)
+            )
+        )
+        if not rows:
+            return False
+        artist_id = int(rows[0][0])
+        await conn.execute("DELETE FROM profile_embeddings WHERE artist_id = ?", (artist_id,))
+        await conn.execute("DELETE FROM artists WHERE id = ?", (artist_id,))
         return True
 
     async def similar(self, name: str, limit: int = 10) -> list[SimilarArtist] | None:

@@ -334,10 +334,10 @@ async def test_artists_list_and_delete(daemon: Running, client: aiohttp.ClientSe
     assert names["Delete Me"]["has_embedding"] and names["Delete Me"]["research_status"] == "cached"
     async with client.delete("/api/v1/artists/delete%20me") as resp:
         assert resp.status == 200
-        assert (await resp.json()) == {"deleted": "Delete Me"}
+        assert (await resp.json()) == {"deleted": "Delete Me", "reset_to": None}
     async with client.delete("/api/v1/artists/delete%20me") as resp:
         assert resp.status == 404
-        assert_error(await resp.json(), "not_found")
+        assert_error(await resp.json(), "unknown_artist")
 
 
 async def test_files_are_served_by_id(daemon: Running, client: aiohttp.ClientSession, tmp_path: Path) -> None:
