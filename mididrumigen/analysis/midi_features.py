@@ -153,6 +153,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         tempo_bpm = file_tempo
         beats_per_bar = _pulses_per_bar(meter)
         downbeat = 0
+        bar_start = 0.0
         positions = grid.beat_position(times_s)
         alternatives = []
     else:
@@ -178,10 +179,12 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             positions = grid.beat_position(times_s)
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        bar_start = float(downbeat)  # where a bar begins, in the grid's beats (bar_of counts from it)
         if opens_on_its_first_tick(times_s, grid):
-            # A bar line (as for the counting cues): bars count from there, not from where
-            # the accents suggest bar 1 is.
-            downbeat = round(float(positions[0])) % round(beats_per_bar)
+            # A bar line (as for the counting cues): bars count from that tick, not from where
+            # the accents suggest bar 1 is, even when an estimated grid puts it between two beats.
+            bar_start = float(grid.beat_position(0.0))
+            downbeat = round(bar_start)
         tempo_bpm = grid.tempo_bpm * _pulse_per_quarter(meter)
         alternatives = [
             bpm * _pulse_per_quarter(meter)
@@ -201,11 +204,11 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     offsets_ms = offsets_beats * grid.period_s * 1000.0
 
     # A hit played just ahead of a bar line belongs to the bar it anticipates.
-    bar_of = np.floor((positions - downbeat + EARLY_BEATS) / beats_per_bar).astype(int)
+    bar_of = np.floor((positions - bar_start + EARLY_BEATS) / beats_per_bar).astype(int)
     if clip.length_ticks:
         # ... but no bar starts at or after the clip's end: a last hit played late belongs to the last bar.
-        end = float(grid.beat_position(np.array([clip.length_ticks * seconds_per_tick]))[0])
-        bar_of = np.minimum(bar_of, int(np.ceil((end - downbeat) / beats_per_bar - END_SLACK_BARS)) - 1)
+        end = float(grid.beat_position(clip.length_ticks * seconds_per_tick))
+        bar_of = np.minimum(bar_of, int(np.ceil((end - bar_start) / beats_per_bar - END_SLACK_BARS)) - 1)
     first_bar = int(bar_of.min())
     bar_index = bar_of - first_bar
     if tempo_source == "file":

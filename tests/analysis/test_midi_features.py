@@ -341,6 +341,21 @@ def test_bars_are_counted_from_the_clips_start_and_end_with_it() -> None:
     assert len(features.density_per_bar) == 4
 
 
+@pytest.mark.parametrize("bars", [1, 2, 4])
+def test_bars_count_from_the_first_tick_when_the_grid_puts_it_between_beats(bars: int) -> None:
+    # A laid-back groove: every hit a fifth of a beat behind the written one but the opening
+    # kick and hat on the clip's first tick, so the grid fitted to the playing puts that tick
+    # 0.2 beats ahead of a beat. The clip is still `bars` bars, not one more.
+    shift = round(0.2 * TPB)
+    later = [n._replace(time=min(n.time + shift, bars * 4 * TPB - 1)) for n in groove(bars=bars).notes]
+    notes = [n for n in later if n.time > shift + 30]
+    notes += [Note(KICK, 110, 0, 60), Note(HAT, 90, 0, 60)]
+    features = analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=bars))
+    assert features.tempo_bpm == pytest.approx(100.0, rel=0.02)
+    assert features.bars == bars
+    assert sum(features.density_per_bar) == len(notes)
+
+
 def test_a_clip_without_kit_pieces_is_refused() -> None:
     piano = Clip(notes=[Note(60 + i % 5, 80, i * TPB // 2, 200) for i in range(16)], tempo_bpm=100.0)
     with pytest.raises(ValueError, match="no drum-kit notes"):
