@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,13 +274,19 @@ async def generate_now(app: App, request: GenerationRequest) -> GenerationResult
 
 
 async def process_request(app: App, request: GenerationRequest) -> tuple[GenerationResult | None, str | None]:
-    """The Orchestrator: (result, None) when generated at once, (None, task_id) when research was queued."""
+    """The Orchestrator: (result, None) when generated at once, (None, task_id) when research was queued.
+
+    The generation job waits for the artist's research job: the one already queued or running for
+    this artist if there is one (a second request for an unknown drummer researches nothing twice).
+    """
     try:
         return await generate_now(app, request), None
     except UnknownArtistError:
         pass
     assert request.artist is not None
-    task_id = await app.scheduler.submit("generate", {"request": request_to_json(request)}, artist=request.artist)
+    research_id, _ = await queue_research(app, request.artist)
+    params = {"request": request_to_json(request), "research_task": research_id}
+    task_id = await app.scheduler.submit("generate", params, artist=request.artist)
     return None, task_id
 
 
@@ -290,6 +297,32 @@ def _suggestions(artist: str) -> list[str]:
 
 
 # -- research ---------------------------------------------------------------------------------
+
+
+async def queue_research(
+    app: App, artist: str, *, augment: bool = False, kinds: Sequence[str] | None = None
+) -> tuple[str, bool]:
+    """Queue research (augment: more sources for a stored artist) unless research already queued or
+    running for this artist collects what it would; return (that job's id, whether it is new).
+
+    A new plain research marks the artist pending at once, so GET /artists and /research show it
+    while it waits; the job's params say whether that created the artist (see research_and_save).
+    """
+    params: dict[str, Any] = {"artist": artist, "augment": augment}
+    if augment:
+        params["kinds"] = list(kinds) if kinds is not None else None
+
+    def covered_by(active: dict[str, Any]) -> bool:
+        return collects_all(active["params"].get("kinds"), kinds)
+
+    return await app.scheduler.submit_once(
+        "research", params, artist=artist, covered_by=covered_by, research_status=None if augment else "pending"
+    )
+
+
+def collects_all(active: Sequence[str] | None, wanted: Sequence[str] | None) -> bool:
+    """Whether research collecting the source kinds `active` collects every kind of `wanted` (None or []: all)."""
+    return not active or (bool(wanted) and set(wanted or ()) <= set(active))
 
 
 async def run_research(app: App, artist: str, job: JobContext) -> StyleProfile:
@@ -319,22 +352,34 @@ async def local_research(app: App, artist: str, job: JobContext) -> StyleProfile
 
 
 async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProfile:
-    """Run research for artist and store the profile in one transaction; mark the artist failed on error."""
-    await app.store.set_research_status(artist, "researching")
+    """Run research for artist and store the profile in one transaction; mark the artist failed on error.
+
+    Research that ends without a profile (failed, or cancelled by the user) removes the artist if
+    this job created it: a typo must not linger as a cached artist. The failed job keeps its error.
+    An artist that was there before (a failed augment of a real drummer) stays as it was.
+    """
+    store = app.store
+    created = bool(job.params.get("new_artist")) or await store.get_artist(artist) is None
+    await store.set_research_status(artist, "researching")
     try:
         profile = await run_research(app, artist, job)
     except asyncio.CancelledError:
-        await asyncio.shield(app.store.set_research_status(artist, "pending"))
+        if job.cancelled and created:
+            await asyncio.shield(store.delete_unprofiled_artist(artist))
+        else:  # shutting down: the job resumes after a restart
+            await asyncio.shield(store.set_research_status(artist, "pending"))
         raise
     except Exception:
-        await app.store.set_research_status(artist, "failed")
+        await store.set_research_status(artist, "failed")
+        if created:
+            await store.delete_unprofiled_artist(artist)
         raise
     await job.set_stage("saving profile", 95)
     origin = "builtin" if profile.sources_count.get("builtin") and sum(profile.sources_count.values()) == 1 else "research"
-    await app.store.save_profile(profile, origin=origin)
+    await store.save_profile(profile, origin=origin)
     if profile.artist_name.casefold() != artist.casefold():
         # The name researched resolved to another (e.g. "bonham" -> "John Bonham"): keep no stale row.
-        await app.store.delete_artist(artist)
+        await store.delete_unprofiled_artist(artist)
     return profile
 
 
@@ -345,19 +390,42 @@ async def research_job(app: App, job: JobContext) -> dict[str, Any]:
 
 
 async def generate_job(app: App, job: JobContext) -> dict[str, Any]:
-    """Job handler for kind 'generate': research the artist first if needed, then generate."""
+    """Job handler for kind 'generate' (params: request, research_task): wait for the research if needed, then generate."""
     request = request_from_json(job.params["request"])
     profile = None
     if request.artist is not None:
         profile = await resolve_profile(app, request.artist)
         if profile is None:
-            await job.set_stage("waiting for a research slot", 2)
-            async with app.scheduler.limit("research"):
-                await job.set_stage("researching", 5)
-                profile = await research_and_save(app, request.artist, job)
+            profile = await researched_profile(app, job, request.artist)
     await job.set_stage("generating", 90)
     result = await generate_with_profile(app, profile, request)
     return result.to_json()
+
+
+async def researched_profile(app: App, job: JobContext, artist: str) -> StyleProfile:
+    """Wait for the research job a generation needs and return the profile it saved; UserError if it found none.
+
+    That job is the one queued with the generation (params["research_task"]); a generation queued
+    without one (by an older release) queues research now, or joins the one active for the artist.
+    Its stage and progress show here while it runs.
+    """
+    research_id = job.params.get("research_task")
+    if not isinstance(research_id, str) or await app.store.get_job(research_id) is None:
+        research_id, _ = await queue_research(app, artist)
+
+    async def show(state: dict[str, Any]) -> None:
+        stage = "waiting for a research slot" if state["status"] == "queued" else f"researching: {state['stage']}"
+        await job.set_stage(stage, 5 + 0.8 * float(state["progress"]))
+
+    final = await app.scheduler.follow(research_id, show)
+    if final["status"] != "succeeded":
+        reason = final["error"] or final["status"]
+        raise UserError(f"research of {artist!r} ended without a profile: {reason}", code="no_profile")
+    found = (final["result"] or {}).get("artist") or artist
+    profile = await resolve_profile(app, str(found))
+    if profile is None:  # removed since the research saved it
+        raise UserError(f"research of {artist!r} saved a profile that is no longer stored", code="no_profile")
+    return profile
 
 
 def register_jobs(app: App) -> None:

@@ -149,7 +149,11 @@ class TaskAccepted(Reply):
     """A queued job: poll status_url or stream events_url."""
 
     task_id: str
-    status: str
+    status: Literal["queued", "already_queued"] = Field(
+        description="queued: a new task. already_queued: a task queued or running for this artist already does"
+        " this work (research, or an augment collecting these source kinds); its id is given and no second task"
+        " is started (nor counted by the rate limit)."
+    )
     artist: str | None = None
     status_url: str
     events_url: str

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from mididrumigen import orchestrator
 from mididrumigen.api import models
 from mididrumigen.api.errors import ApiError, validation_error
+from mididrumigen.api.security import NOTHING_STARTED_KEY
 from mididrumigen.app import App
 from mididrumigen.errors import NotFoundError, UnknownArtistError
 from mididrumigen.files import validate_artist_name
@@ -171,6 +172,16 @@ def task_links(task_id: str) -> dict[str, str]:
     return {"status_url": f"{PREFIX}/task/{task_id}", "events_url": f"{PREFIX}/task/{task_id}/events"}
 
 
+def accepted(task_id: str, created: bool, artist: str | None) -> web.Response:
+    """The 202 for work queued: status "queued" for a new task, "already_queued" for the task already
+    queued or running that does the same work (its id; no second job, and nothing counted by the rate limit)."""
+    status = "queued" if created else "already_queued"
+    response = reply({"task_id": task_id, "status": status, "artist": artist, **task_links(task_id)}, 202)
+    if not created:
+        response[NOTHING_STARTED_KEY] = True
+    return response
+
+
 def unknown_artist(app: App, name: str) -> UnknownArtistError:
     """The 404 for an artist we know nothing about, with close built-in names."""
     return UnknownArtistError(name, orchestrator._suggestions(name))
@@ -196,13 +207,8 @@ async def post_research(request: web.Request) -> web.Response:
                 "profile": orchestrator.profile_summary(profile),
             }
         )
-    active = await app.store.active_job_for("research", body.artist)
-    if active is not None:
-        task_id = active["id"]
-    else:
-        await app.store.set_research_status(body.artist, "pending")
-        task_id = await app.scheduler.submit("research", {"artist": body.artist, "augment": False}, artist=body.artist)
-    return reply({"task_id": task_id, "status": "queued", "artist": body.artist, **task_links(task_id)}, 202)
+    task_id, created = await orchestrator.queue_research(app, body.artist)
+    return accepted(task_id, created, body.artist)
 
 
 async def get_research(request: web.Request) -> web.Response:
@@ -235,7 +241,7 @@ async def post_generate(request: web.Request) -> web.Response:
     if result is not None:
         return web.Response(text=result.to_json_text(), content_type="application/json")
     assert task_id is not None
-    return reply({"task_id": task_id, "status": "queued", "artist": generation_request.artist, **task_links(task_id)}, 202)
+    return accepted(task_id, True, generation_request.artist)
 
 
 async def post_augment(request: web.Request) -> web.Response:
@@ -247,9 +253,8 @@ async def post_augment(request: web.Request) -> web.Response:
     row = await app.store.get_artist(profile.artist_name if profile else name)
     if row is None:
         raise unknown_artist(app, name)
-    params = {"artist": row.name, "augment": True, "kinds": body.kinds}
-    task_id = await app.scheduler.submit("research", params, artist=row.name)
-    return reply({"task_id": task_id, "status": "queued", "artist": row.name, **task_links(task_id)}, 202)
+    task_id, created = await orchestrator.queue_research(app, row.name, augment=True, kinds=body.kinds)
+    return accepted(task_id, created, row.name)
 
 
 async def get_task(request: web.Request) -> web.Response:

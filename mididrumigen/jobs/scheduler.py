@@ -147,6 +147,44 @@ class Scheduler:
             self._launch(job_id, kind, params, 0)
         return job_id
 
+    async def submit_once(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        artist: str,
+        covered_by: Callable[[dict[str, Any]], bool],
+        research_status: str | None = None,
+    ) -> tuple[str, bool]:
+        """Queue a job for an artist unless an active one already does its work (store.insert_job_once).
+
+        Returns (the id of the job doing the work, whether it is a new job).
+        """
+        if kind not in self.kinds:
+            raise ValueError(f"unknown job kind {kind!r}")
+        if self._closing:
+            raise UserError("the daemon is shutting down", status=503, code="shutting_down")
+        job, created = await self.app.store.insert_job_once(
+            uuid.uuid4().hex, kind, params, artist, covered_by=covered_by, research_status=research_status
+        )
+        if created and self._started:
+            self._launch(job["id"], kind, job["params"], 0)
+        return job["id"], created
+
+    async def follow(self, job_id: str, on_change: Callable[[dict[str, Any]], Awaitable[None]]) -> dict[str, Any]:
+        """Wait for another job to end, calling on_change with its state now and after every change; return
+        its final state. For a job that needs another's work: no polling, and nothing to lose on a restart
+        (both are rows: the waiting job runs again and follows the other again)."""
+        queue = self.subscribe(job_id)
+        try:
+            state = await self.get(job_id)
+            while state["status"] not in TERMINAL_STATUSES:
+                await on_change(state)
+                state = await queue.get()
+            return await self.get(job_id)
+        finally:
+            self.unsubscribe(job_id, queue)
+
     def _launch(self, job_id: str, kind: str, params: dict[str, Any], attempts: int) -> None:
         task = self.spawn(self._run(job_id, self.kinds[kind], params, attempts), name=f"job-{kind}-{job_id}")
         self._job_tasks[job_id] = task

@@ -8,7 +8,7 @@ import sqlite3
 import struct
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,18 +189,22 @@ class Store:
 
     async def set_research_status(self, name: str, status: str, *, origin: str = "research") -> int:
         """Create the artist if new and set its research status; return the artist id."""
+        async with self.db.write() as conn:
+            return await self._set_research_status(conn, name, status, origin)
+
+    @staticmethod
+    async def _set_research_status(conn: aiosqlite.Connection, name: str, status: str, origin: str) -> int:
         if status not in RESEARCH_STATUSES:
             raise ValueError(f"research status must be one of {', '.join(RESEARCH_STATUSES)}")
         now = time.time()
-        async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO artists (name, origin, research_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET research_status = excluded.research_status,"
-                " updated_at = excluded.updated_at",
-                (name, origin, status, now, now),
-            )
-            rows = await conn.execute_fetchall("SELECT id FROM artists WHERE name = ?", (name,))
-            return int(next(iter(rows))[0])
+        await conn.execute(
+            "INSERT INTO artists (name, origin, research_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET research_status = excluded.research_status,"
+            " updated_at = excluded.updated_at",
+            (name, origin, status, now, now),
+        )
+        rows = await conn.execute_fetchall("SELECT id FROM artists WHERE name = ?", (name,))
+        return int(next(iter(rows))[0])
 
     async def get_profile(self, name: str) -> StyleProfile | None:
         """Return the stored profile for name (case-insensitive, aliases too), or None."""
@@ -305,6 +309,12 @@ class Store:
                 return False
         self.profiles_version += 1
         return True
+
+    async def delete_unprofiled_artist(self, name: str) -> bool:
+        """Remove an artist that has no profile (a name research found nothing for), with its sources;
+        return whether it was removed (never an artist with a profile)."""
+        async with self.db.write() as conn:
+            return await self._delete_artist(conn, name, only_without_profile=True)
 
     @staticmethod
     async def _delete_artist(conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False) -> bool:
@@ -459,6 +469,48 @@ class Store:
             "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
             (job_id, kind, dumps(params), artist, time.time()),
         )
+
+    async def insert_job_once(
+        self,
+        job_id: str,
+        kind: str,
+        params: dict[str, Any],
+        artist: str,
+        *,
+        covered_by: Callable[[dict[str, Any]], bool],
+        research_status: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Queue a job for an artist unless a queued or running one of this kind already does its work.
+
+        One transaction, so two requests at once queue one job: the oldest active job of this kind
+        for this artist (any case) for which covered_by(job) is true is returned as (job, False);
+        otherwise the new job is inserted and returned as (job, True). With research_status, a new
+        job also sets the artist's research status, creating the artist if it is new; its params
+        then say "new_artist": true, so research that ends without a profile can remove the artist
+        it made (crash-safe: it is in the job's row).
+        """
+        now = time.time()
+        async with self.db.write() as conn:
+            active = await conn.execute_fetchall(
+                "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
+                " ORDER BY created_at",
+                (kind, artist),
+            )
+            for row in active:
+                job = job_from_row(row)
+                if covered_by(job):
+                    return job, False
+            if research_status is not None:
+                known = await conn.execute_fetchall("SELECT 1 FROM artists WHERE name = ?", (artist,))
+                if not list(known):
+                    params = {**params, "new_artist": True}
+                await self._set_research_status(conn, artist, research_status, "research")
+            await conn.execute(
+                "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
+                (job_id, kind, dumps(params), artist, now),
+            )
+            rows = await conn.execute_fetchall("SELECT * FROM jobs WHERE id = ?", (job_id,))
+            return job_from_row(next(iter(rows))), True
 
     async def update_job(self, job_id: str, **fields: Any) -> None:
         """Set some columns of a job row (JSON columns are encoded; heartbeat_at is refreshed)."""

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from mididrumigen import orchestrator
+from mididrumigen.app import App
+from mididrumigen.errors import UserError
+from mididrumigen.jobs import JobContext
+from mididrumigen.profile import StyleProfile
 from mididrumigen.research.drummers import find_builtin
-from tests.api.conftest import Running, assert_error
+from tests.api.conftest import Running, assert_error, start_daemon, stop_daemon
 from tests.store.test_store import make_profile
 
 TYPO = "Danny Careyyy Xq"  # no built-in knowledge; close to Danny Carey
@@ -67,7 +74,9 @@ async def test_deleting_a_researched_builtin_drummer_removes_the_research_and_sa
         assert_error(await resp.json(), "builtin_artist")
 
 
-async def test_deleting_a_researched_artist_removes_it(daemon: Running, client: aiohttp.ClientSession) -> None:
+async def test_deleting_a_researched_artist_removes_it(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
     await daemon.app.store.save_profile(make_profile("Delete Me"))
     async with client.delete("/api/v1/artists/delete%20me") as resp:
         assert resp.status == 200
@@ -104,3 +113,232 @@ async def test_every_route_answers_an_unknown_artist_alike(
         error = assert_error(await resp.json(), "unknown_artist")
     assert error["message"] == f"unknown artist {TYPO!r}; did you mean Danny Carey?"
     assert error["suggestions"] == ["Danny Carey"] and error["artist"] == TYPO
+
+
+# -- what research leaves behind ------------------------------------------------------------------
+
+
+class GatedResearch:
+    """A stand-in for run_research that waits for `gate`, counts its runs, then finds a profile or nothing."""
+
+    def __init__(self, found: bool) -> None:
+        self.gate = asyncio.Event()
+        self.found = found
+        self.runs: list[str] = []
+
+    async def __call__(self, app: App, artist: str, job: JobContext) -> StyleProfile:
+        self.runs.append(artist)
+        await job.set_stage("reading sources", 30)
+        await self.gate.wait()
+        if not self.found:
+            return await orchestrator.local_research(app, artist, job)  # no built-in knowledge: fails
+        return dataclasses.replace(find_builtin("Clyde Stubblefield"), artist_name=artist, aliases=[])
+
+
+async def research_jobs(daemon: Running, artist: str) -> list[dict[str, Any]]:
+    """Every research job ever queued for artist."""
+    jobs = await daemon.app.store.jobs_with_status("queued", "running", "succeeded", "failed", "cancelled")
+    return [
+        job for job in jobs if job["kind"] == "research" and job["artist"].casefold() == artist.casefold()
+    ]
+
+
+async def wait_running(daemon: Running, task_id: str) -> None:
+    """Wait until a research task is in GatedResearch, waiting for its gate."""
+    for _ in range(500):
+        if (await daemon.app.scheduler.get(task_id))["stage"] == "reading sources":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"task {task_id} never started reading sources")
+
+
+@pytest.mark.parametrize("route", ["research", "generate"])
+async def test_a_typo_is_listed_while_researched_then_leaves_no_artist_behind(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    research = GatedResearch(found=False)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    async with client.post(f"/api/v1/{route}", json={"artist": TYPO}) as resp:
+        assert resp.status == 202
+        accepted = await resp.json()
+    [job] = await research_jobs(daemon, TYPO)
+    await wait_running(daemon, job["id"])
+    assert (await artist_names(client))[TYPO]["research_status"] == "researching"  # the device shows progress
+    async with client.get(f"/api/v1/research/{TYPO_URL}") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["task_id"] == job["id"]
+    research.gate.set()
+    task = await daemon.app.scheduler.wait(accepted["task_id"], 10)
+    assert task["status"] == "failed" and TYPO in task["error"]
+    assert TYPO not in await artist_names(client)
+    async with client.get(f"/api/v1/research/{TYPO_URL}") as resp:
+        assert resp.status == 404
+        assert assert_error(await resp.json(), "unknown_artist")["suggestions"] == ["Danny Carey"]
+    async with client.get(accepted["status_url"]) as resp:  # the task still explains what happened
+        assert resp.status == 200
+        kept = await resp.json()
+    assert kept["status"] == "failed" and TYPO in kept["error"]
+
+
+async def test_a_cancelled_research_of_a_new_name_leaves_no_artist_behind(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
+    async with client.post("/api/v1/research", json={"artist": TYPO}) as resp:
+        accepted = await resp.json()
+    await wait_running(daemon, accepted["task_id"])
+    async with client.delete(accepted["status_url"]) as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
+    assert TYPO not in await artist_names(client)
+
+
+async def test_a_failed_augment_leaves_the_artist_intact(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(app: App, artist: str, job: JobContext) -> StyleProfile:
+        raise UserError("every source was unreachable")
+
+    monkeypatch.setattr(orchestrator, "run_research", unreachable)
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    async with client.post("/api/v1/augment/Known%20One") as resp:
+        accepted = await resp.json()
+    assert (await daemon.app.scheduler.wait(accepted["task_id"], 10))["status"] == "failed"
+    row = (await artist_names(client))["Known One"]
+    assert row["has_profile"] and row["research_status"] == "failed"
+    async with client.get("/api/v1/research/Known%20One") as resp:
+        assert resp.status == 200 and (await resp.json())["profile"]["artist_name"] == "Known One"
+
+
+async def test_a_failed_research_leaves_a_row_that_was_there_before(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
+    await daemon.app.store.set_research_status("Old Attempt", "failed")
+    async with client.post("/api/v1/research", json={"artist": "Old Attempt"}) as resp:
+        accepted = await resp.json()
+    assert (await daemon.app.scheduler.wait(accepted["task_id"], 10))["status"] == "failed"
+    assert (await artist_names(client))["Old Attempt"]["research_status"] == "failed"
+
+
+# -- one job for the same work --------------------------------------------------------------------
+
+
+async def test_a_second_augment_joins_the_one_queued(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    await daemon.app.store.save_profile(make_profile("Known One"))
+
+    async def augment(body: dict[str, Any] | None = None) -> dict[str, Any]:
+        async with client.post("/api/v1/augment/Known%20One", json=body) as resp:
+            assert resp.status == 202
+            return dict(await resp.json())
+
+    first, second = await asyncio.gather(augment(), augment())  # a double click
+    assert first["task_id"] == second["task_id"]
+    assert sorted([first["status"], second["status"]]) == ["already_queued", "queued"]
+    third = await augment({"kinds": ["audio"]})  # all kinds are being collected already
+    assert third["task_id"] == first["task_id"] and third["status"] == "already_queued"
+    assert third["status_url"] == first["status_url"]
+    async with client.post("/api/v1/research", json={"artist": "known one"}) as resp:
+        assert (await resp.json())["status"] == "cached"  # a profile is there: no research at all
+    assert len(await research_jobs(daemon, "Known One")) == 1
+    research.gate.set()
+    assert (await daemon.app.scheduler.wait(first["task_id"], 10))["status"] == "succeeded"
+    assert research.runs == ["Known One"]
+    fresh = await augment()  # nothing active any more: new work
+    assert fresh["status"] == "queued" and fresh["task_id"] != first["task_id"]
+
+
+async def test_an_augment_of_other_source_kinds_is_its_own_job(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    answers = []
+    for kinds in (["article"], ["article"], ["audio"], None):
+        async with client.post("/api/v1/augment/Known%20One", json={"kinds": kinds}) as resp:
+            answers.append(await resp.json())
+    assert [a["status"] for a in answers] == ["queued", "already_queued", "queued", "queued"]
+    assert len({a["task_id"] for a in answers}) == 3
+    research.gate.set()
+
+
+async def test_generating_for_an_unknown_artist_twice_researches_once(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    tasks = []
+    for seed in (1, 2):
+        async with client.post(
+            "/api/v1/generate", json={"artist": "Newly Found", "variations": 1, "seed": seed}
+        ) as resp:
+            assert resp.status == 202
+            tasks.append((await resp.json())["task_id"])
+    async with client.post("/api/v1/research", json={"artist": "newly found"}) as resp:
+        assert resp.status == 202
+        joined = await resp.json()
+    [job] = await research_jobs(daemon, "Newly Found")
+    assert joined["task_id"] == job["id"] and joined["status"] == "already_queued"
+    assert len(set(tasks)) == 2 and job["id"] not in tasks
+    research.gate.set()
+    for task_id in tasks:
+        done = await daemon.app.scheduler.wait(task_id, 20)
+        assert done["status"] == "succeeded", done
+        assert done["result"]["artist"] == "Newly Found" and len(done["result"]["files"]) == 1
+    assert research.runs == ["Newly Found"]
+    assert len(await research_jobs(daemon, "Newly Found")) == 1
+
+
+async def test_a_generation_waiting_for_research_resumes_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    first = await start_daemon(tmp_path)
+    try:
+        async with first.client() as session:
+            async with session.post(
+                "/api/v1/generate", json={"artist": "Newly Found", "variations": 1}
+            ) as resp:
+                task_id = (await resp.json())["task_id"]
+            [job] = await research_jobs(first, "Newly Found")
+            await wait_running(first, job["id"])
+    finally:
+        await stop_daemon(first)  # research and generation are interrupted, to resume
+    research.gate.set()
+    second = await start_daemon(tmp_path)
+    try:
+        done = await second.app.scheduler.wait(task_id, 20)
+        assert done["status"] == "succeeded", done
+        assert done["result"]["artist"] == "Newly Found"
+        assert research.runs == ["Newly Found", "Newly Found"]  # the one research, run again once
+        assert [j["id"] for j in await research_jobs(second, "Newly Found")] == [job["id"]]
+    finally:
+        await stop_daemon(second)
+
+
+async def test_a_request_joining_queued_work_is_not_counted_by_the_rate_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    running = await start_daemon(tmp_path, rate_limit_per_hour=2)
+    try:
+        await running.app.store.save_profile(make_profile("Known One"))
+        async with running.client() as session:
+            statuses = []
+            for _ in range(4):
+                async with session.post("/api/v1/augment/Known%20One") as resp:
+                    assert resp.status == 202
+                    statuses.append((await resp.json())["status"])
+            assert statuses == ["queued", "already_queued", "already_queued", "already_queued"]
+            async with session.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
+                assert resp.status == 200  # the second request that started work
+            async with session.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
+                assert resp.status == 429
+        research.gate.set()
+    finally:
+        await stop_daemon(running)

@@ -217,10 +217,9 @@ async def test_research_unknown_artist_queues_a_job_that_fails_with_a_reason(cli
     async with client.get(accepted["status_url"]) as resp:
         task = await resp.json()
     assert task["status"] == "failed" and task["kind"] == "research"
-    async with client.get("/api/v1/research/zebulon%20quux") as resp:
-        assert resp.status == 200
-        state = await resp.json()
-    assert state["status"] == "failed" and state["profile"] is None
+    async with client.get("/api/v1/research/zebulon%20quux") as resp:  # no artist is left behind
+        assert resp.status == 404
+        assert_error(await resp.json(), "unknown_artist")
 
 
 async def test_research_status_of_unknown_artist_is_404(client: aiohttp.ClientSession) -> None:

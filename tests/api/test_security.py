@@ -118,8 +118,8 @@ async def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     running = await start_daemon(tmp_path, rate_limit_per_hour=3)
     try:
         async with running.client() as session:
-            for _ in range(3):
-                async with session.post("/api/v1/research", json={"artist": "Nobody Real"}) as resp:
+            for n in range(3):  # three names: a request joining research already queued would not count
+                async with session.post("/api/v1/research", json={"artist": f"Nobody Real {n}"}) as resp:
                     assert resp.status in (200, 202)
             async with session.post("/api/v1/generate", json={"style": "funk"}) as resp:
                 assert resp.status == 429

@@ -52,12 +52,19 @@ async def test_failed_research_marks_the_artist_failed(tmp_path: Path, monkeypat
         raise orchestrator.UserError("every source was unreachable")
 
     monkeypatch.setattr(research, "research_artist", broken)
+    monkeypatch.setattr(research, "augment_artist", broken)
     app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
     await app.start()
     try:
+        await app.store.save_profile(make_profile("Known Drummer"))
+        job_id = await app.scheduler.submit("research", {"artist": "Known Drummer", "augment": True})
+        job = await app.scheduler.wait(job_id, 10)
+        assert job["status"] == "failed" and job["error"] == "every source was unreachable"
+        row = await app.store.get_artist("Known Drummer")
+        assert row is not None and row.research_status == "failed" and row.has_profile
+        # a name research found nothing for is no artist: the failed job alone keeps the reason
         job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
         assert job["status"] == "failed" and job["error"] == "every source was unreachable"
-        row = await app.store.get_artist("Lost Cause")
-        assert row is not None and row.research_status == "failed"
+        assert await app.store.get_artist("Lost Cause") is None
     finally:
         await app.close()

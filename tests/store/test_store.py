@@ -116,6 +116,41 @@ async def test_delete_artist_removes_profile_sources_and_embedding(store: Store)
     assert not await store.delete_artist("Gone")
 
 
+async def test_only_an_artist_without_a_profile_is_removed_as_unprofiled(store: Store) -> None:
+    await store.save_profile(make_profile("Kept", unit(random.Random(3))))
+    assert not await store.delete_unprofiled_artist("kept")
+    assert (await store.get_artist("Kept")) is not None
+    await store.set_research_status("Typo Name", "failed")
+    await store.add_research_source("Typo Name", "article", url="http://x")
+    assert await store.delete_unprofiled_artist("typo name")
+    assert await store.get_artist("Typo Name") is None
+    row = await store.db.fetchone("SELECT COUNT(*) AS n FROM research_sources")
+    assert row is not None and row["n"] == 0
+    assert not await store.delete_unprofiled_artist("Typo Name")
+
+
+async def test_a_job_is_queued_once_per_artist_while_one_covers_it(store: Store) -> None:
+    def articles(job: dict[str, Any]) -> bool:
+        return job["params"].get("kinds") == ["article"]
+
+    first, created = await store.insert_job_once(
+        "a" * 32, "research", {"kinds": ["article"]}, "New Name", covered_by=articles, research_status="pending"
+    )
+    assert created and first["params"] == {"kinds": ["article"], "new_artist": True}
+    row = await store.get_artist("New Name")
+    assert row is not None and row.research_status == "pending"
+    again, created = await store.insert_job_once("b" * 32, "research", {}, "NEW NAME", covered_by=articles)
+    assert not created and again["id"] == first["id"]
+    other, created = await store.insert_job_once(
+        "c" * 32, "research", {}, "new name", covered_by=lambda job: False, research_status="pending"
+    )
+    assert created and other["params"] == {}  # the artist is there now
+    await store.update_job(first["id"], status="failed")
+    await store.update_job(other["id"], status="succeeded")
+    fresh, created = await store.insert_job_once("d" * 32, "research", {}, "New Name", covered_by=articles)
+    assert created and fresh["id"] == "d" * 32
+
+
 async def test_research_source_kind_is_checked(store: Store) -> None:
     await store.set_research_status("Someone", "researching")
     with pytest.raises(ValueError, match="source kind"):
