@@ -65,6 +65,7 @@ THIRTY_SECOND_MIN_HATS = 8
 THIRTY_SECOND_MAX_BPM = 240.0
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
+FILE_BEAT_TOLERANCE = 0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,17 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             positions = grid.beat_position(times_s)
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        elif (
+            file_meter is not None
+            and meter != file_meter
+            and _too_short_for_a_meter(positions, beats_per_bar)
+            and _beats_are_the_files(grid, meter, file_meter, file_tempo)
+        ):
+            # Under two bars nothing repeats to tell the meter by, and the beats heard are the
+            # file's own: its meter, rather than the 4/4 (or 12/8) default.
+            meter, meter_source = file_meter, "file"
+            beats_per_bar = _pulses_per_bar(meter)
+            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         bar_start = float(downbeat)  # where a bar begins, in the grid's beats (bar_of counts from it)
         if opens_on_its_first_tick(times_s, grid):
             # A bar line (as for the counting cues): bars count from that tick, not from where
@@ -251,6 +263,27 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         notes=len(notes),
         tempo_alternatives_bpm=[float(bpm) for bpm in alternatives],
     )
+
+
+def _pulse_span(positions: np.ndarray) -> int:
+    """How many pulses of the grid the hits span, first to last (as guess_meter counts them)."""
+    return int(np.floor(positions.max())) - int(np.floor(positions.min())) + 1
+
+
+def _too_short_for_a_meter(positions: np.ndarray, beats_per_bar: float) -> bool:
+    """True when the hits span under two bars: guess_meter then answers its default, not what it heard."""
+    return _pulse_span(positions) < 2 * beats_per_bar
+
+
+def _beats_are_the_files(
+    grid: BeatGrid, heard: tuple[int, int], file_meter: tuple[int, int], file_tempo_bpm: float
+) -> bool:
+    """Whether the grid's beats are the file meter's own: quarters in x/4, dotted quarters in 6/8 and
+    12/8, of the kind heard (simple or compound) and within FILE_BEAT_TOLERANCE of the file's tempo."""
+    compound = file_meter in COMPOUND_METERS
+    if compound != (heard in COMPOUND_METERS) or not (compound or file_meter[1] == 4):
+        return False
+    return abs(grid.tempo_bpm * _pulse_per_quarter(file_meter) / file_tempo_bpm - 1.0) <= FILE_BEAT_TOLERANCE
 
 
 def counted_level_bpm(

@@ -356,6 +356,36 @@ def test_bars_count_from_the_first_tick_when_the_grid_puts_it_between_beats(bars
     assert sum(features.density_per_bar) == len(notes)
 
 
+def one_bar_file(meter: tuple[int, int], tempo: float, step_ticks: int = TPB) -> Clip:
+    """One bar in a MIDI file stating its meter and tempo: hat on every step and its half, kick and snare."""
+    steps = meter[0] * 4 * TPB // meter[1] // step_ticks
+    notes: list[Note] = []
+    for step in range(steps):
+        notes += [Note(HAT, 90, step * step_ticks, 30), Note(HAT, 60, step * step_ticks + step_ticks // 2, 30)]
+        notes.append(Note(KICK if step % 2 == 0 else SNARE, 110, step * step_ticks, 30))
+    from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
+
+    return read_midi_bytes(clip_to_midi_bytes(Clip(notes=notes, tempo_bpm=tempo, time_signature=meter, bars=1)))
+
+
+@pytest.mark.parametrize("meter", [(5, 4), (3, 4)])
+@pytest.mark.parametrize("tempo", [90.0, 150.0])
+def test_a_clip_too_short_to_show_its_meter_takes_the_files(meter: tuple[int, int], tempo: float) -> None:
+    # One bar: nothing repeats to tell the meter by. The beats heard are the file's quarters,
+    # so its 5/4 (or 3/4) is the meter, not the 4/4 default, and the bar is one bar, not two.
+    features = analyze_clip(one_bar_file(meter, tempo))
+    assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)
+    assert (features.time_signature, features.meter_source, features.bars) == (meter, "file", 1)
+
+
+def test_a_short_clip_whose_beats_are_not_the_files_keeps_the_default_meter() -> None:
+    # The file says 5/4 at 60 but the hits run at 8ths of it: the beat heard (120) is not the
+    # file's, so its meter says nothing about how the beats heard group.
+    features = analyze_clip(one_bar_file((5, 4), 60.0, step_ticks=TPB // 2))
+    assert features.tempo_bpm == pytest.approx(120.0, rel=0.02)
+    assert features.meter_source == "guessed"
+
+
 def test_a_clip_without_kit_pieces_is_refused() -> None:
     piano = Clip(notes=[Note(60 + i % 5, 80, i * TPB // 2, 200) for i in range(16)], tempo_bpm=100.0)
     with pytest.raises(ValueError, match="no drum-kit notes"):
