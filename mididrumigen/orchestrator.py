@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -352,28 +351,18 @@ async def local_research(app: App, artist: str, job: JobContext) -> StyleProfile
 
 
 async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProfile:
-    """Run research for artist and store the profile in one transaction; mark the artist failed on error.
+    """Run research for artist and store the profile in one transaction.
 
-    Research that ends without a profile (failed, or cancelled by the user) removes the artist if
-    this job created it: a typo must not linger as a cached artist. The failed job keeps its error.
-    An artist that was there before (a failed augment of a real drummer) stays as it was.
+    Research that ends without a profile (failed, cancelled, interrupted) is settled by
+    research_stopped, the research job's on_stop hook: the job's params say whether it created
+    the artist ("new_artist", set here when the job was queued without insert_job_once).
     """
     store = app.store
-    created = bool(job.params.get("new_artist")) or await store.get_artist(artist) is None
+    if not job.params.get("new_artist") and await store.get_artist(artist) is None:
+        job.params["new_artist"] = True
+        await store.update_job(job.id, params=job.params)  # crash-safe, as insert_job_once's
     await store.set_research_status(artist, "researching")
-    try:
-        profile = await run_research(app, artist, job)
-    except asyncio.CancelledError:
-        if job.cancelled and created:
-            await asyncio.shield(store.delete_unprofiled_artist(artist))
-        else:  # shutting down: the job resumes after a restart
-            await asyncio.shield(store.set_research_status(artist, "pending"))
-        raise
-    except Exception:
-        await store.set_research_status(artist, "failed")
-        if created:
-            await store.delete_unprofiled_artist(artist)
-        raise
+    profile = await run_research(app, artist, job)
     await job.set_stage("saving profile", 95)
     origin = "builtin" if profile.sources_count.get("builtin") and sum(profile.sources_count.values()) == 1 else "research"
     await store.save_profile(profile, origin=origin)
@@ -381,6 +370,19 @@ async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProf
         # The name researched resolved to another (e.g. "bonham" -> "John Bonham"): keep no stale row.
         await store.delete_unprofiled_artist(artist)
     return profile
+
+
+async def research_stopped(app: App, job_id: str, params: dict[str, Any], status: str) -> None:
+    """The research job's on_stop hook: research that ended without saving a profile leaves the artist as it
+    was (a typo it created is removed: the failed task keeps the reason; an artist known before gets its
+    status back), or "pending" when the job runs again after a shutdown or restart. See
+    research.orchestrator.settle_unfinished_research."""
+    from mididrumigen.research.orchestrator import settle_unfinished_research
+
+    artist = params.get("artist")
+    if isinstance(artist, str):
+        new = bool(params.get("new_artist"))
+        await settle_unfinished_research(app.store, artist, new=new, job_id=job_id, resumes=status == "queued")
 
 
 async def research_job(app: App, job: JobContext) -> dict[str, Any]:
@@ -430,5 +432,5 @@ async def researched_profile(app: App, job: JobContext, artist: str) -> StylePro
 
 def register_jobs(app: App) -> None:
     """Register the research and generation job handlers (re-run from scratch after a restart)."""
-    app.scheduler.register("research", research_job, resumable=True)
+    app.scheduler.register("research", research_job, resumable=True, on_stop=research_stopped)
     app.scheduler.register("generate", generate_job, resumable=True)

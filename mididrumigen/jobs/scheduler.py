@@ -58,6 +58,10 @@ class JobContext:
 
 
 JobHandler = Callable[["App", JobContext], Awaitable[dict[str, Any] | None]]
+# Called as on_stop(app, job_id, params, status) when a job stops without its result, before that status is
+# recorded: "queued" (it runs again: a shutdown or a restart interrupted it), "failed" or "cancelled" (also
+# when its handler never ran: cancelled while queued, or given up after a restart).
+StopHook = Callable[["App", str, dict[str, Any], str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class JobKind:
     resumable: bool
     limit_group: str
     timeout_s: float | None
+    on_stop: StopHook | None = None
 
 
 class Scheduler:
@@ -94,9 +99,11 @@ class Scheduler:
         resumable: bool = False,
         limit_group: str | None = None,
         timeout_s: float | None = None,
+        on_stop: StopHook | None = None,
     ) -> None:
-        """Register (or replace) the handler for a kind of job."""
-        self.kinds[kind] = JobKind(kind, handler, resumable, limit_group or kind, timeout_s)
+        """Register (or replace) the handler for a kind of job; on_stop undoes what a job that stops without
+        its result leaves behind (see StopHook)."""
+        self.kinds[kind] = JobKind(kind, handler, resumable, limit_group or kind, timeout_s, on_stop)
 
     def limit(self, group: str) -> asyncio.Semaphore:
         """The semaphore bounding how many jobs of a group run at once (default 1)."""
@@ -118,12 +125,14 @@ class Scheduler:
         for job in await store.jobs_with_status("running"):
             kind = self.kinds.get(job["kind"])
             if kind is not None and kind.resumable and job["attempts"] < MAX_ATTEMPTS:
+                await self._stopped(kind, job["id"], job["params"], "queued")
                 await store.update_job(job["id"], status="queued", stage=f"resuming after restart (was: {job['stage']})")
                 log.info("job %s (%s) will resume after a restart", job["id"], job["kind"])
             else:
                 reason = INTERRUPTED_BY_RESTART
                 if kind is not None and kind.resumable:
                     reason += f" (gave up after {job['attempts']} attempts)"
+                await self._stopped(kind, job["id"], job["params"], "failed")
                 await store.update_job(job["id"], status="failed", error=reason, finished_at=time.time())
                 log.info("job %s (%s) failed: %s", job["id"], job["kind"], reason)
         self._started = True
@@ -208,27 +217,41 @@ class Scheduler:
             if not ctx.cancelled:
                 raise  # shutting down: let close() see the cancellation
         except TimeoutError:
-            await self._fail(job_id, f"timed out after {kind.timeout_s:g} s")
+            await self._fail(kind, ctx, f"timed out after {kind.timeout_s:g} s")
         except (UserError, ValueError) as exc:
-            await self._fail(job_id, str(exc))
+            await self._fail(kind, ctx, str(exc))
         except Exception as exc:
             log.exception("job %s (%s) crashed", job_id, kind.name)
-            await self._fail(job_id, f"internal error ({type(exc).__name__}); see the daemon log")
+            await self._fail(kind, ctx, f"internal error ({type(exc).__name__}); see the daemon log")
         finally:
             self._contexts.pop(job_id, None)
 
     async def _record_cancellation(self, job_id: str, kind: JobKind, ctx: JobContext) -> None:
         if ctx.cancelled:
+            await self._stopped(kind, job_id, ctx.params, "cancelled")
             await self.store_and_publish(job_id, status="cancelled", stage="cancelled", finished_at=time.time())
         elif kind.resumable:
+            await self._stopped(kind, job_id, ctx.params, "queued")
             await self.store_and_publish(job_id, status="queued", stage=f"{INTERRUPTED_BY_SHUTDOWN}; will resume")
         else:
+            await self._stopped(kind, job_id, ctx.params, "failed")
             await self.store_and_publish(
                 job_id, status="failed", error=INTERRUPTED_BY_SHUTDOWN, finished_at=time.time()
             )
 
-    async def _fail(self, job_id: str, message: str) -> None:
-        await self.store_and_publish(job_id, status="failed", stage="failed", error=message, finished_at=time.time())
+    async def _fail(self, kind: JobKind, ctx: JobContext, message: str) -> None:
+        await self._stopped(kind, ctx.id, ctx.params, "failed")
+        await self.store_and_publish(ctx.id, status="failed", stage="failed", error=message, finished_at=time.time())
+
+    async def _stopped(self, kind: JobKind | None, job_id: str, params: dict[str, Any], status: str) -> None:
+        """Run the kind's on_stop hook for a job about to be recorded as status; a failing hook is logged,
+        never keeps the job from its status."""
+        if kind is None or kind.on_stop is None:
+            return
+        try:
+            await kind.on_stop(self.app, job_id, params, status)
+        except Exception:
+            log.exception("job %s (%s): cleaning up after it stopped failed", job_id, kind.name)
 
     async def store_and_publish(self, job_id: str, **fields: Any) -> None:
         """Write job fields to its row, then send the new state to subscribers."""
@@ -282,6 +305,7 @@ class Scheduler:
             if task is not None:
                 task.cancel()
                 await asyncio.wait([task])
+            await self._stopped(self.kinds.get(job["kind"]), job_id, job["params"], "cancelled")
             await self.store_and_publish(job_id, status="cancelled", stage="cancelled", finished_at=time.time())
         return await self.get(job_id)
 

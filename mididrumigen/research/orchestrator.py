@@ -193,15 +193,40 @@ async def run_research(
     *,
     on_progress: ProgressCallback | None = None,
 ) -> ResearchOutcome:
-    """Run the collectors concurrently, store new sources, rebuild the profile from all sources and save it."""
+    """Run the collectors concurrently, store new sources, rebuild the profile from all sources and save it.
+
+    Research that ends without a profile (nothing found, an error, cancelled) leaves the artist as it was
+    (settle_unfinished_research): a name that was not stored before is not stored after, and the error
+    says so in one line (UserError code no_sources, with close built-in names).
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
     artist = validate_artist_name(artist)
     builtin = builtin_for(artist)
     name = builtin.artist_name if builtin is not None else artist
     store = deps.store
+    known_before = await store.get_artist(name) is not None
     await store.set_research_status(name, "researching")
+    try:
+        return await _research(deps, artist, name, builtin, job, on_progress, started)
+    except (Exception, asyncio.CancelledError):  # failed, or cancelled (Ctrl-C in the CLI): nothing was saved
+        job_id = getattr(job, "id", None)
+        await asyncio.shield(settle_unfinished_research(store, name, new=not known_before, job_id=job_id))
+        raise
 
+
+async def _research(
+    deps: ResearchDeps,
+    artist: str,
+    name: str,
+    builtin: StyleProfile | None,
+    job: StageSink | None,
+    on_progress: ProgressCallback | None,
+    started: float,
+) -> ResearchOutcome:
+    """run_research's work: collect, store the new sources, build, embed and save the profile."""
+    loop = asyncio.get_running_loop()
+    store = deps.store
     stored = await store.list_research_sources(name)
     known = stored_records(stored)
     classes = collector_classes(deps.collectors)
@@ -230,35 +255,66 @@ async def run_research(
         await asyncio.gather(pump, return_exceptions=True)
 
     new_records = merge_records(known, records)[len(known):]
+    for record in new_records:
+        await store.add_research_source(name, record.kind, url=record.url, title=record.title, raw=record.raw,
+                                        extracted=record.extracted, confidence=record.confidence)
+    all_records = known + new_records
+    if not all_records and builtin is None:
+        raise nothing_found(artist, outcomes)
+    if job is not None:
+        await job.set_stage("building profile", PROGRESS_COLLECTED)
+    build = BuildReport()
+    profile = await asyncio.to_thread(build_profile, name, all_records, builtin, build)
+    if job is not None:
+        await job.set_stage("embedding profile", 90.0)
     try:
-        for record in new_records:
-            await store.add_research_source(name, record.kind, url=record.url, title=record.title, raw=record.raw,
-                                            extracted=record.extracted, confidence=record.confidence)
-        all_records = known + new_records
-        if not all_records and builtin is None:
-            details = "; ".join(f"{o.name}: {o.error or o.status}" for o in outcomes if o.status != "ok")
-            raise UserError(f"no sources found for {artist!r}" + (f" ({details})" if details else ""),
-                            status=404, code="no_sources")
-        if job is not None:
-            await job.set_stage("building profile", PROGRESS_COLLECTED)
-        build = BuildReport()
-        profile = await asyncio.to_thread(build_profile, name, all_records, builtin, build)
-        if job is not None:
-            await job.set_stage("embedding profile", 90.0)
-        try:
-            profile.embedding = await embed_profile(deps.embedder, profile)
-        except UserError as exc:
-            if exc.code != "missing_extra":
-                raise
-            # Without the model the profile is still worth keeping; `similar` just skips it.
-            log.warning("profile of %s saved without an embedding: %s", name, exc.message)
-        await store.save_profile(profile, origin="research")  # profile + embedding, one transaction
-    except Exception:
-        await store.set_research_status(name, "failed")
-        raise
+        profile.embedding = await embed_profile(deps.embedder, profile)
+    except UserError as exc:
+        if exc.code != "missing_extra":
+            raise
+        # Without the model the profile is still worth keeping; `similar` just skips it.
+        log.warning("profile of %s saved without an embedding: %s", name, exc.message)
+    await store.save_profile(profile, origin="research")  # profile + embedding, one transaction
     if job is not None:
         await job.set_stage("profile saved", 95.0)
     return ResearchOutcome(profile, outcomes, new_records, len(known), notes, build, loop.time() - started)
+
+
+def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserError:
+    """The one-line error for a name no collector found a source for: close built-in names (as for an
+    unknown artist elsewhere), then why each collector that did not answer failed."""
+    from mididrumigen.research.drummers import suggest_names
+
+    near = suggest_names(artist)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    details = "; ".join(f"{o.name}: {o.error or o.status}" for o in outcomes if o.status != "ok")
+    return UserError(f"no sources found for {artist!r}{hint}" + (f" ({details})" if details else ""),
+                     status=404, code="no_sources")
+
+
+async def settle_unfinished_research(
+    store: Store, name: str, *, new: bool, job_id: str | None = None, resumes: bool = False
+) -> None:
+    """Set an artist's research status after research of it ended without saving a profile.
+
+    resumes: the job runs again later (a shutdown or a restart interrupted it), so "pending". Otherwise,
+    while other research of the artist is queued or running (not job_id), that research's state
+    ("researching" or "pending"); else a name this research created (new) and found nothing for goes
+    (store.delete_unprofiled_artist: a typo must not linger as an artist), and an artist that was there
+    before gets back its status: "cached" with a profile (a failed or cancelled augment changed nothing),
+    "failed" without. Never "pending" or "researching" with no research to come.
+    """
+    row = await store.get_artist(name)
+    if row is None:
+        return
+    if resumes:
+        await store.set_research_status(row.name, "pending")
+        return
+    other = await store.active_job_for("research", row.name, exclude=job_id)
+    if other is not None:
+        await store.set_research_status(row.name, "researching" if other["status"] == "running" else "pending")
+    elif not (new and await store.delete_unprofiled_artist(row.name)):
+        await store.set_research_status(row.name, "cached" if row.has_profile else "failed")
 
 
 async def _collect_all(

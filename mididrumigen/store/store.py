@@ -533,12 +533,13 @@ class Store:
         rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY created_at", statuses)
         return [job_from_row(r) for r in rows]
 
-    async def active_job_for(self, kind: str, artist: str) -> dict[str, Any] | None:
-        """Return a queued or running job of this kind for this artist, if any."""
+    async def active_job_for(self, kind: str, artist: str, *, exclude: str | None = None) -> dict[str, Any] | None:
+        """Return a queued or running job of this kind for this artist (any case), if any: a running one
+        first, then the oldest; never the job with id exclude."""
         row = await self.db.fetchone(
             "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
-            " ORDER BY created_at LIMIT 1",
-            (kind, artist),
+            " AND id IS NOT ? ORDER BY status = 'running' DESC, created_at LIMIT 1",
+            (kind, artist, exclude),
         )
         return job_from_row(row) if row else None
 

@@ -204,7 +204,7 @@ async def test_a_failed_augment_leaves_the_artist_intact(
         accepted = await resp.json()
     assert (await daemon.app.scheduler.wait(accepted["task_id"], 10))["status"] == "failed"
     row = (await artist_names(client))["Known One"]
-    assert row["has_profile"] and row["research_status"] == "failed"
+    assert row["has_profile"] and row["research_status"] == "cached"  # as before: the task keeps the reason
     async with client.get("/api/v1/research/Known%20One") as resp:
         assert resp.status == 200 and (await resp.json())["profile"]["artist_name"] == "Known One"
 
@@ -342,3 +342,86 @@ async def test_a_request_joining_queued_work_is_not_counted_by_the_rate_limit(
         research.gate.set()
     finally:
         await stop_daemon(running)
+
+
+# -- the artist's status after research that saved nothing ------------------------------------------
+
+
+@pytest.mark.parametrize("artist", ["Known One", "John Bonham"])
+async def test_a_cancelled_augment_gives_the_artist_its_status_back(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, artist: str
+) -> None:
+    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    url = f"/api/v1/augment/{artist.replace(' ', '%20')}"
+    async with client.post(url, json={"kinds": ["article"]}) as resp:
+        running = await resp.json()
+    await wait_running(daemon, running["task_id"])
+    async with client.post(url, json={"kinds": ["audio"]}) as resp:
+        waiting = await resp.json()  # its own job, queued behind the first (one research at a time)
+    assert waiting["status"] == "queued" and waiting["task_id"] != running["task_id"]
+    assert (await artist_names(client))[artist]["research_status"] == "researching"
+    async with client.delete(waiting["status_url"]) as resp:
+        assert (await resp.json())["status"] == "cancelled"
+    assert (await artist_names(client))[artist]["research_status"] == "researching"  # the first one still runs
+    async with client.delete(running["status_url"]) as resp:
+        assert (await resp.json())["status"] == "cancelled"
+    row = (await artist_names(client))[artist]
+    assert row["research_status"] == "cached" and row["has_profile"]
+    async with client.get(f"/api/v1/research/{artist.replace(' ', '%20')}") as resp:
+        state = await resp.json()
+    assert state["status"] == "cached" and state["task_id"] is None and state["profile"] is not None
+
+
+async def test_research_found_running_after_a_crash_resumes_or_fails_and_the_artist_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mididrumigen.app import DATABASE_FILE
+    from mididrumigen.jobs.scheduler import MAX_ATTEMPTS
+    from mididrumigen.store import Store
+
+    research = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", research)
+    store = await Store.open(tmp_path / "data" / DATABASE_FILE)
+    try:  # what a daemon killed mid-research leaves: jobs 'running', their artists 'researching'
+
+        async def crashed(artist: str, attempts: int, *, augment: bool = False) -> str:
+            job, created = await store.insert_job_once(
+                f"{artist[:1]}{attempts}".ljust(32, "0"), "research", {"artist": artist, "augment": augment},
+                artist, covered_by=lambda _job: False, research_status=None if augment else "pending",
+            )
+            assert created
+            await store.update_job(job["id"], status="running", stage="reading sources", attempts=attempts)
+            await store.set_research_status(artist, "researching")
+            return str(job["id"])
+
+        await store.save_profile(make_profile("Known One"))
+        gave_up_augment = await crashed("Known One", MAX_ATTEMPTS, augment=True)
+        gave_up_typo = await crashed(TYPO, MAX_ATTEMPTS)
+        resumed_first = await crashed("Fresh One", 1)
+        resumed_second = await crashed("Second Fresh", 1)
+    finally:
+        await store.close()
+    running = await start_daemon(tmp_path)
+    try:
+        async with running.client() as session:
+            for task_id in (gave_up_augment, gave_up_typo):
+                failed = await running.app.scheduler.get(task_id)
+                assert failed["status"] == "failed"
+                assert failed["error"] == f"interrupted by restart (gave up after {MAX_ATTEMPTS} attempts)"
+            rows = await artist_names(session)
+            assert rows["Known One"]["research_status"] == "cached" and rows["Known One"]["has_profile"]
+            assert TYPO not in rows  # it was new: nothing was found for it
+            await wait_running(running, resumed_first)
+            rows = await artist_names(session)
+            assert rows["Fresh One"]["research_status"] == "researching"
+            assert rows["Second Fresh"]["research_status"] == "pending"  # resumed, waiting for its turn
+            research.gate.set()
+            for task_id in (resumed_first, resumed_second):
+                done = await running.app.scheduler.wait(task_id, 10)
+                assert done["status"] == "succeeded" and done["attempts"] == 2
+            rows = await artist_names(session)
+            assert rows["Fresh One"]["research_status"] == rows["Second Fresh"]["research_status"] == "cached"
+    finally:
+        await stop_daemon(running)
+

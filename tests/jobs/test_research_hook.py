@@ -47,7 +47,7 @@ async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
         await app.close()
 
 
-async def test_failed_research_marks_the_artist_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def broken(app: Any, artist: str, job: JobContext) -> Any:
         raise orchestrator.UserError("every source was unreachable")
 
@@ -61,7 +61,7 @@ async def test_failed_research_marks_the_artist_failed(tmp_path: Path, monkeypat
         job = await app.scheduler.wait(job_id, 10)
         assert job["status"] == "failed" and job["error"] == "every source was unreachable"
         row = await app.store.get_artist("Known Drummer")
-        assert row is not None and row.research_status == "failed" and row.has_profile
+        assert row is not None and row.research_status == "cached" and row.has_profile  # as it was
         # a name research found nothing for is no artist: the failed job alone keeps the reason
         job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
         assert job["status"] == "failed" and job["error"] == "every source was unreachable"

@@ -67,3 +67,48 @@ async def test_bad_input_is_one_line_and_exit_code_2(
     code, _out, err = await run_cli(cli_env(fake_server, isolated_dirs), *args)
     assert code == 2
     assert err.strip().count("\n") == 0 and message in err
+
+
+TYPO = "Danny Careyyy Xq"  # no built-in knowledge and none at the fake services; close to Danny Carey
+
+
+async def listed_names(env: dict[str, str], daemon: str) -> set[str]:
+    code, out, err = await run_cli(env, "artists", "--json", "--daemon", daemon)
+    assert code == 0, err
+    return {row["name"] for row in json.loads(out)}
+
+
+async def test_research_that_finds_nothing_leaves_no_artist_with_or_without_a_daemon(
+    fake_server: FakeResearchServer, isolated_dirs: Path
+) -> None:
+    from mididrumigen.daemon import discover, read_discovery
+
+    env = cli_env(fake_server, isolated_dirs)
+    code, out, err = await run_cli(env, "research", TYPO, "--only", "papers,articles,midi", "--json")
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    line = err.strip()
+    assert line.startswith(f"mididrumigen: error: no sources found for {TYPO!r}; did you mean Danny Carey?")
+    assert TYPO not in await listed_names(env, "no")
+    # the same with a daemon running: the store is shared, the CLI finds the daemon through daemon.json
+    daemon = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mididrumigen", "serve", env=env | {"MIDIDRUMIGEN_PORT": "0"}, cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            info = read_discovery()
+            if info is not None and info.pid == daemon.pid and await asyncio.to_thread(discover) is not None:
+                break
+            assert daemon.returncode is None
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the daemon did not start")
+        code, out, err = await run_cli(env, "research", TYPO, "--only", "papers,articles,midi")
+        *bars, last = err.strip().splitlines()  # without --json the collectors' progress bars come first
+        assert code == 2 and last == line and len(bars) == 3 and all("0 sources" in bar for bar in bars)
+        assert "John Bonham" in (via_daemon := await listed_names(env, "yes")) and TYPO not in via_daemon
+        assert TYPO not in await listed_names(env, "no")
+    finally:
+        daemon.terminate()
+        await asyncio.wait_for(daemon.wait(), 20)

@@ -103,10 +103,32 @@ async def test_a_collector_timeout_is_isolated(
     assert loop.time() - started < 4.0
 
 
-async def test_nothing_found_is_a_clear_user_error(deps: ResearchDeps, store: Store) -> None:
-    with pytest.raises(UserError, match="no sources found for 'Nobody Atall'"):
+async def test_nothing_found_is_a_clear_user_error_that_leaves_no_artist(deps: ResearchDeps, store: Store) -> None:
+    with pytest.raises(UserError, match="no sources found for 'Nobody Atall'") as nothing:
         await run_research(deps, "Nobody Atall")
-    artist = await store.get_artist("Nobody Atall")
+    assert nothing.value.code == "no_sources" and "did you mean" not in nothing.value.message
+    with pytest.raises(UserError) as typo:
+        await run_research(deps, "Danny Careyyy Xq")
+    assert typo.value.message.startswith("no sources found for 'Danny Careyyy Xq'; did you mean Danny Carey?")
+    assert await store.list_artists() == []  # a name research found nothing for is no artist
+
+
+class BrokenEmbedder:
+    async def embed(self, text: str) -> list[float]:
+        raise RuntimeError("the model broke")
+
+
+async def test_research_that_fails_gives_a_known_artist_its_status_back(deps: ResearchDeps, store: Store) -> None:
+    await run_research(deps, ARTIST)
+    deps.embedder = BrokenEmbedder()
+    with pytest.raises(RuntimeError, match="the model broke"):
+        await run_research(deps, ARTIST)
+    artist = await store.get_artist(ARTIST)
+    assert artist is not None and artist.has_profile and artist.research_status == "cached"
+    await store.set_research_status("Old Attempt", "failed")  # a row research had left before
+    with pytest.raises(UserError):
+        await run_research(deps, "Old Attempt")
+    artist = await store.get_artist("Old Attempt")
     assert artist is not None and artist.research_status == "failed"
 
 
