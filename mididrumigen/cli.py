@@ -13,6 +13,7 @@ import os
 import stat
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -296,15 +297,27 @@ def _add_analyze(sub: Any) -> None:
     p = sub.add_parser("analyze", help="measure tempo, swing, ghost notes and feel of a drum MIDI file")
     p.add_argument("file", type=Path, help="a .mid file")
     p.add_argument("--trust-tempo", action="store_true", help="use the file's tempo event instead of estimating")
+    p.add_argument(
+        "--drum-map",
+        default=None,
+        help="the kit the file was made for: gm (default), ableton, ezdrummer, superior, ad2, logic, roland"
+        " or a map file",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_analyze)
 
 
+# analyze --drum-map: the notes on pitches the map does not know are named when they are this share or more.
+UNMAPPED_NOTICE_SHARE = 0.1
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from mididrumigen.analysis.midi_features import analyze_clip
+    from mididrumigen.midi.drum_maps import clip_in_gm, get_drum_map, likely_drum_map
     from mididrumigen.midi.smf import read_midi_file
 
     path: Path = args.file
+    drum_map = get_drum_map(args.drum_map) if args.drum_map is not None else None  # a bad map before any work
     found = _stat_user_path(path, "file")
     if found is None:
         raise UserError(f"no such file: {_shown(path)}")
@@ -313,13 +326,61 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if not stat.S_ISREG(found.st_mode):
         raise UserError(f"{_shown(path)} is not a regular file")
     clip = read_midi_file(path)
-    features = analyze_clip(clip, trust_tempo=args.trust_tempo)
+    hint, unmapped = None, 0
+    if drum_map is None:
+        hint = likely_drum_map(n.pitch for n in clip.notes)
+        if hint is not None:
+            _say_hint(clip, hint)
+    else:
+        clip, unknown = clip_in_gm(clip, drum_map)
+        unmapped = sum(unknown.values())
+        _say_unmapped(unknown, len(clip.notes), drum_map.name)
+    try:
+        features = analyze_clip(clip, trust_tempo=args.trust_tempo)
+    except ValueError as exc:
+        if hint is None:
+            raise
+        raise UserError(f"{exc} (or made for another kit: try --drum-map {hint.name})") from None
     data = features.to_json()
+    data["drum_map"] = drum_map.name if drum_map is not None else "gm"
+    data["unmapped_notes"] = unmapped
+    data["drum_map_hint"] = hint.name if hint is not None else None
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
     _print_features(path, data)
     return 0
+
+
+def _say_hint(clip: Any, hint: Any) -> None:
+    """On stderr, one line: the file reads oddly as General MIDI, and which map would read it."""
+    from mididrumigen.midi.kit import kit_class_of_pitch
+
+    outside = sum(kit_class_of_pitch(n.pitch) is None for n in clip.notes) / len(clip.notes)
+    print(
+        f"hint: read as General MIDI, {100.0 * outside:.0f} % of these notes are on no drum-kit piece and no"
+        f" hi-hat or ride keeps time; made for {hint.description}? add --drum-map {hint.name}",
+        file=sys.stderr,
+    )
+
+
+def _say_unmapped(unknown: Counter[int], notes: int, map_name: str) -> None:
+    """On stderr: how many notes the drum map has no kit piece for, when they are many (UserError when all)."""
+    count = sum(unknown.values())
+    pitches = ", ".join(f"{pitch} ({times}x)" for pitch, times in unknown.most_common(4))
+    more = ", ..." if len(unknown) > 4 else ""
+    if notes and count == notes:
+        raise UserError(
+            f"none of the {plural(notes, 'note')} is on a pitch the {map_name} drum map knows"
+            f" (pitches {pitches}{more}): is it the map of the kit the file was made for?"
+        )
+    if count and count >= UNMAPPED_NOTICE_SHARE * notes:
+        print(
+            f"note: {count} of {plural(notes, 'note')} ({100.0 * count / notes:.0f} %) are on pitches the"
+            f" {map_name} drum map does not know ({pitches}{more}): their timing counts, as percussion"
+            " outside the kit",
+            file=sys.stderr,
+        )
 
 
 def _print_features(path: Path, data: dict[str, Any]) -> None:
@@ -345,6 +406,8 @@ def _print_features(path: Path, data: dict[str, Any]) -> None:
     else:
         fills = f"fills in bars {', '.join(fill_bars)}"
     print(f"  bars         {data['bars']} ({fills})")
+    if data.get("drum_map", "gm") != "gm":
+        print(f"  drum map     {data['drum_map']} (read as General MIDI)")
     print(f"  {'kit piece':<14}{'hits/bar':>9}  {'velocity':>11}  {'timing ms (+ late)':>19}")
     for piece, hits in data["hits_per_bar"].items():
         velocity = data["velocity"].get(piece, {})

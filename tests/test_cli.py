@@ -101,6 +101,8 @@ def test_generate_meter_tempo_and_drum_map(tmp_path: Path, capsys: pytest.Captur
         (["generate", "x" * 10_000], "longer than"),
         (["generate", "John Bonham", "--bars", "four"], "invalid int value"),
         (["analyze", "/nonexistent/file.mid"], "no such file"),
+        (["analyze", "/nonexistent/file.mid", "--drum-map", "nonexistent-map"], "unknown drum map"),
+        (["analyze", "/nonexistent/file.mid", "--drum-map", "/nonexistent/kit.toml"], "cannot read drum map file"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -283,3 +285,67 @@ def test_counts_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert f"  bars         4 {shown}\n" in capsys.readouterr().out
     assert main(["library", "add", str(tmp_path)]) == 0
     assert "indexed 1 file from " in capsys.readouterr().out
+
+
+def write_kit_file(path: Path, drum_map: str) -> Path:
+    """Two bars of a GM groove (open hats keeping time, kick, snare, a tom fill) written for a kit's map."""
+    from mididrumigen.midi.notes import Clip, Note
+    from mididrumigen.midi.smf import clip_to_midi_bytes
+
+    notes = []
+    for step in range(16):
+        notes += [Note(46, 80, step * 240, 60), Note((36, 44, 38, 44)[step % 4], 100, step * 240, 60)]
+    notes += [Note(pitch, 110, 3840 + i * 120, 60) for i, pitch in enumerate((50, 47, 43, 43))]
+    clip = Clip(notes=notes, tempo_bpm=100.0, bars=3)
+    path.write_bytes(clip_to_midi_bytes(clip, drum_map=drum_map))
+    return path
+
+
+def test_analyze_reads_a_file_in_its_kits_drum_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Addictive Drums 2 puts the open hi-hat on 56 (GM's cowbell), the pedal on 48 (a GM tom),
+    # the toms on 65..71 (Latin percussion in GM): read as GM the hats vanish or turn into toms.
+    path = write_kit_file(tmp_path / "ad2.mid", "ad2")
+    assert main(["analyze", str(path), "--json"]) == 0
+    as_gm = json.loads(capsys.readouterr().out)
+    assert "hihat_open" not in as_gm["hits_per_bar"] and as_gm["hits_per_bar"]["tom_high"] == pytest.approx(8 / 3, abs=0.01)
+    assert main(["analyze", str(path), "--json", "--drum-map", "AD2"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["hits_per_bar"]["hihat_open"] == pytest.approx(16 / 3, abs=0.01)
+    assert data["hits_per_bar"]["hihat_closed"] == pytest.approx(8 / 3, abs=0.01)  # the pedal
+    assert sum(data["hits_per_bar"][t] for t in ("tom_low", "tom_mid", "tom_high")) == pytest.approx(4 / 3, abs=0.01)
+    assert (data["drum_map"], data["unmapped_notes"], data["drum_map_hint"]) == ("ad2", 0, None)
+    assert data["tempo_bpm"] == pytest.approx(100.0, rel=0.02)
+    assert captured.err == ""
+    assert main(["analyze", str(path), "--drum-map", "ad2"]) == 0
+    assert "  drum map     ad2 (read as General MIDI)\n" in capsys.readouterr().out
+
+
+def test_analyze_hints_at_the_map_of_a_file_made_for_another_kit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(write_kit_file(tmp_path / "ad2.mid", "ad2"))]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hint: read as General MIDI, ")
+    assert "Addictive Drums 2" in err and err.rstrip().endswith("add --drum-map ad2")
+    assert main(["analyze", str(write_kit_file(tmp_path / "ad2.mid", "ad2")), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["drum_map_hint"] == "ad2"
+    for kit in ("gm", "ableton", "ezdrummer", "logic", "roland"):  # GM layouts: nothing to say
+        assert main(["analyze", str(write_kit_file(tmp_path / f"{kit}.mid", kit))]) == 0
+        assert capsys.readouterr().err == ""
+
+
+def test_analyze_names_the_notes_a_drum_map_does_not_know(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_kit_file(tmp_path / "ad2.mid", "ad2")
+    bare = tmp_path / "bare.toml"
+    bare.write_text('name = "bare"\n[pieces]\nkick = 36\nsnare = 38\n', encoding="utf-8")
+    assert main(["analyze", str(path), "--drum-map", str(bare), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["unmapped_notes"] == 28
+    assert captured.err.startswith("note: 28 of 36 notes (78 %) are on pitches the bare drum map does not know")
+    assert "56 (16x), 48 (8x)" in captured.err and captured.err.count("\n") == 1
+    nothing = tmp_path / "nothing.toml"
+    nothing.write_text('name = "nothing"\n[pieces]\nkick = 100\n', encoding="utf-8")
+    result = run_cli("analyze", str(path), "--drum-map", str(nothing), env_home=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "none of the 36 notes is on a pitch the nothing drum map knows" in result.stderr

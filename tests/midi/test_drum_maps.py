@@ -9,12 +9,15 @@ import pytest
 
 from mididrumigen.midi.drum_maps import (
     DRUM_MAP_NAMES,
+    UNMAPPED_PITCH,
     DrumMap,
+    clip_in_gm,
     get_drum_map,
+    likely_drum_map,
     piece_of_pitch,
     translate_clip,
 )
-from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
+from mididrumigen.midi.kit import GM_PITCH_BY_PIECE, kit_class_of_pitch
 from mididrumigen.midi.notes import Clip, Note
 
 
@@ -224,3 +227,35 @@ def test_drum_map_validates_itself() -> None:
         DrumMap("x", "d", {"kick": True})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="drum map 'x' has no snare"):
         DrumMap("x", "d", {"kick": 36}).pitch_of("snare")
+
+
+def ad2_groove(bars: int = 2) -> list[int]:
+    """The pitches of an Addictive Drums 2 groove: open hats (56) keep time, a tom fill on 71..65."""
+    pitches: list[int] = []
+    for _ in range(bars):
+        for step in range(8):
+            pitches += [56, 36 if step % 4 == 0 else 38 if step % 4 == 2 else 48]
+    return [*pitches, 71, 69, 67, 65, 77]
+
+
+def test_a_clip_in_a_map_is_read_at_gm_pitches_and_unknown_notes_are_counted() -> None:
+    clip = clip_of([36, 49, 56, 71, 44, 60, 44, 100])
+    in_gm, unknown = clip_in_gm(clip, "ad2")
+    assert [n.pitch for n in in_gm.notes] == [36, 42, 46, 50, UNMAPPED_PITCH, 51, UNMAPPED_PITCH, UNMAPPED_PITCH]
+    assert [n[1:] for n in in_gm.notes] == [n[1:] for n in clip.notes]  # every hit still there, as played
+    assert unknown == {44: 2, 100: 1}
+    assert kit_class_of_pitch(UNMAPPED_PITCH) is None
+    assert clip_in_gm(clip, "gm") == (clip, {})  # GM (and the GMD's extras) is what analysis reads anyway
+
+
+def test_a_file_for_another_kit_is_told_from_its_pitches() -> None:
+    assert likely_drum_map(ad2_groove()) is get_drum_map("ad2")
+    # a GM groove, a GM fill on toms, a few notes, a groove any of two maps could be (ride on 60)
+    gm_groove = [p for _ in range(16) for p in (42, 36, 42, 38)]
+    assert likely_drum_map(gm_groove) is None
+    assert likely_drum_map([50, 50, 48, 48, 47, 47, 45, 45, 43, 43, 36, 49]) is None
+    assert likely_drum_map(ad2_groove()[:7]) is None
+    assert likely_drum_map([p for _ in range(16) for p in (60, 36, 60, 38)]) is None  # ad2 ride, or EZD's open hat 5
+    # Superior Drummer files name one layout with EZdrummer's: one answer, not two
+    toontrack = [p for _ in range(16) for p in (62, 36, 63, 38, 24)]
+    assert likely_drum_map(toontrack) is get_drum_map("ezdrummer")
