@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
+from mididrumigen.errors import NotFoundError, ResearchRunningError, UnknownArtistError, UserError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -119,8 +119,12 @@ def _error_from(exc: urllib.error.HTTPError) -> UserError:
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return DaemonError(f"daemon answered HTTP {exc.code}", status=exc.code)
+    found: UserError | None = None
     if code == "unknown_artist":
         found = UnknownArtistError(str(error.get("artist", "")), list(error.get("suggestions", [])))
+    elif code == "research_running":
+        found = ResearchRunningError(str(error.get("artist", "")), str(error.get("task_id", "")))
+    if found is not None:  # the error the in-process code raises, with the daemon's words
         found.message = message
         found.args = (message,)
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class UserError(Exception):
     """Bad input or a missing thing the user asked for; never a bug."""
@@ -16,6 +18,11 @@ class UserError(Exception):
             self.status = status
         if code is not None:
             self.code = code
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What the error object carries over HTTP beside code and message (none by default)."""
+        return {}
 
 
 class NotFoundError(UserError):
@@ -35,6 +42,31 @@ class UnknownArtistError(NotFoundError):
         super().__init__(f"unknown artist {name!r}{hint}")
         self.name = name
         self.suggestions = suggestions
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The name asked for and the close built-in names."""
+        return {"artist": self.name, "suggestions": self.suggestions}
+
+
+class ResearchRunningError(UserError):
+    """An artist cannot be removed while research of it is queued or running: that job would store it again."""
+
+    status = 409
+    code = "research_running"
+
+    def __init__(self, artist: str, task_id: str, state: str = "running") -> None:
+        super().__init__(
+            f"research of {artist!r} is {state} as task {task_id}; cancel the task first"
+            f" (DELETE /api/v1/task/{task_id}) or wait for it to end"
+        )
+        self.artist = artist
+        self.task_id = task_id
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The artist and the id of the task to cancel."""
+        return {"artist": self.artist, "task_id": self.task_id}
 
 
 def missing_extra(extra: str, exc: ImportError) -> UserError:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mididrumigen.errors import UnknownArtistError, UserError
+from mididrumigen.errors import ResearchRunningError, UnknownArtistError, UserError
 from mididrumigen.files import safe_slug
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.profile import StyleProfile
@@ -185,13 +185,18 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
     A researched artist goes entirely: {"deleted": name, "reset_to": None}. A built-in drummer is always
     served, so only what research added on top of its built-in knowledge goes, and the answer says so:
     {"deleted": name, "reset_to": "built-in"}; with nothing researched it is a 409 (code builtin_artist).
-    UnknownArtistError (404) for a name the store does not hold.
+    UnknownArtistError (404) for a name the store does not hold. While research of the artist is queued
+    or running, ResearchRunningError (409, with its task id): that job would store the artist again when
+    it ends, and generations may be waiting for it, so it is the user's to cancel, not a side effect here.
     """
     from mididrumigen.research.builtin_vectors import shipped_embedding
     from mididrumigen.research.drummers import find_builtin, researched_or_builtin
 
     row = await store.get_artist(name)
     listed = row.name if row is not None else name
+    active = await store.active_job_for("research", listed)
+    if active is not None:
+        raise ResearchRunningError(listed, active["id"], active["status"])
     try:
         builtin: StyleProfile | None = find_builtin(listed)
     except UnknownArtistError:

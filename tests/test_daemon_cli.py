@@ -162,3 +162,33 @@ def test_artists_delete_of_a_researched_builtin_drummer_keeps_its_builtin_profil
     assert rows["John Bonham"]["origin"] == "builtin"
     assert main(["artists", "--delete", "John Bonham", "--daemon", "no"]) == 2
     assert "built-in knowledge cannot be removed" in _one_line_error(capsys)
+
+
+def test_artists_delete_while_research_of_it_is_queued_names_the_task(
+    save_in_store: Callable[[StyleProfile], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from mididrumigen.app import DATABASE_FILE
+    from mididrumigen.research.drummers import find_builtin
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+
+    save_in_store(dataclasses.replace(find_builtin("Tony Allen"), artist_name="Tessa Marlowe", aliases=[]))
+    job_id = "7" * 32
+
+    async def queue_augment() -> None:  # as a daemon leaves it when it stops with the augment queued
+        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
+        try:
+            await store.insert_job(job_id, "research", {"artist": "Tessa Marlowe", "augment": True}, "Tessa Marlowe")
+        finally:
+            await store.close()
+
+    asyncio.run(queue_augment())
+    assert main(["artists", "--delete", "tessa marlowe", "--daemon", "no"]) == 2
+    assert _one_line_error(capsys).endswith(
+        f"research of 'Tessa Marlowe' is queued as task {job_id}; cancel the task first"
+        f" (DELETE /api/v1/task/{job_id}) or wait for it to end"
+    )
+    assert main(["artists", "--daemon", "no"]) == 0
+    assert "Tessa Marlowe" in capsys.readouterr().out

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from mididrumigen.errors import UnknownArtistError, UserError
+from mididrumigen.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +113,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra)
-    except UnknownArtistError as exc:
-        extra = {"artist": exc.name, "suggestions": exc.suggestions}
-        return error_response(exc.status, exc.code, exc.message, extra=extra)
-    except UserError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+    except UserError as exc:  # unknown_artist adds artist and suggestions, research_running artist and task_id
+        return error_response(exc.status, exc.code, exc.message, extra=exc.details)
     except ValidationError as exc:
         err = validation_error(exc)
         return error_response(err.status, err.code, err.message, field=err.field)

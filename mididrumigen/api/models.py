@@ -130,13 +130,17 @@ class Reply(BaseModel):
 
 
 class ErrorDetail(Reply):
-    """The error object; code unknown_artist (404, every route that takes an artist) adds artist and suggestions."""
+    """The error object; code unknown_artist (404, every route that takes an artist) adds artist and suggestions,
+    research_running (409, DELETE /artists/{artist}) artist and task_id."""
 
     code: str
     message: str
     field: str | None = None
-    artist: str | None = Field(default=None, description="unknown_artist: the name asked for.")
+    artist: str | None = Field(default=None, description="unknown_artist: the name asked for; research_running: it.")
     suggestions: list[str] | None = Field(default=None, description="unknown_artist: close built-in names.")
+    task_id: str | None = Field(
+        default=None, description="research_running: the research task queued or running for the artist (to cancel)."
+    )
 
 
 class ErrorReply(Reply):

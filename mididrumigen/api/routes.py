@@ -344,7 +344,8 @@ async def list_artists(request: web.Request) -> web.Response:
 
 
 async def delete_artist(request: web.Request) -> web.Response:
-    """Remove a researched artist, or what research added to a built-in drummer (409 if nothing was)."""
+    """Remove a researched artist, or what research added to a built-in drummer (409 if nothing was, or while
+    research of it is queued or running)."""
     return reply(await orchestrator.forget_artist(app_of(request).store, artist_param(request)))
 
 
@@ -462,7 +463,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/artists", list_artists, "artists", "Cached artists",
           {200: ("Artists", models.ArtistList)}),
     Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete",
-          "Remove a researched artist, or the research added to a built-in drummer (409: nothing to remove)",
+          "Remove a researched artist, or the research added to a built-in drummer (409: builtin_artist, nothing"
+          " to remove; research_running, research of it is queued or running: cancel that task first)",
           {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404, 409)),
     Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
           {200: ("The MIDI file", None), 206: ("The byte range a Range header asked for", None)},

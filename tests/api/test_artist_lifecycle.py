@@ -91,6 +91,8 @@ async def test_delete_is_documented_with_its_409(client: aiohttp.ClientSession) 
     assert {"200", "400", "404", "409"} <= set(answers)
     deleted = doc["components"]["schemas"]["Deleted"]
     assert {"deleted", "reset_to"} <= set(deleted["properties"])
+    assert "research_running" in doc["paths"]["/api/v1/artists/{artist}"]["delete"]["summary"]
+    assert "task_id" in doc["components"]["schemas"]["ErrorDetail"]["properties"]
 
 
 # -- one error for an unknown artist --------------------------------------------------------------
@@ -425,3 +427,55 @@ async def test_research_found_running_after_a_crash_resumes_or_fails_and_the_art
     finally:
         await stop_daemon(running)
 
+
+# -- DELETE while research runs ---------------------------------------------------------------------
+
+
+async def test_deleting_an_artist_while_it_is_researched_is_refused_with_the_task(
+    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    async with client.post("/api/v1/augment/Known%20One") as resp:
+        augment = await resp.json()
+    await wait_running(daemon, augment["task_id"])
+    async with client.post("/api/v1/research", json={"artist": TYPO}) as resp:
+        queued = await resp.json()  # waits for the augment: one research at a time
+    for name, task, state in (("known%20one", augment, "running"), (TYPO_URL, queued, "queued")):
+        async with client.delete(f"/api/v1/artists/{name}") as resp:
+            assert resp.status == 409
+            error = assert_error(await resp.json(), "research_running")
+        assert error["task_id"] == task["task_id"] and error["artist"] in ("Known One", TYPO)
+        assert f"is {state} as task {task['task_id']}" in error["message"] and "cancel" in error["message"]
+        assert "\n" not in error["message"] and error["message"][0].islower()
+    listed = await artist_names(client)
+    assert listed["Known One"]["has_profile"] and TYPO in listed
+    for task in (queued, augment):
+        async with client.delete(task["status_url"]) as resp:
+            assert (await resp.json())["status"] == "cancelled"
+    async with client.delete("/api/v1/artists/known%20one") as resp:
+        assert resp.status == 200 and (await resp.json())["deleted"] == "Known One"
+    async with client.delete(f"/api/v1/artists/{TYPO_URL}") as resp:  # cancelled research of a new name left nothing
+        assert resp.status == 404
+
+
+async def test_the_client_gives_the_cli_a_research_running_error_as_in_process(
+    daemon: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mididrumigen.client import DaemonClient
+    from mididrumigen.errors import ResearchRunningError
+    from tests.api.conftest import TOKEN
+
+    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
+    await daemon.app.store.save_profile(make_profile("Known One"))
+    task_id, _ = await orchestrator.queue_research(daemon.app, "Known One", augment=True)
+    await wait_running(daemon, task_id)
+    client = DaemonClient(daemon.url, TOKEN)
+    with pytest.raises(ResearchRunningError) as over_http:
+        await asyncio.to_thread(client.delete_artist, "Known One")
+    with pytest.raises(ResearchRunningError) as in_process:
+        await orchestrator.forget_artist(daemon.app.store, "known one")
+    assert over_http.value.task_id == in_process.value.task_id == task_id
+    assert over_http.value.message == in_process.value.message
+    assert over_http.value.status == 409 and over_http.value.code == "research_running"
+    await daemon.app.scheduler.cancel(task_id)
