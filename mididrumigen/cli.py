@@ -244,12 +244,31 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(clip.name)
         print(render_grid(clip))
         print(f"→ {path}")
-    # One line per distinct failure: variations run in parallel and often fail alike.
-    failures = {(a["provider"], a["outcome"], a["reason"]) for a in attempts if a["outcome"] != "ok"}
-    for provider, outcome, reason in sorted(failures):
-        print(f"  {provider}: {outcome} ({reason})", file=sys.stderr)
+    for line in _failure_lines(attempts, request.provider):
+        print(line, file=sys.stderr)
     print(f"\n{plural(len(paths), 'file')} in {elapsed_ms:.0f} ms ({provider_used})")
     return 0
+
+
+def _failure_lines(attempts: list[dict[str, Any]], requested: str) -> list[str]:
+    """One line per distinct failed or skipped attempt (variations run in parallel and often fail alike).
+
+    A provider skipped for want of a key says how to add one when it was asked for by name; on
+    auto it is left out: a provider without a key is one the user has not set up, not a failure.
+    """
+    failures = {(a["provider"], a["outcome"], a["reason"]) for a in attempts if a["outcome"] != "ok"}
+    if not failures:
+        return []
+    from mididrumigen.generation.providers.base import NO_API_KEY  # attempts: the providers are loaded
+
+    lines = []
+    for provider, outcome, reason in sorted(failures):
+        if reason == NO_API_KEY:
+            if provider != requested:
+                continue
+            reason = f"no API key; add one with: mididrumigen keys set {provider}"
+        lines.append(f"  {provider}: {outcome} ({reason})")
+    return lines
 
 
 def _wants_llm(request: Any, settings: Any) -> bool:

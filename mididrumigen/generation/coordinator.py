@@ -268,7 +268,7 @@ async def generate(
             if provider.is_configured():
                 providers.append(provider)
             else:
-                attempts.append(Attempt(name, provider.model, SKIPPED, "not configured"))
+                attempts.append(Attempt(name, provider.model, SKIPPED, provider.unconfigured_reason))
         prepared = await asyncio.gather(*(p.prepare() for p in providers), return_exceptions=True)
         for provider, outcome in zip(list(providers), prepared, strict=True):
             if isinstance(outcome, BaseException):

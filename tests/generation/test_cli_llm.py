@@ -72,7 +72,36 @@ def test_named_provider_without_a_key_says_so_and_uses_the_engine(
         ["generate", "--style", "rock", "--provider", "openai", "--json", "--out", str(tmp_path)], capsys
     )
     assert out["provider_used"] == "groove-engine"
-    assert out["attempts"][0] == {**out["attempts"][0], "provider": "openai", "reason": "not configured"}
+    assert out["attempts"][0] == {**out["attempts"][0], "provider": "openai", "reason": "no api key"}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "google", "openai"])
+def test_named_provider_without_a_key_says_how_to_add_one(
+    llm_env: str, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "John Bonham", "--provider", provider, "--variations", "2", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"  {provider}: skipped (no API key; add one with: mididrumigen keys set {provider})\n"
+    assert "(groove-engine)" in captured.out
+
+
+def test_auto_does_not_ask_for_keys_of_providers_not_set_up(
+    llm_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only Anthropic has a key (and the fake says it is overloaded): its failure is shown,
+    # Gemini and OpenAI, never set up, are not a failure to report.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEYS["anthropic"])
+    assert main(["generate", "--style", "funk", "--variations", "1", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "  anthropic: failed (" in err
+    assert "google" not in err and "openai" not in err and "keys set" not in err
+
+
+def test_a_local_server_switched_off_is_not_configured(
+    llm_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "--style", "rock", "--provider", "local", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == "  local: skipped (not configured)\n"
 
 
 def test_local_provider_from_the_cli(

@@ -112,7 +112,7 @@ async def test_no_keys_goes_straight_to_the_groove_engine(pools: list[ProviderPo
         ("openai", "skipped"),
         (GROOVE_ENGINE, "ok"),
     ]
-    assert all(a.reason == "not configured" for a in result.attempts[:3])
+    assert all(a.reason == "no api key" for a in result.attempts[:3])
     assert result.seed == 7
     assert_valid_midi(result, req)
 
@@ -283,7 +283,7 @@ async def test_local_server_without_keys(server: FakeLLMServer, pools: list[Prov
     req = request(variations=2)
     result = await generate(pool, PROFILE, req)
     assert result.provider_used == "local"
-    assert [a.reason for a in result.attempts[:3]] == ["not configured"] * 3
+    assert [a.reason for a in result.attempts[:3]] == ["no api key"] * 3
     assert server.calls("local") == 2
     assert_valid_midi(result, req)
 

@@ -25,6 +25,8 @@ BAD_REQUEST = "bad_request"
 BAD_RESPONSE = "bad_response"
 # Reasons that mean "the service is unavailable right now" (outage logging, Retry-After).
 AVAILABILITY_REASONS = frozenset({RATE_LIMITED, OVERLOADED, SERVER_ERROR, TIMEOUT, CONNECTION})
+# Why the coordinator skips a provider that is not configured: a cloud provider has no API key.
+NO_API_KEY = "no api key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class LLMProvider(ABC):
 
     name: ClassVar[str]
     sdk_modules: ClassVar[tuple[str, ...]] = ()
+    unconfigured_reason: ClassVar[str] = NO_API_KEY  # what is missing when is_configured() is False
 
     def __init__(self, settings: Settings, api_key: str | None) -> None:
         self.settings = settings

@@ -14,6 +14,7 @@ class LocalProvider(OpenAIProvider):
     name = "local"
     # Local servers differ in how much of strict json_schema they support; they still constrain output.
     strict_schema = False
+    unconfigured_reason = "not configured"  # switched off in settings: it needs no key
 
     def is_configured(self) -> bool:
         """True when the local server is switched on in settings and has a base URL."""
