@@ -219,8 +219,15 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     bar_of = np.floor((positions - bar_start + EARLY_BEATS) / beats_per_bar).astype(int)
     if clip.length_ticks:
         # ... but no bar starts at or after the clip's end: a last hit played late belongs to the last bar.
-        end = float(grid.beat_position(clip.length_ticks * seconds_per_tick))
-        bar_of = np.minimum(bar_of, int(np.ceil((end - bar_start) / beats_per_bar - END_SLACK_BARS)) - 1)
+        # Bars heard as long as the file's (within FILE_BEAT_TOLERANCE) are the file's: the clip's
+        # length is counted in them, so an estimate a few % fast does not find a bar more at its end.
+        bar_s = beats_per_bar * grid.period_s
+        file_bar_s = clip.ticks_per_bar * seconds_per_tick
+        if abs(bar_s / file_bar_s - 1.0) <= FILE_BEAT_TOLERANCE:
+            bar_s = file_bar_s
+        first_bar_line_s = grid.phase_s + bar_start * grid.period_s
+        length_bars = (clip.length_ticks * seconds_per_tick - first_bar_line_s) / bar_s
+        bar_of = np.minimum(bar_of, int(np.ceil(length_bars - END_SLACK_BARS)) - 1)
     first_bar = int(bar_of.min())
     bar_index = bar_of - first_bar
     if tempo_source == "file":

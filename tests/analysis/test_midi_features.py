@@ -356,6 +356,19 @@ def test_bars_count_from_the_first_tick_when_the_grid_puts_it_between_beats(bars
     assert sum(features.density_per_bar) == len(notes)
 
 
+@pytest.mark.parametrize("bars", [2, 4, 8])
+def test_a_tempo_estimate_a_few_percent_fast_finds_no_bar_after_the_clips_end(bars: int) -> None:
+    # Played 2 % ahead of the file's tempo, with a last hat just before the clip's end: the
+    # estimate (102) makes the clip 2 % of a bar per bar longer than its bars, and that hat,
+    # just ahead of a bar line, would open a bar after the end. Bars that long are the file's.
+    notes = [n._replace(time=round(n.time * 0.98)) for n in groove(bars=bars).notes]
+    notes.append(Note(HAT, 70, round((bars * 4 - 0.3) * TPB), 30))
+    features = analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=bars))
+    assert features.tempo_bpm == pytest.approx(102.0, rel=0.01)
+    assert features.bars == bars
+    assert sum(features.density_per_bar) == len(notes)
+
+
 def one_bar_file(meter: tuple[int, int], tempo: float, step_ticks: int = TPB) -> Clip:
     """One bar in a MIDI file stating its meter and tempo: hat on every step and its half, kick and snare."""
     steps = meter[0] * 4 * TPB // meter[1] // step_ticks
