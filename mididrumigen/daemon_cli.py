@@ -164,7 +164,7 @@ def generate_via_daemon(args: argparse.Namespace) -> int | None:
         out["files"] = [f["path"] for f in result["files"]]
         print(json.dumps(out, indent=2))
         return 0
-    _print_result(result)
+    _print_result(result, args.provider)
     return 0
 
 
@@ -191,8 +191,8 @@ def _check_artist_known(client: Any, artist: str) -> None:
             raise with_research_hint(exc, artist) from None
 
 
-def _print_result(result: dict[str, Any]) -> None:
-    from mididrumigen.cli import plural
+def _print_result(result: dict[str, Any], requested_provider: str) -> None:
+    from mididrumigen.cli import _failure_lines, plural
     from mididrumigen.midi.grid import render_grid
     from mididrumigen.midi.notes import Clip
 
@@ -204,6 +204,8 @@ def _print_result(result: dict[str, Any]) -> None:
         print(info["name"])
         print(render_grid(Clip.from_json(info["notes"])))
         print(f"→ {info['path']}")
+    for line in _failure_lines(result.get("attempts") or [], requested_provider):
+        print(line, file=sys.stderr)
     print(
         f"\n{plural(len(result['files']), 'file')} in {result['generation_time_ms']:.0f} ms"
         f" ({result['provider_used']}, via the daemon)",

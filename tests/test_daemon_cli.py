@@ -192,3 +192,12 @@ def test_artists_delete_while_research_of_it_is_queued_names_the_task(
     )
     assert main(["artists", "--daemon", "no"]) == 0
     assert "Tessa Marlowe" in capsys.readouterr().out
+
+
+def test_a_named_provider_without_a_key_says_how_to_add_one_through_the_daemon(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "John Bonham", "--variations", "1", "--provider", "anthropic"]) == 0
+    captured = capsys.readouterr()
+    assert "via the daemon" in captured.out
+    assert captured.err == "  anthropic: skipped (no API key; add one with: mididrumigen keys set anthropic)\n"
