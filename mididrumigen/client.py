@@ -83,6 +83,15 @@ class DaemonClient:
         """GET /task/{id}."""
         return self.request("GET", f"/task/{task_id}")
 
+    def tasks(self, statuses: tuple[str, ...] = (), limit: int = 50) -> list[dict[str, Any]]:
+        """GET /tasks: recent tasks, newest first, only in the given statuses (all when none)."""
+        query = urllib.parse.urlencode([*(("status", s) for s in statuses), ("limit", str(limit))])
+        return list(self.request("GET", f"/tasks?{query}")["tasks"])
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """DELETE /task/{id}: cancel a queued or running task and return its final state."""
+        return self.request("DELETE", f"/task/{self.quote(task_id)}")
+
     def wait(self, task_id: str, timeout_s: float = 1800.0, poll_s: float = 0.5) -> dict[str, Any]:
         """Poll a task until it ends; a failed or cancelled task raises UserError."""
         deadline = time.monotonic() + timeout_s

@@ -6,15 +6,18 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from typing import Any
 
 from mididrumigen.errors import UserError
 
 DAEMON_MODES = ("auto", "yes", "no")
+ACTIVE_STATUSES = ("queued", "running")
+RECENT_TASKS = 50
 
 
 def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> None:
-    """Add `serve` and `artists` to the CLI's subparsers."""
+    """Add `serve`, `artists` and `tasks` to the CLI's subparsers."""
     p = sub.add_parser("serve", help="run the local daemon (HTTP API on 127.0.0.1, jobs, profile store)")
     p.add_argument("--port", type=int, default=None, help="preferred port (default: the port setting, 8765)")
     p.add_argument("--host", default=None, help="address to bind (loopback unless allow_remote is set)")
@@ -30,6 +33,21 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     p.add_argument("--json", action="store_true")
     add_daemon_option(p)
     p.set_defaults(func=cmd_artists)
+
+    p = sub.add_parser(
+        "tasks",
+        help="list queued and running jobs (research, generation), or cancel one (through the daemon when it runs)",
+        description="List jobs, newest first: queued and running ones, or recent ones of every status with --all.",
+    )
+    p.add_argument("--all", action="store_true", help=f"the {RECENT_TASKS} most recent tasks of every status")
+    p.add_argument("--json", action="store_true", help="print the tasks as JSON (as GET /api/v1/tasks)")
+    add_daemon_option(p)
+    p.set_defaults(func=cmd_tasks)
+    tasks = p.add_subparsers(dest="tasks_command", parser_class=parser_class)
+    cancel = tasks.add_parser("cancel", help="cancel a queued or running task by its id")
+    cancel.add_argument("task_id", metavar="ID", help="the task's id (first column of `mididrumigen tasks`)")
+    cancel.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print its final state as JSON")
+    cancel.set_defaults(func=cmd_tasks_cancel)
 
 
 def add_daemon_option(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +142,105 @@ async def _delete_in_process(name: str) -> dict[str, Any]:
         return await forget_artist(store, name)
     finally:
         await store.close()
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """`mididrumigen tasks [--all] [--json]`: queued and running tasks (--all: recent ones of every status)."""
+    statuses = () if args.all else ACTIVE_STATUSES
+    client = daemon_client(args.daemon)
+    if client is not None:
+        rows = client.tasks(statuses, RECENT_TASKS)
+    else:
+        rows = asyncio.run(_tasks_in_process(statuses))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no tasks yet" if args.all else "no queued or running tasks (--all shows finished ones)")
+        return 0
+    now = time.time()
+    for row in rows:
+        print(task_line(row, now, daemon_running=client is not None))
+    return 0
+
+
+def task_line(row: dict[str, Any], now: float, *, daemon_running: bool = True) -> str:
+    """One task as a readable line: id, kind, artist, status, progress, age, then its stage or error."""
+    what = row["error"] or row["stage"] or "-"
+    if row["status"] == "running" and not daemon_running:
+        # What a daemon that died leaves behind: it is settled (resumed or failed) when a daemon starts.
+        what = f"interrupted, no daemon running (was: {what})"
+    what = " ".join(str(what).split())
+    if len(what) > 70:
+        what = what[:69] + "…"
+    artist = row["artist"] or "-"
+    return (
+        f"{row['task_id']}  {row['kind']:<9} {artist[:24]:<24} {row['status']:<9} {row['progress']:>3.0f} %"
+        f"  {age(now - row['created_at']):>7}  {what}"
+    )
+
+
+def age(seconds: float) -> str:
+    """How long ago, shortly: '12 s ago', '5 min ago', '3 h ago', '2 d ago'."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
+
+
+async def _tasks_in_process(statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """What GET /tasks answers, read from the store (no daemon runs: nothing changes the rows meanwhile)."""
+    from mididrumigen.jobs import task_summary
+
+    store = await _open_store()
+    try:
+        return [task_summary(job) for job in await store.recent_jobs(statuses, RECENT_TASKS)]
+    finally:
+        await store.close()
+
+
+def cmd_tasks_cancel(args: argparse.Namespace) -> int:
+    """`mididrumigen tasks cancel ID`: through the daemon when one runs, else on the store itself."""
+    client = daemon_client("auto")
+    if client is not None:
+        state = client.cancel(args.task_id)
+    else:
+        _refuse_without_answering_daemon()
+        state = asyncio.run(_cancel_in_process(args.task_id))
+    if getattr(args, "json", False):
+        print(json.dumps(state, indent=2))
+        return 0
+    artist = f", {state['artist']}" if state["artist"] else ""
+    print(f"cancelled task {state['task_id']} ({state['kind']}{artist})")
+    return 0
+
+
+def _refuse_without_answering_daemon() -> None:
+    """A daemon whose process lives but does not answer still owns the jobs: the CLI must not write them."""
+    from mididrumigen.daemon import _pid_alive, read_discovery
+
+    info = read_discovery()
+    if info is not None and _pid_alive(info.pid):
+        raise UserError(
+            f"the daemon (pid {info.pid}) does not answer at {info.url}; try again, or stop it and retry"
+        )
+
+
+async def _cancel_in_process(task_id: str) -> dict[str, Any]:
+    """Cancel a task with no daemon running, as the daemon would: first settle what a daemon that died left
+    'running' (the scheduler's own recovery at start: queued again or failed, with each kind's clean-up),
+    then cancel the queued row (its kind's clean-up, then 'cancelled'). No job runs in this process."""
+    from mididrumigen.app import App
+    from mididrumigen.jobs import job_event
+    from mididrumigen.settings import Settings
+
+    app = await App.create(Settings.load())
+    try:
+        await app.scheduler.recover()
+        return job_event(await app.scheduler.cancel(task_id))
+    finally:
+        await app.close()
 
 
 def generate_via_daemon(args: argparse.Namespace) -> int | None:

@@ -57,8 +57,8 @@ class ResearchRunningError(UserError):
 
     def __init__(self, artist: str, task_id: str, state: str = "running") -> None:
         super().__init__(
-            f"research of {artist!r} is {state} as task {task_id}; cancel the task first"
-            f" (DELETE /api/v1/task/{task_id}) or wait for it to end"
+            f"research of {artist!r} is {state} as task {task_id}; cancel it with"
+            f" `mididrumigen tasks cancel {task_id}` (or DELETE /api/v1/task/{task_id}) or wait for it to end"
         )
         self.artist = artist
         self.task_id = task_id

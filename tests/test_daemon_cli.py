@@ -187,11 +187,155 @@ def test_artists_delete_while_research_of_it_is_queued_names_the_task(
     asyncio.run(queue_augment())
     assert main(["artists", "--delete", "tessa marlowe", "--daemon", "no"]) == 2
     assert _one_line_error(capsys).endswith(
-        f"research of 'Tessa Marlowe' is queued as task {job_id}; cancel the task first"
-        f" (DELETE /api/v1/task/{job_id}) or wait for it to end"
+        f"research of 'Tessa Marlowe' is queued as task {job_id}; cancel it with"
+        f" `mididrumigen tasks cancel {job_id}` (or DELETE /api/v1/task/{job_id}) or wait for it to end"
     )
     assert main(["artists", "--daemon", "no"]) == 0
     assert "Tessa Marlowe" in capsys.readouterr().out
+    # what the message says to do works without a daemon, and the artist can then be removed
+    assert main(["tasks", "cancel", job_id]) == 0
+    assert capsys.readouterr().out == f"cancelled task {job_id} (research, Tessa Marlowe)\n"
+    assert main(["artists", "--delete", "tessa marlowe", "--daemon", "no"]) == 0
+    assert capsys.readouterr().out == "removed Tessa Marlowe\n"
+
+
+def _leave_jobs(*jobs: tuple[str, str, dict[str, Any], str | None, dict[str, Any]]) -> None:
+    """Write job rows (id, kind, params, artist, then columns to set) as a daemon that stopped leaves them."""
+    import asyncio
+
+    from mididrumigen.app import DATABASE_FILE
+    from mididrumigen.settings import Settings
+    from mididrumigen.store import Store
+
+    async def write() -> None:
+        store = await Store.open(Settings.load().data_dir / DATABASE_FILE)
+        try:
+            for job_id, kind, params, artist, fields in jobs:
+                await store.insert_job(job_id, kind, params, artist)
+                if fields:
+                    await store.update_job(job_id, **fields)
+                await asyncio.sleep(0.002)  # distinct creation times: newest first is well defined
+            if any(job[0] == CRASHED for job in jobs):  # research a killed daemon left mid-way
+                await store.set_research_status("Zed Crashed", "researching")
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+DONE, QUEUED, CRASHED = "d" * 32, "e" * 32, "f" * 32
+
+
+def test_tasks_list_and_cancel_without_a_daemon(capsys: pytest.CaptureFixture[str]) -> None:
+    _leave_jobs(
+        (DONE, "generate", {}, "Questlove", {"status": "succeeded", "progress": 100.0, "stage": "done",
+                                             "result": {"files": ["x" * 500]}}),
+        (QUEUED, "research", {"artist": "Queued One", "augment": False}, "Queued One", {}),
+        (CRASHED, "research", {"artist": "Zed Crashed", "augment": False, "new_artist": True}, "Zed Crashed",
+         {"status": "running", "stage": "reading sources", "progress": 30.0, "attempts": 1}),
+    )
+    assert main(["tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [CRASHED, QUEUED]
+    crashed, queued = lines
+    assert "research" in crashed and "Zed Crashed" in crashed and "running" in crashed and " 30 %" in crashed
+    assert "s ago" in crashed and "interrupted, no daemon running (was: reading sources)" in crashed
+    assert "Queued One" in queued and "queued" in queued and "  0 %" in queued
+    assert main(["tasks", "--all", "--daemon", "no"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [CRASHED, QUEUED, DONE]
+    assert "succeeded" in lines[2] and "100 %" in lines[2] and lines[2].endswith("done")
+    assert main(["tasks", "--all", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["task_id"] for row in rows] == [CRASHED, QUEUED, DONE] and "result" not in rows[2]
+    assert rows[0]["status"] == "running" and rows[0]["attempts"] == 1  # listing changes nothing
+
+    assert main(["tasks", "cancel", QUEUED, "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert state["status"] == "cancelled" and state["task_id"] == QUEUED and state["result"] is None
+    # A job a killed daemon left 'running' is settled as a daemon's start settles it, then cancelled:
+    # the artist its research created goes with it.
+    assert main(["artists", "--daemon", "no", "--json"]) == 0
+    assert "Zed Crashed" in {row["name"] for row in json.loads(capsys.readouterr().out)}
+    assert main(["tasks", "cancel", CRASHED]) == 0
+    assert capsys.readouterr().out == f"cancelled task {CRASHED} (research, Zed Crashed)\n"
+    assert main(["artists", "--daemon", "no", "--json"]) == 0
+    assert "Zed Crashed" not in {row["name"] for row in json.loads(capsys.readouterr().out)}
+    assert main(["tasks"]) == 0
+    assert capsys.readouterr().out == "no queued or running tasks (--all shows finished ones)\n"
+
+    for task_id, words in ((DONE, f"task {DONE} already succeeded"), (QUEUED, f"task {QUEUED} already cancelled"),
+                           ("0" * 32, f"no task {'0' * 32!r}"), ("nope", "no task 'nope'")):
+        assert main(["tasks", "cancel", task_id]) == 2
+        assert _one_line_error(capsys) == f"mididrumigen: error: {words}"
+
+
+def test_tasks_cancel_settles_jobs_a_killed_daemon_left_running_as_a_daemon_start_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mididrumigen.jobs.scheduler import MAX_ATTEMPTS
+
+    _leave_jobs(
+        (CRASHED, "research", {"artist": "Zed Crashed", "augment": False, "new_artist": True}, "Zed Crashed",
+         {"status": "running", "stage": "reading sources", "attempts": MAX_ATTEMPTS}),
+        (QUEUED, "test_slow", {}, None, {"status": "running", "stage": "slow step", "attempts": 1}),
+    )
+    assert main(["tasks", "cancel", CRASHED]) == 2  # its last attempt died with the daemon: a start fails it
+    assert _one_line_error(capsys) == f"mididrumigen: error: task {CRASHED} already failed"
+    assert main(["tasks", "--all", "--json"]) == 0
+    rows = {row["task_id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows[CRASHED]["status"] == "failed"
+    assert rows[CRASHED]["error"] == f"interrupted by restart (gave up after {MAX_ATTEMPTS} attempts)"
+    assert rows[QUEUED]["status"] == "failed" and rows[QUEUED]["error"] == "interrupted by restart"  # no handler
+    assert main(["artists", "--daemon", "no", "--json"]) == 0
+    assert "Zed Crashed" not in {row["name"] for row in json.loads(capsys.readouterr().out)}
+
+
+def test_tasks_cancel_refuses_to_write_behind_a_daemon_that_does_not_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mididrumigen.daemon import write_discovery
+    from mididrumigen.settings import config_dir
+
+    _leave_jobs((QUEUED, "research", {"artist": "Queued One", "augment": False}, "Queued One", {}))
+    # a live process (this one) that does not answer on the port it published
+    write_discovery(config_dir(), DaemonInfo("http://127.0.0.1:9", 9, os.getpid(), "t", "0", "127.0.0.1"))
+    assert main(["tasks", "cancel", QUEUED]) == 2
+    assert "does not answer" in _one_line_error(capsys)
+    assert main(["tasks", "--daemon", "no", "--json"]) == 0
+    assert [row["status"] for row in json.loads(capsys.readouterr().out)] == ["queued"]
+
+
+def test_tasks_list_and_cancel_through_the_daemon(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_daemon import _start, _stop, _wait_discovery, _wait_status
+
+    proc = _start(isolated_dirs, "plain", "submit")  # submits one job that hangs until cancelled
+    try:
+        info = _wait_discovery(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line[0] == "JOB"
+        task_id = line[1]
+        _wait_status(info, task_id, {"running"})
+        assert main(["tasks", "--daemon", "yes"]) == 0
+        (listed,) = capsys.readouterr().out.splitlines()
+        assert listed.split()[:3] == [task_id, "test_slow", "-"] and "running" in listed
+        assert " 10 %" in listed and listed.endswith("slow step") and "interrupted" not in listed
+        assert main(["tasks", "cancel", task_id]) == 0
+        assert capsys.readouterr().out == f"cancelled task {task_id} (test_slow)\n"
+        assert main(["tasks", "cancel", task_id]) == 2
+        assert _one_line_error(capsys) == f"mididrumigen: error: task {task_id} already cancelled"
+        assert main(["tasks", "cancel", "nope"]) == 2
+        assert _one_line_error(capsys) == "mididrumigen: error: no task 'nope'"
+        assert main(["tasks"]) == 0
+        assert capsys.readouterr().out.startswith("no queued or running tasks")
+        assert main(["tasks", "--all", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert [(row["task_id"], row["status"]) for row in rows] == [(task_id, "cancelled")]
+        assert _stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_a_named_provider_without_a_key_says_how_to_add_one_through_the_daemon(

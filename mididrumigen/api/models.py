@@ -163,8 +163,8 @@ class TaskAccepted(Reply):
     events_url: str
 
 
-class TaskState(Reply):
-    """A job's state."""
+class TaskSummary(Reply):
+    """A job's state without its result, as GET /tasks lists it."""
 
     task_id: str
     kind: str
@@ -177,7 +177,18 @@ class TaskState(Reply):
     created_at: float
     started_at: float | None
     finished_at: float | None
+
+
+class TaskState(TaskSummary):
+    """A job's state, with its result once it succeeded."""
+
     result: dict[str, Any] | None
+
+
+class TaskList(Reply):
+    """Recent tasks, newest first (each as GET /task/{id} gives it, without the result)."""
+
+    tasks: list[TaskSummary]
 
 
 class ResearchState(Reply):

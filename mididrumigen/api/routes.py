@@ -23,13 +23,16 @@ from mididrumigen.api.security import NOTHING_STARTED_KEY
 from mididrumigen.app import App
 from mididrumigen.errors import NotFoundError, UnknownArtistError
 from mididrumigen.files import validate_artist_name
-from mididrumigen.jobs import TERMINAL_STATUSES, job_event
+from mididrumigen.jobs import TERMINAL_STATUSES, job_event, task_summary
+from mididrumigen.store.store import JOB_STATUSES
 
 PREFIX = "/api/v1"
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 SSE_KEEPALIVE_S = 15.0
 SHUTDOWN_MESSAGE = "the daemon is shutting down"
 MAX_SIMILAR = 50
+MAX_TASKS = 200
+DEFAULT_TASKS = 50
 MAX_INT_DIGITS = 100  # the longest number a body needs is a 19-digit seed
 # One byte range; a longer number than 18 digits is no offset into a MIDI file.
 BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII | re.IGNORECASE)
@@ -263,6 +266,36 @@ async def get_task(request: web.Request) -> web.Response:
     return reply(job_event(await app_of(request).scheduler.get(task_id)))
 
 
+def limit_param(request: web.Request, default: int, most: int) -> int:
+    """The ?limit= query value, a whole number from 1 to most; 400 naming the field otherwise."""
+    raw = request.query.get("limit", str(default))
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20 and 1 <= int(raw) <= most):
+        raise ApiError(400, f"limit must be a whole number from 1 to {most}", field="limit")
+    return int(raw)
+
+
+def status_params(request: web.Request) -> list[str]:
+    """The ?status= query values (repeat the parameter for several); 400 naming the field for another."""
+    wanted = request.query.getall("status", [])
+    for value in wanted:
+        if value not in JOB_STATUSES:
+            raise ApiError(
+                400,
+                f"status must be one of {', '.join(JOB_STATUSES)}, got {value[:40]!r};"
+                " repeat the parameter for several (?status=queued&status=running)",
+                field="status",
+            )
+    return list(dict.fromkeys(wanted))
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    """Recent tasks, newest first, optionally only those in some statuses."""
+    statuses = status_params(request)
+    limit = limit_param(request, DEFAULT_TASKS, MAX_TASKS)
+    jobs = await app_of(request).store.recent_jobs(statuses, limit)
+    return reply({"tasks": [task_summary(job) for job in jobs]})
+
+
 async def delete_task(request: web.Request) -> web.Response:
     """Cancel a queued or running task."""
     task_id = id_param(request, "task_id", "task")
@@ -318,17 +351,15 @@ async def get_similar(request: web.Request) -> web.Response:
     """Nearest artists by profile embedding (cosine KNN over sqlite-vec)."""
     app = app_of(request)
     name = artist_param(request)
-    raw_limit = request.query.get("limit", "10")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_SIMILAR:
-        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_SIMILAR}", field="limit")
-    found = await app.store.similar(name, int(raw_limit))  # the common case: one indexed lookup + the KNN
+    limit = limit_param(request, 10, MAX_SIMILAR)
+    found = await app.store.similar(name, limit)  # the common case: one indexed lookup + the KNN
     canonical = name
     if found is None:
         profile = await orchestrator.resolve_profile(app, name)
         if profile is None:
             raise unknown_artist(app, name)
         canonical = profile.artist_name
-        found = await app.store.similar(canonical, int(raw_limit))
+        found = await app.store.similar(canonical, limit)
         if found is None:
             raise ApiError(409, f"{canonical!r} has no embedding yet; research computes one", code="no_embedding")
     else:
@@ -438,6 +469,15 @@ FILE_ID = Param("file_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$
 LIMIT = Param(
     "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_SIMILAR, "default": 10}, "Neighbours.", False
 )
+TASKS_LIMIT = Param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_TASKS, "default": DEFAULT_TASKS},
+    "How many tasks at most (newest first).", False,
+)
+TASK_STATUS = Param(
+    "status", "query", {"type": "array", "items": {"type": "string", "enum": list(JOB_STATUSES)}},
+    "Only tasks in these statuses; repeat the parameter for several (?status=queued&status=running)."
+    " All statuses when omitted.", False,
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/research", post_research, "research", "Research an artist (or get the cached profile)",
@@ -451,6 +491,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/augment/{artist}", post_augment, "augment", "Collect more sources for a known artist",
           {202: ("Research queued", models.TaskAccepted)}, body=models.AugmentBody, body_required=False,
           params=(ARTIST,), rate_limited=True, errors=(400, 404, 415, 422, 429)),
+    Route("GET", "/tasks", list_tasks, "tasks", "Recent tasks, newest first (optionally only some statuses)",
+          {200: ("Tasks", models.TaskList)}, params=(TASK_STATUS, TASKS_LIMIT), errors=(400,)),
     Route("GET", "/task/{task_id}", get_task, "task", "A task's state",
           {200: ("State", models.TaskState)}, params=(TASK_ID,), errors=(404,)),
     Route("DELETE", "/task/{task_id}", delete_task, "task_cancel", "Cancel a task",

@@ -7,6 +7,7 @@ from mididrumigen.jobs.scheduler import (
     JobKind,
     Scheduler,
     job_event,
+    task_summary,
 )
 
-__all__ = ["TERMINAL_STATUSES", "JobContext", "JobHandler", "JobKind", "Scheduler", "job_event"]
+__all__ = ["TERMINAL_STATUSES", "JobContext", "JobHandler", "JobKind", "Scheduler", "job_event", "task_summary"]

@@ -121,6 +121,21 @@ class Scheduler:
 
     async def start(self) -> None:
         """Recover jobs left by a previous process, then run every queued job."""
+        await self.recover()
+        store = self.app.store
+        self._started = True
+        for job in await store.jobs_with_status("queued"):
+            if job["kind"] in self.kinds:
+                self._launch(job["id"], job["kind"], job["params"], job["attempts"])
+            else:
+                await store.update_job(
+                    job["id"], status="failed", error=f"no handler for job kind {job['kind']!r}", finished_at=time.time()
+                )
+
+    async def recover(self) -> None:
+        """Settle the jobs a process that died left 'running': queued again (resumable kinds, under
+        MAX_ATTEMPTS attempts) or failed, each after its kind's on_stop hook. Only for the one process that
+        runs jobs, before it runs any: start() does it, and the CLI when no daemon runs (tasks cancel)."""
         store = self.app.store
         for job in await store.jobs_with_status("running"):
             kind = self.kinds.get(job["kind"])
@@ -135,14 +150,6 @@ class Scheduler:
                 await self._stopped(kind, job["id"], job["params"], "failed")
                 await store.update_job(job["id"], status="failed", error=reason, finished_at=time.time())
                 log.info("job %s (%s) failed: %s", job["id"], job["kind"], reason)
-        self._started = True
-        for job in await store.jobs_with_status("queued"):
-            if job["kind"] in self.kinds:
-                self._launch(job["id"], job["kind"], job["params"], job["attempts"])
-            else:
-                await store.update_job(
-                    job["id"], status="failed", error=f"no handler for job kind {job['kind']!r}", finished_at=time.time()
-                )
 
     async def submit(self, kind: str, params: dict[str, Any], *, artist: str | None = None) -> str:
         """Queue a job of a registered kind and return its id."""
@@ -351,3 +358,10 @@ def job_event(job: dict[str, Any]) -> dict[str, Any]:
         "finished_at": job["finished_at"],
         "result": job["result"],
     }
+
+
+def task_summary(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as GET /tasks lists it: job_event without the result (GET /task/{id} has it)."""
+    event = job_event(job)
+    del event["result"]
+    return event

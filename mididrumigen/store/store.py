@@ -533,6 +533,18 @@ class Store:
         rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY created_at", statuses)
         return [job_from_row(r) for r in rows]
 
+    async def recent_jobs(self, statuses: Iterable[str] = (), limit: int = 50) -> list[dict[str, Any]]:
+        """Return the newest jobs first, at most limit, only in the given statuses (any status when none)."""
+        wanted = tuple(statuses)
+        unknown = set(wanted) - set(JOB_STATUSES)
+        if unknown:
+            raise ValueError(f"unknown job status {sorted(unknown)[0]!r}; known: {', '.join(JOB_STATUSES)}")
+        where = f"WHERE status IN ({', '.join('?' for _ in wanted)})" if wanted else ""
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ?", (*wanted, int(limit))
+        )
+        return [job_from_row(r) for r in rows]
+
     async def active_job_for(self, kind: str, artist: str, *, exclude: str | None = None) -> dict[str, Any] | None:
         """Return a queued or running job of this kind for this artist (any case), if any: a running one
         first, then the oldest; never the job with id exclude."""

@@ -280,6 +280,81 @@ async def test_cancel_a_task_over_http(daemon: Running, client: aiohttp.ClientSe
     assert [name for name, _ in events] == ["cancelled"]
 
 
+async def test_tasks_lists_recent_tasks_newest_first_filtered_by_status(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
+    started = asyncio.Event()
+
+    async def forever(_app: App, job: JobContext) -> None:
+        await job.set_stage("waiting", 40)
+        started.set()
+        await asyncio.sleep(60)
+
+    async def quick(_app: App, _job: JobContext) -> dict[str, Any]:
+        return {"big": "result"}
+
+    scheduler = daemon.app.scheduler
+    scheduler.register("forever", forever)  # one at a time: a second waits, queued
+    scheduler.register("quick", quick)
+    done = await scheduler.submit("quick", {}, artist="Questlove")
+    await scheduler.wait(done)
+    running = await scheduler.submit("forever", {}, artist="John Bonham")
+    queued = await scheduler.submit("forever", {})
+    cancelled = await scheduler.submit("quick", {})
+    await scheduler.cancel(cancelled)
+    await asyncio.wait_for(started.wait(), 10)
+
+    async def listed(query: str) -> list[dict[str, Any]]:
+        async with client.get(f"/api/v1/tasks{query}") as resp:
+            assert resp.status == 200, await resp.text()
+            return list((await resp.json())["tasks"])
+
+    everything = await listed("")
+    assert [t["task_id"] for t in everything] == [cancelled, queued, running, done]
+    assert [t["status"] for t in everything] == ["cancelled", "queued", "running", "succeeded"]
+    async with client.get(f"/api/v1/task/{running}") as resp:
+        state = await resp.json()
+    assert everything[2] == {k: v for k, v in state.items() if k != "result"}
+    assert everything[2]["stage"] == "waiting" and everything[2]["progress"] == 40
+    assert everything[2]["artist"] == "John Bonham" and everything[2]["kind"] == "forever"
+    assert all("result" not in t for t in everything)
+    active = await listed("?status=queued&status=running")
+    assert [t["task_id"] for t in active] == [queued, running]
+    assert [t["task_id"] for t in await listed("?status=succeeded&status=cancelled&limit=1")] == [cancelled]
+    assert [t["task_id"] for t in await listed("?limit=2")] == [cancelled, queued]
+    assert await listed("?status=failed") == []
+    for task_id in (running, queued):
+        await scheduler.cancel(task_id)
+    assert await listed("?status=queued&status=running") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=ten", "limit"),
+        ("limit=", "limit"),
+        ("limit=1.5", "limit"),
+        ("limit=%C2%B2", "limit"),  # a superscript two: a digit to str.isdigit, not to int()
+        ("limit=" + "9" * 5000, "limit"),
+        ("status=done", "status"),
+        ("status=queued,running", "status"),
+        ("status=queued&status=", "status"),
+        ("status=RUNNING", "status"),
+    ],
+)
+async def test_tasks_refuses_bad_query_values_naming_the_field(
+    client: aiohttp.ClientSession, query: str, field: str
+) -> None:
+    async with client.get(f"/api/v1/tasks?{query}") as resp:
+        assert resp.status == 400
+        error = assert_error(await resp.json(), "bad_request")
+    assert error["field"] == field and error["message"].startswith(f"{field} must be")
+    assert "\n" not in error["message"]
+
+
 async def test_augment_known_and_unknown(daemon: Running, client: aiohttp.ClientSession) -> None:
     await daemon.app.store.save_profile(make_profile("Known One"))
     async with client.post("/api/v1/augment/Known%20One", json={"kinds": ["article"]}) as resp:
@@ -414,7 +489,7 @@ async def test_get_routes_answer_head(daemon: Running, client: aiohttp.ClientSes
         assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
         assert int(resp.headers["Content-Length"]) > 0 and await resp.read() == b""
     url = await _one_file(daemon, MIDI_HEADER)
-    for path in (url, "/api/v1/artists", "/api/v1/openapi.json"):
+    for path in (url, "/api/v1/artists", "/api/v1/openapi.json", "/api/v1/tasks?status=running"):
         async with client.head(path) as resp:
             assert resp.status == 200, path
     async with client.head(url) as resp:
@@ -455,6 +530,16 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     file_answers = doc["paths"]["/api/v1/files/{file_id}"]["get"]["responses"]
     assert {"200", "206", "404", "416"} <= set(file_answers)
     assert "Content-Range" in file_answers["416"]["headers"]
+    tasks = doc["paths"]["/api/v1/tasks"]["get"]
+    params = {p["name"]: p for p in tasks["parameters"]}
+    assert params["status"]["in"] == "query" and params["status"]["schema"]["type"] == "array"
+    assert params["status"]["schema"]["items"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
+    assert {"200", "400", "401"} <= set(tasks["responses"])
+    item_ref = doc["components"]["schemas"]["TaskList"]["properties"]["tasks"]["items"]["$ref"]
+    item = doc["components"]["schemas"][item_ref.rsplit("/", 1)[1]]
+    state = doc["components"]["schemas"]["TaskState"]
+    assert set(item["properties"]) == set(state["properties"]) - {"result"}
 
 
 async def test_similar_for_a_builtin_drummer_needs_no_model(daemon: Running, client: aiohttp.ClientSession) -> None:
