@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,8 @@ class App:
         self._summaries: dict[int, tuple[int, StyleProfile, dict[str, Any]]] = {}
         # The groove engine's worker processes (started on first use or by warm_engine).
         self._engine_pool: EngineWorkers | None = None
+        # Background work started by spawn (e.g. embedding stored profiles after an upgrade), cancelled by close.
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def create(cls, settings: Settings) -> App:
@@ -76,6 +79,18 @@ class App:
 
         await orchestrator.seed_builtin_profiles(self)
         await self.scheduler.start()
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        """Run work in the background until it ends or the App closes; an error in it is logged."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -177,8 +192,11 @@ class App:
         return self._llm
 
     async def close(self) -> None:
-        """Stop jobs (recording them as interrupted), close the HTTP session, close the database."""
+        """Stop jobs (recording them as interrupted) and background tasks, close the HTTP session and the database."""
         await self.scheduler.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self._engine_pool is not None:
             pool, self._engine_pool = self._engine_pool, None
             await pool.aclose()

@@ -129,14 +129,36 @@ def request_from_json(data: dict[str, Any]) -> GenerationRequest:
 
 
 async def seed_builtin_profiles(app: App) -> int:
-    """Store the built-in drummers' profiles that the store lacks; return how many were added."""
-    from mididrumigen.research.builtin_vectors import shipped_embedding
+    """Store the built-in drummers' profiles that the store lacks, give stored profiles without a vector one
+    (built-ins from the shipped file now; researched ones in the background); return how many were added."""
+    from mididrumigen.research.builtin_vectors import fill_missing_embeddings, shipped_embedding
     from mididrumigen.research.drummers import builtin_profiles
 
     profiles = list(builtin_profiles().values())
     for profile in profiles:
         profile.embedding = shipped_embedding(profile)  # `similar` works with no model loaded
-    return await app.store.save_builtin_profiles(profiles)
+    added = await app.store.save_builtin_profiles(profiles)
+    left = await fill_missing_embeddings(app.store)  # e.g. vectors of an older scheme dropped by a migration
+    if left:
+        app.spawn(embed_stored_profiles(app, len(left)), name="embed-stored-profiles")
+    return added
+
+
+async def embed_stored_profiles(app: App, count: int) -> None:
+    """Embed the stored profiles that have no vector (the model loads and runs in worker threads)."""
+    from mididrumigen.research.builtin_vectors import fill_missing_embeddings
+    from mididrumigen.research.embeddings import MiniLMEmbedder
+
+    if app.embedder is None:
+        app.embedder = MiniLMEmbedder()
+    log.info("embedding %d stored profile(s) without a vector of the current scheme", count)
+    try:
+        left = await fill_missing_embeddings(app.store, app.embedder)
+    except UserError as exc:  # no research extra: those profiles are not ranked by `similar`
+        log.warning("stored profiles left without an embedding: %s", exc.message)
+        return
+    if left:
+        log.warning("stored profiles left without an embedding: %s", ", ".join(left))
 
 
 async def resolve_profile(app: App, artist: str) -> StyleProfile | None:

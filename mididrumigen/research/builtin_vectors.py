@@ -1,33 +1,37 @@
 """Shipped MiniLM embeddings of the built-in drummers, so `similar` needs no model for them.
 
-The vectors are all-MiniLM-L6-v2 embeddings of `embedding_text(profile)`, made by
-`python -m mididrumigen.research.builtin_vectors` (needs the research extra). Each
-carries the SHA-256 of the text it embeds: a vector whose profile text has since
-changed is not used, and a test says the file must be rebuilt.
+The vectors are `embed_profile` vectors (the mix of MiniLM embeddings of a profile's text,
+genres and styles), made by `python -m mididrumigen.research.builtin_vectors` (needs the
+research extra). Each carries the SHA-256 of the scheme and the texts it is made of: a vector
+whose profile text or embedding scheme has since changed is not used, and a test says the file
+must be rebuilt. fill_missing_embeddings gives stored profiles without a vector one.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import sys
 from array import array
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mididrumigen.profile import StyleProfile
-from mididrumigen.research.embeddings import EMBEDDING_DIMS, embedding_text
+from mididrumigen.research import embeddings
+from mididrumigen.research.embeddings import (
+    EMBEDDING_DIMS,
+    TextEmbedder,
+    embed_profile,
+    embedding_fingerprint,
+)
+
+if TYPE_CHECKING:
+    from mididrumigen.store import Store
 
 VECTORS_PATH = Path(__file__).with_name("drummer_embeddings.json")
 MODEL_NAME = "all-MiniLM-L6-v2"
-
-
-def text_sha256(profile: StyleProfile) -> str:
-    """Fingerprint of the text a profile's embedding is made from."""
-    return hashlib.sha256(embedding_text(profile).encode("utf-8")).hexdigest()
 
 
 def encode_vector(values: list[float]) -> str:
@@ -51,17 +55,19 @@ def decode_vector(text: str) -> list[float]:
 
 @functools.cache
 def _shipped() -> MappingProxyType[str, tuple[str, str]]:
-    """name -> (text sha256, encoded vector), read once."""
+    """name -> (fingerprint, encoded vector), read once (nothing from a file of another scheme)."""
     if not VECTORS_PATH.exists():
         return MappingProxyType({})
     data = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+    if data.get("scheme") != embeddings.EMBEDDING_SCHEME:
+        return MappingProxyType({})
     return MappingProxyType({name: (entry["sha256"], entry["vector"]) for name, entry in data["drummers"].items()})
 
 
 def shipped_embedding(profile: StyleProfile) -> list[float] | None:
-    """The shipped embedding of a built-in profile, or None if absent or made from other text."""
+    """The shipped embedding of a built-in profile, or None if absent or made from other text or another scheme."""
     entry = _shipped().get(profile.artist_name)
-    if entry is None or entry[0] != text_sha256(profile):
+    if entry is None or entry[0] != embedding_fingerprint(profile):
         return None
     return decode_vector(entry[1])
 
@@ -71,6 +77,36 @@ def stale_names() -> list[str]:
     from mididrumigen.research.drummers import builtin_profiles
 
     return sorted(name for name, p in builtin_profiles().items() if shipped_embedding(p) is None)
+
+
+async def fill_missing_embeddings(store: Store, embedder: TextEmbedder | None = None) -> list[str]:
+    """Give every stored profile without a vector one of the current scheme; return the names still without.
+
+    A built-in drummer's profile (or a plain copy an older release seeded, which is served as
+    today's built-in) takes its shipped vector: no model. A researched profile is embedded with
+    embedder (the model is loaded and run off the event loop), or left out when embedder is None.
+    A vector is only added where none is, so a profile research saved meanwhile keeps its own.
+    """
+    from mididrumigen.research.drummers import builtin_profiles, researched_or_builtin
+
+    rows = [row for row in await store.list_artists() if row.has_profile and not row.has_embedding]
+    builtins = {name.casefold(): p for name, p in builtin_profiles().items()} if rows else {}
+    left: list[str] = []
+    for row in rows:
+        profile = await store.get_profile(row.name)
+        if profile is None:
+            continue
+        vector = shipped_embedding(profile)
+        builtin = builtins.get(row.name.casefold())
+        if vector is None and builtin is not None and researched_or_builtin(profile, builtin) is builtin:
+            vector = shipped_embedding(builtin)
+        if vector is None and embedder is not None:
+            vector = await embed_profile(embedder, profile)
+        if vector is None:
+            left.append(row.name)
+        else:
+            await store.set_embedding(row.name, vector, only_if_missing=True)
+    return left
 
 
 def build(path: Path = VECTORS_PATH) -> int:
@@ -86,12 +122,13 @@ def build(path: Path = VECTORS_PATH) -> int:
 
     async def embed_all() -> dict[str, Any]:
         return {
-            name: {"sha256": text_sha256(p), "vector": encode_vector(await embedder.embed(embedding_text(p)))}
+            name: {"sha256": embedding_fingerprint(p), "vector": encode_vector(await embed_profile(embedder, p))}
             for name, p in sorted(profiles.items())
         }
 
     drummers = asyncio.run(embed_all())
-    payload = {"model": MODEL_NAME, "dims": EMBEDDING_DIMS, "drummers": drummers}
+    payload = {"model": MODEL_NAME, "scheme": embeddings.EMBEDDING_SCHEME, "dims": EMBEDDING_DIMS,
+               "drummers": drummers}
     write_atomic(path, (json.dumps(payload, indent=0, sort_keys=True) + "\n").encode("utf-8"))
     return len(drummers)
 

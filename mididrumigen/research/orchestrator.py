@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
 from mididrumigen.files import validate_artist_name
 from mididrumigen.profile import StyleProfile
-from mididrumigen.research.builtin_vectors import shipped_embedding
+from mididrumigen.research.builtin_vectors import fill_missing_embeddings
 from mididrumigen.research.collectors.base import (
     Collector,
     CollectorContext,
@@ -390,20 +390,6 @@ class _ProgressPump:
                 await self.job.set_stage(text, percent)
 
 
-async def ensure_embeddings(store: Store, embedder: TextEmbedder) -> int:
-    """Embed every stored profile that has no embedding yet (built-ins seeded without one); return how many."""
-    added = 0
-    for row in await store.list_artists():
-        if row.has_profile and not row.has_embedding:
-            profile = await store.get_profile(row.name)
-            if profile is not None:
-                # A built-in drummer's shipped vector saves loading the model.
-                vector = shipped_embedding(profile) or await embed_profile(embedder, profile)
-                await store.set_embedding(row.name, vector)
-                added += 1
-    return added
-
-
 async def find_similar(store: Store, embedder: TextEmbedder, artist: str, limit: int = 10) -> list[SimilarArtist]:
     """Nearest drummers by profile embedding (KNN in sqlite-vec); NotFoundError for an unknown artist."""
     if not 1 <= limit <= 100:
@@ -414,7 +400,8 @@ async def find_similar(store: Store, embedder: TextEmbedder, artist: str, limit:
         if builtin is None or await store.get_artist(builtin.artist_name) is None:
             raise NotFoundError(f"no profile for {artist!r}; research it first")
         name = builtin.artist_name
-    await ensure_embeddings(store, embedder)
+    # Built-ins seeded without a vector, and profiles whose vectors of an older scheme a migration dropped.
+    await fill_missing_embeddings(store, embedder)
     found = await store.similar(name, limit)
     if found is None:
         raise NotFoundError(f"no profile for {artist!r}; research it first")

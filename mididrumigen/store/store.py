@@ -288,19 +288,34 @@ class Store:
             )
         return 1
 
-    async def set_embedding(self, name: str, embedding: Iterable[float]) -> None:
-        """Store (or replace) the 384-d embedding of a known artist."""
+    async def set_embedding(self, name: str, embedding: Iterable[float], *, only_if_missing: bool = False) -> bool:
+        """Store (or replace) the 384-d embedding of a known artist; return whether it was written.
+
+        With only_if_missing, only an artist with a profile and no embedding gets it (one transaction),
+        and an artist that is gone is no error: what re-embeds stored profiles in the background never
+        overwrites the vector research saved with a newer profile meanwhile.
+        """
         blob = embedding_blob(embedding)
         async with self.db.write() as conn:
-            rows = list(await conn.execute_fetchall("SELECT id FROM artists WHERE name = ?", (name,)))
+            rows = list(await conn.execute_fetchall(
+                "SELECT a.id, EXISTS(SELECT 1 FROM style_profiles p WHERE p.artist_id = a.id) AS has_profile,"
+                " EXISTS(SELECT 1 FROM profile_embeddings e WHERE e.artist_id = a.id) AS has_embedding"
+                " FROM artists a WHERE a.name = ?",
+                (name,),
+            ))
             if not rows:
+                if only_if_missing:
+                    return False
                 raise ValueError(f"unknown artist {name!r}")
             artist_id = int(rows[0][0])
+            if only_if_missing and (rows[0][2] or not rows[0][1]):
+                return False
             await conn.execute("DELETE FROM profile_embeddings WHERE artist_id = ?", (artist_id,))
             await conn.execute(
                 "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)", (artist_id, blob)
             )
         self.profiles_version += 1
+        return True
 
     async def delete_artist(self, name: str) -> bool:
         """Remove an artist with its profile, sources and embedding; return whether it existed."""

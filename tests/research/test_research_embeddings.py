@@ -11,7 +11,14 @@ import threading
 import pytest
 
 from mididrumigen.profile import QuantitativeParams, StyleProfile
-from mididrumigen.research.embeddings import EMBEDDING_DIMS, MiniLMEmbedder, embedding_text
+from mididrumigen.research.embeddings import (
+    EMBEDDING_DIMS,
+    MiniLMEmbedder,
+    embed_profile,
+    embedding_fingerprint,
+    embedding_text,
+    embedding_texts,
+)
 
 
 def profile(name: str, styles: list[str], traits: list[str], description: str, tempo: float = 100.0) -> StyleProfile:
@@ -25,6 +32,51 @@ def test_embedding_text_holds_description_styles_traits_and_numbers() -> None:
     assert "Styles: funk, soul motown" in text
     assert "Traits: ghost notes" in text
     assert "Tempo 97 BPM" in text
+
+
+class RecordingEmbedder:
+    """Gives each text its own axis (in order of first use) and records what it was asked."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def embed(self, text: str) -> list[float]:
+        if text not in self.texts:
+            self.texts.append(text)
+        vector = [0.0] * EMBEDDING_DIMS
+        vector[self.texts.index(text)] = 1.0
+        return vector
+
+
+async def test_a_profile_is_the_normalised_mix_of_its_text_its_genres_and_its_styles() -> None:
+    # One embedding of the whole text let its wording ("laid-back", "funky") outweigh genre and style.
+    p = profile("A", ["jazz_swing", "jazz_waltz"], ["rolling triplets"], "Coltrane's drummer.")
+    p.genres = ["jazz", "hard bop"]
+    assert embedding_texts(p) == [embedding_text(p), "Genres: jazz, hard bop", "Styles: jazz swing, jazz waltz"]
+    embedder = RecordingEmbedder()
+    vector = await embed_profile(embedder, p)
+    assert embedder.texts == embedding_texts(p)
+    assert vector[:4] == pytest.approx([1 / math.sqrt(3)] * 3 + [0.0])
+    assert math.isclose(math.fsum(v * v for v in vector), 1.0)
+
+
+async def test_a_profile_without_genres_mixes_what_it_has() -> None:
+    p = profile("B", ["funk"], [], "Deep pocket.")
+    p.genres = []
+    assert embedding_texts(p) == [embedding_text(p), "Styles: funk"]
+    vector = await embed_profile(RecordingEmbedder(), p)
+    assert vector[:3] == pytest.approx([1 / math.sqrt(2)] * 2 + [0.0])
+
+
+def test_the_fingerprint_covers_every_text_the_vector_is_made_of() -> None:
+    p = profile("C", ["funk"], ["ghost notes"], "Deep pocket.")
+    before = embedding_fingerprint(p)
+    assert embedding_fingerprint(profile("C", ["funk"], ["ghost notes"], "Deep pocket.")) == before
+    p.genres = ["soul"]
+    assert embedding_fingerprint(p) != before
+    p = profile("C", ["funk"], ["ghost notes"], "Deep pocket.")
+    p.quantitative_params.swing_percent = 60.0
+    assert embedding_fingerprint(p) != before
 
 
 def test_torch_stays_out_of_the_research_import_path() -> None:

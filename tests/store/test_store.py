@@ -260,3 +260,48 @@ async def test_builtin_seed_adds_only_missing(store: Store) -> None:
     assert await store.save_builtin_profiles([make_profile("one"), make_profile("Three")]) == 1
     origins = {a.name: a.origin for a in await store.list_artists()}
     assert origins == {"One": "builtin", "Two": "builtin", "Three": "builtin"}
+
+
+async def test_vectors_of_the_first_embedding_scheme_are_dropped_on_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store made by a release whose vectors embedded one text (migrations 001-002): the new vectors mix
+    # three embeddings, and one KNN over both kinds would rank by which scheme made a vector.
+    from mididrumigen.store import db
+
+    newest = db.migration_files()
+    monkeypatch.setattr(db, "migration_files", lambda: newest[:2])
+    old = await Store.open(tmp_path / "db.sqlite")
+    rng = random.Random(5)
+    await old.save_profile(make_profile("Old Researched", unit(rng)))
+    await old.save_builtin_profiles([make_profile("Old Builtin", unit(rng))])
+    await old.close()
+    monkeypatch.undo()
+    upgraded = await Store.open(tmp_path / "db.sqlite")
+    try:
+        rows = await upgraded.list_artists()
+        assert [(r.name, r.has_profile, r.has_embedding) for r in rows] == [
+            ("Old Builtin", True, False), ("Old Researched", True, False)]
+        assert await upgraded.similar("Old Researched") is None
+        await upgraded.set_embedding("Old Researched", unit(rng))  # vectors of the new scheme are kept
+    finally:
+        await upgraded.close()
+    again = await Store.open(tmp_path / "db.sqlite")
+    try:
+        assert (await again.get_artist("Old Researched")).has_embedding  # type: ignore[union-attr]
+    finally:
+        await again.close()
+
+
+async def test_an_embedding_can_be_added_only_where_none_is(store: Store) -> None:
+    rng = random.Random(6)
+    first, second = unit(rng), unit(rng)
+    await store.save_profile(make_profile("A"))
+    assert await store.set_embedding("A", first, only_if_missing=True)
+    # e.g. research saved a fresh profile and vector while the old profile was being re-embedded
+    assert not await store.set_embedding("a", second, only_if_missing=True)
+    row = await store.db.fetchone("SELECT embedding FROM profile_embeddings")
+    assert row is not None and np.frombuffer(row["embedding"], dtype=np.float32) == pytest.approx(first)
+    assert await store.set_embedding("A", second)
+    row = await store.db.fetchone("SELECT embedding FROM profile_embeddings")
+    assert row is not None and np.frombuffer(row["embedding"], dtype=np.float32) == pytest.approx(second)
