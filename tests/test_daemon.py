@@ -234,6 +234,17 @@ def _task(info: DaemonInfo, task_id: str) -> dict[str, Any]:
     return DaemonClient(info.url, info.token).task(task_id)
 
 
+def _running_job(proc: subprocess.Popen[str]) -> tuple[DaemonInfo, str]:
+    """The daemon's discovery info and the id of the job it submitted ('submit' mode), once running."""
+    info = _wait_discovery(proc)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    assert line[0] == "JOB"
+    task_id = line[1]
+    _wait_status(info, task_id, {"running"})
+    return info, task_id
+
+
 def _wait_status(info: DaemonInfo, task_id: str, wanted: set[str], timeout_s: float = 10.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -262,12 +273,7 @@ async def _integrity(home: Path) -> str:
 def test_kill_9_during_a_job_then_restart(isolated_dirs: Path, kind: str, expected: str) -> None:
     proc = _start(isolated_dirs, kind, "submit")
     try:
-        info = _wait_discovery(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        assert line[0] == "JOB"
-        task_id = line[1]
-        _wait_status(info, task_id, {"running"})
+        info, task_id = _running_job(proc)
     finally:
         proc.kill()  # SIGKILL: no cleanup at all
         proc.wait(10)

@@ -307,16 +307,11 @@ def test_tasks_cancel_refuses_to_write_behind_a_daemon_that_does_not_answer(
 
 
 def test_tasks_list_and_cancel_through_the_daemon(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.test_daemon import _start, _stop, _wait_discovery, _wait_status
+    from tests.test_daemon import _running_job, _start, _stop
 
     proc = _start(isolated_dirs, "plain", "submit")  # submits one job that hangs until cancelled
     try:
-        info = _wait_discovery(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        assert line[0] == "JOB"
-        task_id = line[1]
-        _wait_status(info, task_id, {"running"})
+        _, task_id = _running_job(proc)
         assert main(["tasks", "--daemon", "yes"]) == 0
         (listed,) = capsys.readouterr().out.splitlines()
         assert listed.split()[:3] == [task_id, "test_slow", "-"] and "running" in listed
