@@ -273,7 +273,7 @@ async def _integrity(home: Path) -> str:
 def test_kill_9_during_a_job_then_restart(isolated_dirs: Path, kind: str, expected: str) -> None:
     proc = _start(isolated_dirs, kind, "submit")
     try:
-        info, task_id = _running_job(proc)
+        _, task_id = _running_job(proc)
     finally:
         proc.kill()  # SIGKILL: no cleanup at all
         proc.wait(10)
