@@ -96,6 +96,10 @@ def config_dir() -> Path:
 
 def default_data_dir() -> Path:
     """Folder for the database and generated files when no setting says otherwise."""
+    # The variable as config_dir() reads it, so settings made in code (not loaded) honour it too.
+    override = os.environ.get(ENV_PREFIX + "DATA_DIR")
+    if override:
+        return Path(override).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir(APP_NAME, appauthor=False))

@@ -88,3 +88,12 @@ def test_a_negative_rate_limit_is_a_settings_error(tmp_path: Path, raw: str) -> 
         Settings.load(path, environ={})
     path.write_text("rate_limit_per_hour = 0\n")  # no limit
     assert Settings.load(path, environ={})["rate_limit_per_hour"] == 0
+
+
+def test_settings_made_in_code_honour_the_data_dir_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings({...}) reads no environment, but its default data dir must not escape the variable
+    # (it did: tests and tools making Settings in code wrote to the user's real store).
+    monkeypatch.setenv("MIDIDRUMIGEN_DATA_DIR", str(tmp_path / "data"))
+    assert Settings({"port": 0}).data_dir == tmp_path / "data"
+    monkeypatch.delenv("MIDIDRUMIGEN_DATA_DIR")
+    assert Settings({"port": 0}).data_dir != tmp_path / "data"
