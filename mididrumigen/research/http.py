@@ -195,6 +195,8 @@ class HttpClient:
                         retry_header = resp.headers.get("Retry-After")
             except TimeoutError:
                 problem = f"timed out after {loop.time() - started:.1f} s"
+            except aiohttp.ClientConnectorError as exc:  # no answer at all: name lookup or connection failed
+                problem = f"cannot reach {exc.host} ({exc.os_error.strerror or exc.os_error})"
             except aiohttp.ClientError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:

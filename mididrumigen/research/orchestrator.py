@@ -287,9 +287,40 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserErro
 
     near = suggest_names(artist)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
-    details = "; ".join(f"{o.name}: {o.error or o.status}" for o in outcomes if o.status != "ok")
+    failed = [o for o in outcomes if o.status != "ok"]
+    if failed and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in failed):
+        # Every service unreachable: one reason, not a DNS error per host and collector.
+        details = "no research service could be reached: is this computer offline?"
+    else:
+        details = "; ".join(f"{o.name}: {_shortened(o.error or o.status)}" for o in failed)
     return UserError(f"no sources found for {artist!r}{hint}" + (f" ({details})" if details else ""),
                      status=404, code="no_sources")
+
+
+# What a failed name lookup or connection says, in aiohttp's, urllib3's (yt-dlp) and the OS's words.
+UNREACHABLE_SIGNS = (
+    "cannot connect to host",
+    "cannot reach",
+    "failed to resolve",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "network is unreachable",
+    "connection refused",
+)
+REASON_MAX_CHARS = 160
+
+
+def out_of_reach(error: str) -> bool:
+    """Whether a collector's error says only that its services could not be reached (no answer at all)."""
+    parts = [part for part in error.lower().split(";") if part.strip()]
+    return bool(parts) and all(any(sign in part for sign in UNREACHABLE_SIGNS) for part in parts)
+
+
+def _shortened(reason: str) -> str:
+    """A collector's failure cut to REASON_MAX_CHARS, so the one error line stays readable."""
+    return reason if len(reason) <= REASON_MAX_CHARS else reason[: REASON_MAX_CHARS - 1] + "…"
 
 
 async def settle_unfinished_research(

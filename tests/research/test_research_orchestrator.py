@@ -14,7 +14,7 @@ import pytest
 from mididrumigen.errors import NotFoundError, UserError
 from mididrumigen.profile import QuantitativeParams, StyleProfile
 from mididrumigen.research.http import HostRateLimiter
-from mididrumigen.research.orchestrator import ResearchDeps, find_similar, run_research
+from mididrumigen.research.orchestrator import ResearchDeps, find_similar, out_of_reach, run_research
 from mididrumigen.settings import Settings
 from mididrumigen.store import Store
 from tests.fakes.research_servers import ARTIST, FakeResearchServer
@@ -237,3 +237,33 @@ async def test_augment_needs_a_known_artist_and_honours_kinds(
     augmented = await augment_artist(app, ARTIST, kinds=["article"])
     assert augmented.sources_count == {"paper": 3, "article": 2, "audio": 0, "midi": 0}
     assert augmented.confidence_score >= profile.confidence_score
+
+
+async def test_no_service_reachable_is_one_short_reason(
+    fake_server: FakeResearchServer, store: Store, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    # Every service on a closed port, as offline: one reason, not a connection error per host and collector.
+    def closed(value: Any) -> Any:
+        if isinstance(value, list):
+            return [closed(v) for v in value]
+        return value.replace(fake_server.base_url, "http://127.0.0.1:9") if isinstance(value, str) else value
+
+    settings = Settings({k: closed(v) for k, v in fake_server.settings().items()}
+                        | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
+    deps = ResearchDeps(settings=settings, store=store, session=session, limiter=HostRateLimiter(),
+                        embedder=HashingEmbedder(), collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+    with pytest.raises(UserError) as nothing:
+        await run_research(deps, "Danny Careyyy Xq")
+    assert nothing.value.message == (
+        "no sources found for 'Danny Careyyy Xq'; did you mean Danny Carey? (no research service could be"
+        " reached: is this computer offline?)"
+    )
+
+
+def test_out_of_reach_reads_connection_failures_only() -> None:
+    dns = "crossref: crossref unavailable: cannot reach api.crossref.org (Name or service not known)"
+    ytdlp = ("ERROR: query \"x drum cam\" page 1: Unable to download API page: HTTPSConnection(host='www.youtube"
+             ".com', port=443): Failed to resolve 'www.youtube.com' ([Errno -2] Name or service not known)")
+    assert out_of_reach(dns) and out_of_reach(ytdlp) and out_of_reach(f"{dns}; {dns}")
+    assert not out_of_reach(f"{dns}; arxiv: arxiv unavailable: http 503")  # one service did answer
+    assert not out_of_reach("") and not out_of_reach("timed out after 5.0 s")
