@@ -200,7 +200,7 @@ async def post_research(request: web.Request) -> web.Response:
     profile = await orchestrator.resolve_profile(app, body.artist)
     if profile is not None:
         row = await app.store.get_artist(profile.artist_name)
-        return reply(
+        cached = reply(
             {
                 "artist": profile.artist_name,
                 "status": "cached",
@@ -210,6 +210,8 @@ async def post_research(request: web.Request) -> web.Response:
                 "profile": orchestrator.profile_summary(profile),
             }
         )
+        cached[NOTHING_STARTED_KEY] = True  # a profile it already had: no research started
+        return cached
     task_id, created = await orchestrator.queue_research(app, body.artist)
     return accepted(task_id, created, body.artist)
 

@@ -17,9 +17,8 @@ from mididrumigen.api.errors import ApiError, Handler
 LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_PATHS = frozenset({"/api/v1/health"})
 WINDOW_S = 3600.0
-# Rate-limited answers that started no work: POST /research's 200 is a profile it already had.
-NOTHING_STARTED = frozenset({("research", 200)})
-# Set on a response that joined work already queued (a 202 "already_queued"): it started nothing either.
+# Set by a handler on a rate-limited route whose answer started no work (POST /research's 200 is a
+# profile it already had; a 202 "already_queued" joined work queued before): the request costs no budget.
 NOTHING_STARTED_KEY = web.ResponseKey("nothing_started", bool)
 
 
@@ -156,11 +155,7 @@ def limits_middleware(guard: Guard) -> Middleware:
         started = False
         try:
             response = await handler(request)
-            started = (
-                200 <= response.status < 300
-                and (route_name, response.status) not in NOTHING_STARTED
-                and not response.get(NOTHING_STARTED_KEY, False)
-            )
+            started = 200 <= response.status < 300 and not response.get(NOTHING_STARTED_KEY, False)
             return response
         finally:
             if not started:
