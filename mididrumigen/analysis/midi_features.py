@@ -273,7 +273,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
 
 
 def _pulse_span(positions: np.ndarray) -> int:
-    """How many pulses of the grid the hits span, first to last (as guess_meter counts them)."""
+    """How many pulses of the grid the hits span, first to last (guess_meter's bar candidates look within them)."""
     return int(np.floor(positions.max())) - int(np.floor(positions.min())) + 1
 
 
@@ -548,7 +548,7 @@ def guess_meter(
     phase = positions - np.floor(positions)
     first = int(np.floor(positions.min()))
     pulse = np.floor(positions).astype(int) - first
-    n_pulses = int(pulse.max()) + 1
+    n_pulses = _pulse_span(positions)
     group = np.array([0 if c == "kick" else 1 if c == "snare" else 2 if c in ("crash", "ride") else 3 for c in classes])
     sub = np.minimum((phase * 4).round().astype(int), 3)
     sub[(phase * 4).round().astype(int) == 4] = 0
