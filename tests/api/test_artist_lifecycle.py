@@ -137,6 +137,14 @@ class GatedResearch:
         return dataclasses.replace(find_builtin("Clyde Stubblefield"), artist_name=artist, aliases=[])
 
 
+@pytest.fixture
+def research(monkeypatch: pytest.MonkeyPatch) -> GatedResearch:
+    """Research that waits for its gate, then finds a profile: patched in as orchestrator.run_research."""
+    gated = GatedResearch(found=True)
+    monkeypatch.setattr(orchestrator, "run_research", gated)
+    return gated
+
+
 async def research_jobs(daemon: Running, artist: str) -> list[dict[str, Any]]:
     """Every research job ever queued for artist."""
     jobs = await daemon.app.store.jobs_with_status("queued", "running", "succeeded", "failed", "cancelled")
@@ -183,9 +191,8 @@ async def test_a_typo_is_listed_while_researched_then_leaves_no_artist_behind(
 
 
 async def test_a_cancelled_research_of_a_new_name_leaves_no_artist_behind(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch
 ) -> None:
-    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
     async with client.post("/api/v1/research", json={"artist": TYPO}) as resp:
         accepted = await resp.json()
     await wait_running(daemon, accepted["task_id"])
@@ -225,10 +232,8 @@ async def test_a_failed_research_leaves_a_row_that_was_there_before(
 
 
 async def test_a_second_augment_joins_the_one_queued(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch
 ) -> None:
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     await daemon.app.store.save_profile(make_profile("Known One"))
 
     async def augment(body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -253,10 +258,8 @@ async def test_a_second_augment_joins_the_one_queued(
 
 
 async def test_an_augment_of_other_source_kinds_is_its_own_job(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch
 ) -> None:
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     await daemon.app.store.save_profile(make_profile("Known One"))
     answers = []
     for kinds in (["article"], ["article"], ["audio"], None):
@@ -268,10 +271,8 @@ async def test_an_augment_of_other_source_kinds_is_its_own_job(
 
 
 async def test_generating_for_an_unknown_artist_twice_researches_once(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch
 ) -> None:
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     tasks = []
     for seed in (1, 2):
         async with client.post(
@@ -295,10 +296,8 @@ async def test_generating_for_an_unknown_artist_twice_researches_once(
 
 
 async def test_a_generation_waiting_for_research_resumes_after_a_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, research: GatedResearch
 ) -> None:
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     first = await start_daemon(tmp_path)
     try:
         async with first.client() as session:
@@ -323,10 +322,8 @@ async def test_a_generation_waiting_for_research_resumes_after_a_restart(
 
 
 async def test_a_request_joining_queued_work_is_not_counted_by_the_rate_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, research: GatedResearch
 ) -> None:
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     running = await start_daemon(tmp_path, rate_limit_per_hour=2)
     try:
         await running.app.store.save_profile(make_profile("Known One"))
@@ -351,9 +348,8 @@ async def test_a_request_joining_queued_work_is_not_counted_by_the_rate_limit(
 
 @pytest.mark.parametrize("artist", ["Known One", "John Bonham"])
 async def test_a_cancelled_augment_gives_the_artist_its_status_back(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, artist: str
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch, artist: str
 ) -> None:
-    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
     await daemon.app.store.save_profile(make_profile("Known One"))
     url = f"/api/v1/augment/{artist.replace(' ', '%20')}"
     async with client.post(url, json={"kinds": ["article"]}) as resp:
@@ -376,14 +372,12 @@ async def test_a_cancelled_augment_gives_the_artist_its_status_back(
 
 
 async def test_research_found_running_after_a_crash_resumes_or_fails_and_the_artist_follows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, research: GatedResearch
 ) -> None:
     from mididrumigen.app import DATABASE_FILE
     from mididrumigen.jobs.scheduler import MAX_ATTEMPTS
     from mididrumigen.store import Store
 
-    research = GatedResearch(found=True)
-    monkeypatch.setattr(orchestrator, "run_research", research)
     store = await Store.open(tmp_path / "data" / DATABASE_FILE)
     try:  # what a daemon killed mid-research leaves: jobs 'running', their artists 'researching'
 
@@ -432,9 +426,8 @@ async def test_research_found_running_after_a_crash_resumes_or_fails_and_the_art
 
 
 async def test_deleting_an_artist_while_it_is_researched_is_refused_with_the_task(
-    daemon: Running, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, client: aiohttp.ClientSession, research: GatedResearch
 ) -> None:
-    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
     await daemon.app.store.save_profile(make_profile("Known One"))
     async with client.post("/api/v1/augment/Known%20One") as resp:
         augment = await resp.json()
@@ -460,13 +453,12 @@ async def test_deleting_an_artist_while_it_is_researched_is_refused_with_the_tas
 
 
 async def test_the_client_gives_the_cli_a_research_running_error_as_in_process(
-    daemon: Running, monkeypatch: pytest.MonkeyPatch
+    daemon: Running, research: GatedResearch
 ) -> None:
     from mididrumigen.client import DaemonClient
     from mididrumigen.errors import ResearchRunningError
     from tests.api.conftest import TOKEN
 
-    monkeypatch.setattr(orchestrator, "run_research", GatedResearch(found=True))
     await daemon.app.store.save_profile(make_profile("Known One"))
     task_id, _ = await orchestrator.queue_research(daemon.app, "Known One", augment=True)
     await wait_running(daemon, task_id)
