@@ -46,6 +46,11 @@ SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hi
 # Counting cues (see counted_level_bpm). The beats other than 1 that a backbeat, or a jazz
 # hi-hat pedal, falls on, per beats in a bar of the file's x/4 meter.
 OFF_DOWNBEAT_SLOTS: dict[int, tuple[int, ...]] = {4: (1, 3), 3: (1, 2)}
+# The same in 6/8 and 12/8, counted in dotted quarters: the backbeat on the second (and fourth).
+COMPOUND_OFF_DOWNBEAT_SLOTS: dict[tuple[int, int], tuple[int, ...]] = {(6, 8): (1,), (12, 8): (1, 3)}
+# Levels tried there, as dotted quarters per heard beat: the comb may hear the 8ths, a
+# dotted quarter's pair of 8ths, the quarters, the dotted quarters themselves or a bar of 6/8.
+COMPOUND_LEVELS = (1 / 6, 1 / 3, 1 / 2, 2 / 3, 1.0, 2.0)
 START_WINDOW_ROUNDS = 3  # re-centrings of the pair-start window in measure_swing_percent
 CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
 CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
@@ -53,13 +58,21 @@ CUE_ON_BEATS = 0.6  # and, in the median bar, at least this share of the cue's h
 BACKBEAT_MIN = 0.7  # the least share of bars with the backbeat for it to decide
 PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off-beats look alike)
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
+# In dotted quarters: a 6/8 ballad's backbeat is felt at 35-50 (quarters at 52-75).
+COMPOUND_BACKBEAT_RANGE_BPM = (35.0, 160.0)
+# 7/8 (see counted_eighths_bpm): the levels tried, in 8ths per heard beat, and the 8ths' rate
+# (quarters at 50-280).
+SEVEN_EIGHT_LEVELS = (0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 4.0)
+SEVEN_EIGHT_RANGE_BPM = (100.0, 560.0)
 PEDAL_RANGE_BPM = (60.0, 300.0)
 END_SLACK_BARS = 0.05  # a clip end this close past a bar line (an estimated grid's rounding) adds no bar
 HAT_CLASSES = ("hihat_closed", "hihat_open")
-# A hi-hat in 32nds of the counted beat (see hats_in_thirty_seconds_bpm): the gap between two
-# hits as played, the share of the hat's gaps that must be such, and the fewest hats to judge.
-# Set on the GMD beats: two files (a breakbeat at 170, a pop groove at 142) reach 0.3, the next 0.22.
-THIRTY_SECOND_GAP_BEATS = (0.095, 0.155)
+# A hi-hat in 32nds (or faster) of the counted beat (see hats_in_thirty_seconds_bpm): the gap
+# between two hits as played, the share of the hat's gaps that must be such, and the fewest hats
+# to judge. Set on the GMD beats: with 32nds only, two files (a breakbeat at 170, a pop groove at
+# 142) reach 0.3, the next 0.22; counting faster rolls (trap's 32nds read at half) adds a hip-hop
+# groove at 75 with 32nd-triplet hat rolls (0.40), which is then read at 150.
+THIRTY_SECOND_GAP_BEATS = (0.04, 0.155)
 THIRTY_SECOND_SHARE = 0.3
 THIRTY_SECOND_MIN_HATS = 8
 THIRTY_SECOND_MAX_BPM = 240.0
@@ -159,14 +172,22 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         alternatives = []
     else:
         tempo_source, meter_source = "estimated", "guessed"
-        counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
-        counted = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm) or counted
-        if counted is not None:
-            grid = fit_beat_grid(times_s, counted, weights)
-        grid = beats_through_clip_start(grid, times_s)
-        positions = grid.beat_position(times_s)
-        meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
         file_meter = clip.time_signature if clip.meta.get("time_signature_from_file") else None
+        eighths = counted_eighths_bpm(times_s, velocities, classes, grid) if file_meter == (7, 8) else None
+        if eighths is not None:
+            # The file's 7/8, counted in the 8ths its snare keeps its places on.
+            grid = beats_through_clip_start(fit_beat_grid(times_s, eighths, weights), times_s)
+            positions = grid.beat_position(times_s)
+            meter, meter_source, beats_per_bar = (7, 8), "file", _pulses_per_bar((7, 8))
+            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        else:
+            counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
+            counted = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm) or counted
+            if counted is not None:
+                grid = fit_beat_grid(times_s, counted, weights)
+            grid = beats_through_clip_start(grid, times_s)
+            positions = grid.beat_position(times_s)
+            meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
         if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
             # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
             meter, meter_source = clip.time_signature, "file"
@@ -309,17 +330,26 @@ def counted_level_bpm(
     thirds, the same, three halves and double the estimated tempo (the comb may hear three
     beats as two), bars counted from the clip's start (a bar line) in
     the file's meter; a cue decides only when exactly one level shows it. Thresholds were set
-    on the GMD beats and the fidelity benchmark's renders.
+    on the GMD beats and the fidelity benchmark's renders. In a file's 6/8 or 12/8 the beat is
+    the dotted quarter and the cue an accented snare on the second (and fourth) of them every
+    bar, looked for at COMPOUND_LEVELS.
     """
+    # Counted from the clip's start, a bar line: the grid's own phase may sit on any beat.
+    beat = times_s / grid.period_s
+    snare = np.array([c == "snare" for c in classes])
+    accent = accented_snare(velocities, classes)
+    compound_slots = COMPOUND_OFF_DOWNBEAT_SLOTS.get(meter)
+    if compound_slots is not None:
+        if np.count_nonzero(snare) < 4:
+            return None
+        # In dotted quarters: the caller's grid then hears the 8ths split the beat in three.
+        found = _levels_with_cue(beat[accent], COMPOUND_LEVELS, meter[0] // 3, compound_slots, BACKBEAT_MIN)
+        return _single_in_range(found, grid.tempo_bpm, COMPOUND_BACKBEAT_RANGE_BPM)
     slots = OFF_DOWNBEAT_SLOTS.get(meter[0]) if meter[1] == 4 else None
     if slots is None:
         return None
-    # Counted from the clip's start, a bar line: the grid's own phase may sit on any beat.
-    beat = times_s / grid.period_s
     levels = (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)
-    snare = np.array([c == "snare" for c in classes])
     if np.count_nonzero(snare) >= 4:
-        accent = snare & (velocities >= ACCENT_SHARE * np.percentile(velocities[snare], ACCENT_PERCENTILE))
         found = _levels_with_cue(beat[accent], levels, meter[0], slots, BACKBEAT_MIN)
         chosen = _single_in_range(found, grid.tempo_bpm, BACKBEAT_RANGE_BPM)
         if chosen is not None:
@@ -333,11 +363,38 @@ def counted_level_bpm(
     return None
 
 
+def accented_snare(velocities: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Which hits are snare accents: at least ACCENT_SHARE of the snare's loud (90th percentile) level."""
+    snare = np.array([c == "snare" for c in classes], dtype=bool)
+    if np.count_nonzero(snare) >= 4:
+        snare &= velocities >= ACCENT_SHARE * np.percentile(velocities[snare], ACCENT_PERCENTILE)
+    return snare
+
+
+def counted_eighths_bpm(
+    times_s: np.ndarray, velocities: np.ndarray, classes: list[str], grid: BeatGrid
+) -> float | None:
+    """The 8th-note rate of a file in 7/8, when its snare accents keep their places bar after bar; else None.
+
+    A 7/8 bar has no half to repeat in: its snare returns to the same 8th of every bar only
+    when bars are counted in the 8ths actually played (from the clip's start, a bar line).
+    Counted in 8ths twice as long, half its bars put the snare between two beats; in
+    shorter ones, the bars drift through the pattern. Tried at the levels the comb may
+    hear as the beat: 16ths, the 8ths, dotted 8ths, quarters, dotted quarters, half bars, halves.
+    """
+    accent = accented_snare(velocities, classes)
+    if np.count_nonzero(accent) < 4:
+        return None
+    found = _levels_with_cue(times_s[accent] / grid.period_s, SEVEN_EIGHT_LEVELS, 7, None, BACKBEAT_MIN)
+    return _single_in_range(found, grid.tempo_bpm, SEVEN_EIGHT_RANGE_BPM)
+
+
 def hats_in_thirty_seconds_bpm(times_s: np.ndarray, classes: list[str], tempo_bpm: float) -> float | None:
-    """Twice tempo_bpm when the hi-hat runs in 32nds of that beat; else None.
+    """Twice tempo_bpm when the hi-hat runs in 32nds (or rolls faster) of that beat; else None.
 
     Drummers do not keep time in 32nd notes for long: a hi-hat that does (a breakbeat, a
-    double-time pop groove read at half) is playing 16ths of a beat twice as fast.
+    double-time pop groove read at half) is playing 16ths of a beat twice as fast, and one
+    rolling in 64ths (trap's 32nd rolls over 8th hats, read at half) 32nds of it.
     """
     hats = np.sort(times_s[np.array([c in HAT_CLASSES for c in classes], dtype=bool)])
     if len(hats) < THIRTY_SECOND_MIN_HATS or 2.0 * tempo_bpm > THIRTY_SECOND_MAX_BPM:
@@ -368,9 +425,10 @@ def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:
 
 
 def _levels_with_cue(
-    beat: np.ndarray, levels: tuple[float, ...], beats_per_bar: int, slots: tuple[int, ...], least: float
+    beat: np.ndarray, levels: tuple[float, ...], beats_per_bar: int, slots: tuple[int, ...] | None, least: float
 ) -> list[float]:
-    """The levels (tempo factors) at which these hits fall on the slot beats in most bars, never on 1."""
+    """The levels (tempo factors) at which these hits fall on the slot beats (None: on any one beat
+    other than 1) in most bars, never on 1."""
     found: list[float] = []
     if len(beat) == 0:
         return found
@@ -384,7 +442,8 @@ def _levels_with_cue(
             continue
         bars = int(position.max() // beats_per_bar) + 1
         every = _share_of_bars_per_beat(index[on], beats_per_bar, bars)
-        if min(every[slot] for slot in slots) >= least and every[0] < CUE_EVERY_BAR:
+        kept = max(every[1:]) if slots is None else min(every[slot] for slot in slots)
+        if kept >= least and every[0] < CUE_EVERY_BAR:
             found.append(factor)
     return found
 

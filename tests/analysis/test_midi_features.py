@@ -284,7 +284,8 @@ def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float)
     velocities = np.array([n.velocity for n in notes], dtype=float)
     classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
     assert counted_level_bpm(times, pitches, velocities, classes, grid, (4, 4)) == pytest.approx(tempo, rel=0.01)
-    assert counted_level_bpm(times, pitches, velocities, classes, grid, (6, 8)) is None  # x/4 meters only
+    # Called a 6/8, the same hits show no snare on the second dotted quarter of every bar.
+    assert counted_level_bpm(times, pitches, velocities, classes, grid, (6, 8)) is None
 
 
 def test_a_backbeat_names_the_beat_when_the_comb_hears_three_beats_as_two(gmd_clip: Callable[[str], Clip]) -> None:
@@ -295,6 +296,85 @@ def test_a_backbeat_names_the_beat_when_the_comb_hears_three_beats_as_two(gmd_cl
     times = np.array([n.time * 60.0 / (clip.tempo_bpm * clip.ticks_per_beat) for n in notes])
     assert estimate_beat_grid(times).tempo_bpm == pytest.approx(108.0, rel=0.02)
     assert analyze_clip(clip).tempo_bpm == pytest.approx(72.0, rel=0.02)
+
+
+def through_midi_file(notes: list[Note], tempo: float, meter: tuple[int, int], bars: int) -> Clip:
+    """A hand-built clip written to MIDI bytes and read back, so its time signature comes from the file."""
+    from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
+
+    clip = Clip(notes=notes, tempo_bpm=tempo, bars=bars, time_signature=meter)
+    return read_midi_bytes(clip_to_midi_bytes(clip))
+
+
+def six_eight_ballad(tempo: float, bars: int = 8) -> list[Note]:
+    """6/8: hats on every 8th, kick on 1 and the last 8th, an accented snare on 4, soft ghosts."""
+    eighth = TPB // 2
+    notes = []
+    for bar in range(bars):
+        start = bar * 6 * eighth
+        notes += [Note(HAT, 90 if step in (0, 3) else 65, start + step * eighth, 30) for step in range(6)]
+        notes += [Note(KICK, 110, start, 60), Note(KICK, 90, start + 5 * eighth, 60)]
+        notes += [Note(SNARE, 118, start + 3 * eighth, 60), Note(SNARE, 35, start + 5 * eighth, 60)]
+    return notes
+
+
+@pytest.mark.parametrize("tempo", [70.0, 75.0, 90.0])
+def test_a_six_eight_ballad_is_counted_in_dotted_quarters(tempo: float) -> None:
+    # In quarters at 70-90 the 8ths run at 140-180: the comb hears them as beats. The snare
+    # on the second dotted quarter of every bar says the beat is three of them.
+    clip = through_midi_file(six_eight_ballad(tempo), tempo, (6, 8), 8)
+    features = analyze_clip(clip)
+    assert features.time_signature == (6, 8)
+    assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)  # in quarter notes, as the file's tempo
+
+
+def seven_eight_groove(bars: int = 8) -> list[Note]:
+    """7/8 grouped 2+2+3: hats on every 8th, kick on 1 and 5, accented snare on 3 and 7."""
+    eighth = TPB // 2
+    notes = []
+    for bar in range(bars):
+        start = bar * 7 * eighth
+        notes += [Note(HAT, 90 if step in (0, 2, 4) else 65, start + step * eighth, 30) for step in range(7)]
+        notes += [Note(KICK, 110, start, 60), Note(KICK, 100, start + 4 * eighth, 60)]
+        notes += [Note(SNARE, 118, start + 2 * eighth, 60), Note(SNARE, 112, start + 6 * eighth, 60)]
+    return notes
+
+
+@pytest.mark.parametrize("tempo", [90.0, 150.0, 180.0])
+def test_a_seven_eight_groove_is_counted_in_the_eighths_its_snare_returns_on(tempo: float) -> None:
+    from mididrumigen.analysis.midi_features import counted_eighths_bpm
+
+    clip = through_midi_file(seven_eight_groove(), tempo, (7, 8), 8)
+    features = analyze_clip(clip)
+    assert features.time_signature == (7, 8)
+    assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)
+    # The cue itself, from whatever level the comb heard: 8ths at twice the quarter tempo.
+    notes = sorted(clip.notes, key=lambda n: n.time)
+    times = np.array([n.time * 60.0 / (tempo * TPB) for n in notes])
+    velocities = np.array([n.velocity for n in notes], dtype=float)
+    classes = [kit_class_of_pitch(n.pitch) or "other" for n in notes]
+    grid = estimate_beat_grid(times)
+    assert counted_eighths_bpm(times, velocities, classes, grid) == pytest.approx(2 * tempo, rel=0.02)
+    # Without the snare nothing returns to a place in the bar: no answer.
+    no_snare = [c if c != "snare" else "kick" for c in classes]
+    assert counted_eighths_bpm(times, velocities, no_snare, grid) is None
+
+
+def test_a_hi_hat_rolling_faster_than_thirty_seconds_is_counted_twice_as_fast() -> None:
+    # Trap at 140: 8th hats with 32nd rolls, the snare on 3. Read at 70 (a backbeat on 2
+    # and 4), its rolls would be 64ths, and nobody keeps time in 64ths.
+    notes = []
+    for bar in range(8):
+        start = bar * 4 * TPB
+        for step in range(8):
+            tick = start + step * TPB // 2
+            if step in (3, 7):
+                notes += [Note(HAT, 70, tick + i * TPB // 8, 20) for i in range(4)]
+            else:
+                notes.append(Note(HAT, 85, tick, 30))
+        notes += [Note(KICK, 115, start, 60), Note(KICK, 105, start + 3 * TPB // 2, 60)]
+        notes.append(Note(SNARE, 120, start + 2 * TPB, 60))
+    assert analyze_clip(Clip(notes=notes, tempo_bpm=140.0, bars=8)).tempo_bpm == pytest.approx(140.0, rel=0.02)
 
 
 def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
