@@ -65,6 +65,7 @@ COMPOUND_BACKBEAT_RANGE_BPM = (35.0, 160.0)
 SEVEN_EIGHT_LEVELS = (0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 4.0)
 SEVEN_EIGHT_RANGE_BPM = (100.0, 560.0)
 PEDAL_RANGE_BPM = (60.0, 300.0)
+HALF_TIME_RANGE_BPM = (56.0, 120.0)
 END_SLACK_BARS = 0.05  # a clip end this close past a bar line (an estimated grid's rounding) adds no bar
 HAT_CLASSES = ("hihat_closed", "hihat_open")
 # A hi-hat in 32nds (or faster) of the counted beat (see hats_in_thirty_seconds_bpm): the gap
@@ -199,6 +200,12 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             meter, meter_source = clip.time_signature, "file"
             grid = BeatGrid(period_s=grid.period_s * _pulse_per_quarter(meter) / 1.5, phase_s=grid.phase_s)
             positions = grid.beat_position(times_s)
+            beats_per_bar = _pulses_per_bar(meter)
+            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+        elif file_meter is not None and file_meter[1] == 4 and meter in COMPOUND_METERS:
+            # The file says x/4 and the beats found split in three: a shuffle or a triplet
+            # feel, counted in the file's quarters rather than as 12/8's dotted quarters.
+            meter, meter_source = file_meter, "file"
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
         elif (
@@ -354,6 +361,12 @@ def counted_level_bpm(
         chosen = _single_in_range(found, grid.tempo_bpm, BACKBEAT_RANGE_BPM)
         if chosen is not None:
             return chosen
+        if meter[0] == 4:
+            # A half-time feel: the snare on 3 alone, every bar.
+            found = _levels_with_cue(beat[accent], levels, 4, (2,), BACKBEAT_MIN, quiet=(0, 1, 3))
+            chosen = _single_in_range(found, grid.tempo_bpm, HALF_TIME_RANGE_BPM)
+            if chosen is not None:
+                return chosen
     rides = sum(c == "ride" for c in classes)
     hats = sum(c in HAT_CLASSES for c in classes)
     pedal = pitches == PEDAL_HAT_PITCH
@@ -425,10 +438,15 @@ def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:
 
 
 def _levels_with_cue(
-    beat: np.ndarray, levels: tuple[float, ...], beats_per_bar: int, slots: tuple[int, ...] | None, least: float
+    beat: np.ndarray,
+    levels: tuple[float, ...],
+    beats_per_bar: int,
+    slots: tuple[int, ...] | None,
+    least: float,
+    quiet: tuple[int, ...] = (0,),
 ) -> list[float]:
     """The levels (tempo factors) at which these hits fall on the slot beats (None: on any one beat
-    other than 1) in most bars, never on 1."""
+    other than 1) in most bars, and not on the quiet ones (beat 1)."""
     found: list[float] = []
     if len(beat) == 0:
         return found
@@ -443,7 +461,7 @@ def _levels_with_cue(
         bars = int(position.max() // beats_per_bar) + 1
         every = _share_of_bars_per_beat(index[on], beats_per_bar, bars)
         kept = max(every[1:]) if slots is None else min(every[slot] for slot in slots)
-        if kept >= least and every[0] < CUE_EVERY_BAR:
+        if kept >= least and all(every[slot] < CUE_EVERY_BAR for slot in quiet):
             found.append(factor)
     return found
 

@@ -377,6 +377,37 @@ def test_a_hi_hat_rolling_faster_than_thirty_seconds_is_counted_twice_as_fast() 
     assert analyze_clip(Clip(notes=notes, tempo_bpm=140.0, bars=8)).tempo_bpm == pytest.approx(140.0, rel=0.02)
 
 
+def half_time_shuffle(bars: int = 8) -> list[Note]:
+    """Purdie's half-time shuffle: hats on the 1st and 3rd triplet, snare on 3, ghosts on the middle triplets."""
+    third = TPB // 3
+    notes = []
+    for bar in range(bars):
+        for beat in range(4):
+            tick = (bar * 4 + beat) * TPB
+            notes += [Note(HAT, 90 if beat % 2 == 0 else 75, tick, 30), Note(HAT, 60, tick + 2 * third, 30)]
+            notes.append(Note(SNARE, 30, tick + third, 30))
+        start = bar * 4 * TPB
+        notes += [Note(KICK, 110, start, 60), Note(KICK, 95, start + 2 * third + TPB, 60)]
+        notes.append(Note(SNARE, 120, start + 2 * TPB, 60))
+    return notes
+
+
+@pytest.mark.parametrize("tempo", [70.0, 85.0, 100.0])
+def test_a_half_time_shuffle_is_counted_in_its_files_quarters(tempo: float) -> None:
+    # The comb hears two triplets as a beat (3:2) or the triplet-split beats as 12/8's dotted
+    # quarters; the snare on 3 alone every bar, and the file's 4/4, say it is a shuffle at tempo.
+    features = analyze_clip(through_midi_file(half_time_shuffle(), tempo, (4, 4), 8))
+    assert features.time_signature == (4, 4)
+    assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)
+
+
+def test_a_triplet_feel_in_a_four_four_file_keeps_its_quarters(gmd_clip: Callable[[str], Clip]) -> None:
+    # A drummer's chacarera at 118, its beats split in three: read as 12/8 it was 177.
+    features = analyze_clip(gmd_clip("drummer1/session2/2_latin-chacarera_118_beat_4-4.mid"))
+    assert features.time_signature == (4, 4)
+    assert features.tempo_bpm == pytest.approx(118.0, rel=0.02)
+
+
 def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
     # Snare on 3 only at 100 bpm would be a backbeat at 50; that slow a reading is left to the comb.
     notes = []
