@@ -139,6 +139,18 @@ def test_rock_in_compound_meter_keeps_an_eighth_pulse() -> None:
     assert not any(h.swings for h in core), "no swing in compound meters"
 
 
+@pytest.mark.parametrize("meter", [(6, 8), (12, 8)])
+@pytest.mark.parametrize("key", sorted(STYLES))
+def test_the_time_keeper_of_a_compound_meter_plays_on_its_eighths(key: str, meter: tuple[int, int]) -> None:
+    # A compound beat is three 8ths; a cymbal pattern on its dotted 8ths (jazz swing's 6/8 was
+    # its 4/4 triplet spang-a-lang on twelve 16ths) is a 4/4 pattern in the wrong grid.
+    style = get_style(key)
+    core = meter_patterns(key, meter).core
+    keeper = [h.tick for h in core if h.piece == style.timekeeper]
+    assert keeper, f"{key} keeps no time in {meter[0]}/{meter[1]}"
+    assert all(tick % 240 == 0 for tick in keeper), sorted(keeper)
+
+
 def test_seven_eight_drops_the_last_eighth() -> None:
     core = meter_patterns("rock", (7, 8)).core
     assert max(h.tick for h in core) < 1680
