@@ -361,9 +361,10 @@ def counted_level_bpm(
         chosen = _single_in_range(found, grid.tempo_bpm, BACKBEAT_RANGE_BPM)
         if chosen is not None:
             return chosen
-        if meter[0] == 4:
-            # A half-time feel: the snare on 3 alone, every bar.
-            found = _levels_with_cue(beat[accent], levels, 4, (2,), BACKBEAT_MIN, quiet=(0, 1, 3))
+        if meter[0] in (3, 4):
+            # A half-time feel (or a one-drop): the snare on 3 alone, every bar.
+            quiet = tuple(slot for slot in range(meter[0]) if slot != 2)
+            found = _levels_with_cue(beat[accent], levels, meter[0], (2,), BACKBEAT_MIN, quiet=quiet)
             chosen = _single_in_range(found, grid.tempo_bpm, HALF_TIME_RANGE_BPM)
             if chosen is not None:
                 return chosen

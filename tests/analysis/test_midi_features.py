@@ -401,6 +401,18 @@ def test_a_half_time_shuffle_is_counted_in_its_files_quarters(tempo: float) -> N
     assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)
 
 
+def test_a_one_drop_in_three_four_is_counted_from_its_drop_on_three() -> None:
+    # Kick and rimshot on 3 alone, 8th hats, at 70: the comb hears the 8ths (140) as beats.
+    notes = []
+    for bar in range(8):
+        start = bar * 3 * TPB
+        notes += [Note(HAT, 85 if step % 2 else 70, start + step * TPB // 2, 30) for step in range(6)]
+        notes += [Note(KICK, 112, start + 2 * TPB, 60), Note(SNARE, 118, start + 2 * TPB, 60)]
+    features = analyze_clip(through_midi_file(notes, 70.0, (3, 4), 8))
+    assert features.tempo_bpm == pytest.approx(70.0, rel=0.02)
+    assert features.time_signature == (3, 4)
+
+
 def test_a_triplet_feel_in_a_four_four_file_keeps_its_quarters(gmd_clip: Callable[[str], Clip]) -> None:
     # A drummer's chacarera at 118, its beats split in three: read as 12/8 it was 177.
     features = analyze_clip(gmd_clip("drummer1/session2/2_latin-chacarera_118_beat_4-4.mid"))
