@@ -77,6 +77,17 @@ THIRTY_SECOND_GAP_BEATS = (0.04, 0.155)
 THIRTY_SECOND_SHARE = 0.3
 THIRTY_SECOND_MIN_HATS = 8
 THIRTY_SECOND_MAX_BPM = 240.0
+# A fast swing's ride read at half (see ride_quarters_in_eighths_bpm): how near a beat or half
+# beat a hit counts, where early and late skip notes sit in the beat, and the shares required.
+RIDE_MIN_HITS = 16
+RIDE_MAX_BPM = 320.0
+RIDE_NEAR_BEATS = 0.08
+RIDE_SWUNG_SKIP = (0.54, 0.8)  # in the fast beat: a swung 8th at 54-80 %
+RIDE_STRAIGHT_SKIP = (0.2, 0.46)  # in the fast beat: around a straight 16th of the half reading
+RIDE_ON_MIN = 0.65
+RIDE_HALF_MIN = 0.8
+RIDE_SKIP_MIN = 0.15
+RIDE_STRAIGHT_MAX = 0.05
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
 FILE_BEAT_TOLERANCE = 0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
@@ -186,6 +197,10 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             counted = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm) or counted
             if counted is not None:
                 grid = fit_beat_grid(times_s, counted, weights)
+            # Only where no counting cue spoke: a backbeat under swung 16ths on the ride is no fast swing.
+            doubled = ride_quarters_in_eighths_bpm(times_s, classes, grid) if counted is None else None
+            if doubled is not None:
+                grid = fit_beat_grid(times_s, doubled, weights)
             grid = beats_through_clip_start(grid, times_s)
             positions = grid.beat_position(times_s)
             meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
@@ -417,6 +432,37 @@ def hats_in_thirty_seconds_bpm(times_s: np.ndarray, classes: list[str], tempo_bp
     low, high = THIRTY_SECOND_GAP_BEATS
     share = float(np.mean((gaps_beats > low) & (gaps_beats < high)))
     return 2.0 * tempo_bpm if share >= THIRTY_SECOND_SHARE else None
+
+
+def ride_quarters_in_eighths_bpm(times_s: np.ndarray, classes: list[str], grid: BeatGrid) -> float | None:
+    """Twice the grid's tempo when its ride plays a fast swing's quarters and skip notes at half; else None.
+
+    Read at half, a fast 'ding ding-a ding' puts the ride on every beat and every half beat,
+    and its skip notes on the swung 8th of the fast beat: late in a half beat (after 1 and 3,
+    or after 2 and 4, wherever the grid sits), where a straight ride's 16ths are not.
+    Thresholds were set on the GMD's ride-led beats: five fast jazz files read at half
+    show it (skip share 0.18-0.33); of the rest, only rock grooves with a backbeat, which
+    the counting cues name first, come as close.
+    """
+    ride = np.array([c == "ride" for c in classes], dtype=bool)
+    hats = sum(c in HAT_CLASSES for c in classes)
+    if np.count_nonzero(ride) <= max(hats, RIDE_MIN_HITS) or 2.0 * grid.tempo_bpm > RIDE_MAX_BPM:
+        return None
+    positions = grid.beat_position(times_s[ride])
+    phase = positions - np.floor(positions)
+    beat = np.floor(positions).astype(int)
+    beats = int(beat.max() - beat.min()) + 1
+
+    def beats_with(mask: np.ndarray) -> float:
+        return len(set(beat[mask].tolist())) / beats
+
+    on = beats_with((phase < RIDE_NEAR_BEATS) | (phase > 1.0 - RIDE_NEAR_BEATS))
+    half = beats_with(np.abs(phase - 0.5) < RIDE_NEAR_BEATS)
+    in_half = (phase % 0.5) / 0.5  # where a hit sits in the fast beat
+    swung = float(np.mean((in_half > RIDE_SWUNG_SKIP[0]) & (in_half < RIDE_SWUNG_SKIP[1])))
+    straight = float(np.mean((in_half > RIDE_STRAIGHT_SKIP[0]) & (in_half < RIDE_STRAIGHT_SKIP[1])))
+    fast_swing = on >= RIDE_ON_MIN and half >= RIDE_HALF_MIN and swung >= RIDE_SKIP_MIN and straight <= RIDE_STRAIGHT_MAX
+    return 2.0 * grid.tempo_bpm if fast_swing else None
 
 
 def opens_on_its_first_tick(times_s: np.ndarray, grid: BeatGrid) -> bool:

@@ -420,6 +420,37 @@ def test_a_triplet_feel_in_a_four_four_file_keeps_its_quarters(gmd_clip: Callabl
     assert features.tempo_bpm == pytest.approx(118.0, rel=0.02)
 
 
+def ride_only_swing(tempo: float, bars: int = 8, skip_at: float = 0.62) -> Clip:
+    """A ride 'ding ding-a ding' (quarters, a skip note before 2 and 4), feathered kick, no hi-hat pedal."""
+    notes = []
+    for bar in range(bars):
+        for beat in range(4):
+            tick = (bar * 4 + beat) * TPB
+            notes.append(Note(RIDE, 96 if beat % 2 else 84, tick, 60))
+            notes.append(Note(KICK, 40, tick, 60))
+            if beat % 2 == 0:
+                notes.append(Note(RIDE, 62, tick + round(skip_at * TPB), 60))
+    return Clip(notes=notes, tempo_bpm=tempo, bars=bars)
+
+
+@pytest.mark.parametrize("tempo", [200.0, 240.0, 280.0])
+def test_a_fast_swing_ride_without_a_pedal_is_counted_in_its_quarters(tempo: float) -> None:
+    # Read at half, the ride plays every beat and half beat, its skip notes early in the beat.
+    assert analyze_clip(ride_only_swing(tempo)).tempo_bpm == pytest.approx(tempo, rel=0.02)
+
+
+@pytest.mark.parametrize("tempo", [100.0, 130.0])
+def test_a_medium_swing_ride_is_not_doubled(tempo: float) -> None:
+    # The same pattern at a medium tempo swings harder: its skip notes sit late in the beat.
+    assert analyze_clip(ride_only_swing(tempo, skip_at=0.66)).tempo_bpm == pytest.approx(tempo, rel=0.02)
+
+
+def test_a_drummers_fast_jazz_is_counted_in_its_quarters(gmd_clip: Callable[[str], Clip]) -> None:
+    assert analyze_clip(gmd_clip("drummer1/session1/78_jazz-fast_290_beat_4-4.mid")).tempo_bpm == pytest.approx(
+        290.0, rel=0.02
+    )
+
+
 def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
     # Snare on 3 only at 100 bpm would be a backbeat at 50; that slow a reading is left to the comb.
     notes = []
