@@ -216,9 +216,7 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
 
     row = await store.get_artist(name)
     listed = row.name if row is not None else name
-    active = await store.active_job_for("research", listed)
-    if active is not None:
-        raise ResearchRunningError(listed, active["id"], active["status"])
+    await _raise_if_researching(store, listed)
     try:
         builtin: StyleProfile | None = find_builtin(listed)
     except UnknownArtistError:
@@ -226,7 +224,10 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
     if builtin is not None and builtin.artist_name.casefold() != listed.casefold():
         builtin = None  # a name that merely looks like a built-in drummer's: it is its own artist
     if builtin is None:
-        if row is None or not await store.delete_artist(row.name):
+        # The check above names the task; the store checks again as it deletes, in one
+        # transaction, so research queued meanwhile is never left without its artist.
+        if row is None or not await store.delete_artist(row.name, unless_researching=True):
+            await _raise_if_researching(store, listed)
             raise UnknownArtistError(name, _suggestions(name))
         return {"deleted": row.name, "reset_to": None}
     stored = await store.get_profile(builtin.artist_name) if row is not None else None
@@ -238,8 +239,16 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
             code="builtin_artist",
         )
     builtin.embedding = shipped_embedding(builtin)
-    await store.reset_to_builtin(builtin)
+    if not await store.reset_to_builtin(builtin, unless_researching=True):
+        await _raise_if_researching(store, builtin.artist_name)
     return {"deleted": builtin.artist_name, "reset_to": "built-in"}
+
+
+async def _raise_if_researching(store: Store, name: str) -> None:
+    """ResearchRunningError (409, with its task id) while research of this artist is queued or running."""
+    active = await store.active_job_for("research", name)
+    if active is not None:
+        raise ResearchRunningError(name, active["id"], active["status"])
 
 
 # -- generation -------------------------------------------------------------------------------

@@ -258,13 +258,17 @@ class Store:
         self.profiles_version += 1
         return added
 
-    async def reset_to_builtin(self, profile: StyleProfile) -> None:
+    async def reset_to_builtin(self, profile: StyleProfile, *, unless_researching: bool = False) -> bool:
         """Drop what research stored for a built-in drummer (sources, profile, embedding) and store profile,
-        its built-in knowledge, as the daemon seeds it: one transaction, never half-reset."""
+        its built-in knowledge, as the daemon seeds it: one transaction, never half-reset. With
+        unless_researching, nothing changes (False) while research of the drummer is queued or running."""
         async with self.db.write() as conn:
+            if unless_researching and await self._research_active(conn, profile.artist_name):
+                return False
             await self._delete_artist(conn, profile.artist_name)
             await self._insert_builtin(conn, profile, time.time())
         self.profiles_version += 1
+        return True
 
     @staticmethod
     async def _insert_builtin(conn: aiosqlite.Connection, profile: StyleProfile, now: float) -> int:
@@ -317,9 +321,12 @@ class Store:
         self.profiles_version += 1
         return True
 
-    async def delete_artist(self, name: str) -> bool:
-        """Remove an artist with its profile, sources and embedding; return whether it existed."""
+    async def delete_artist(self, name: str, *, unless_researching: bool = False) -> bool:
+        """Remove an artist with its profile, sources and embedding; return whether it was removed (with
+        unless_researching, in the same transaction, never while research of it is queued or running)."""
         async with self.db.write() as conn:
+            if unless_researching and await self._research_active(conn, name):
+                return False
             if not await self._delete_artist(conn, name):
                 return False
         self.profiles_version += 1
@@ -330,6 +337,16 @@ class Store:
         return whether it was removed (never an artist with a profile)."""
         async with self.db.write() as conn:
             return await self._delete_artist(conn, name, only_without_profile=True)
+
+    @staticmethod
+    async def _research_active(conn: aiosqlite.Connection, name: str) -> bool:
+        """Whether research of this artist (any case) is queued or running, read inside a write transaction."""
+        rows = await conn.execute_fetchall(
+            "SELECT 1 FROM jobs WHERE kind = 'research' AND artist = ? COLLATE NOCASE"
+            " AND status IN ('queued', 'running') LIMIT 1",
+            (name,),
+        )
+        return bool(list(rows))
 
     @staticmethod
     async def _delete_artist(conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False) -> bool:

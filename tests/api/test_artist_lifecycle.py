@@ -452,6 +452,31 @@ async def test_deleting_an_artist_while_it_is_researched_is_refused_with_the_tas
         assert resp.status == 404
 
 
+async def test_research_queued_between_the_check_and_the_delete_keeps_its_artist(
+    daemon: Running, research: GatedResearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mididrumigen.errors import ResearchRunningError
+
+    store = daemon.app.store
+    await store.save_profile(make_profile("Known One"))
+    task_id, _ = await orchestrator.queue_research(daemon.app, "Known One", augment=True)
+    real_active_job_for = store.active_job_for
+    calls = 0
+
+    async def first_check_sees_nothing(kind: str, artist: str, *, exclude: str | None = None) -> dict[str, Any] | None:
+        # The first look happens before the research is queued, as in a request that races it.
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await real_active_job_for(kind, artist, exclude=exclude)
+
+    monkeypatch.setattr(store, "active_job_for", first_check_sees_nothing)
+    with pytest.raises(ResearchRunningError) as refused:
+        await orchestrator.forget_artist(store, "Known One")
+    assert refused.value.task_id == task_id
+    assert (await store.get_profile("Known One")) is not None
+    await daemon.app.scheduler.cancel(task_id)
+
+
 async def test_the_client_gives_the_cli_a_research_running_error_as_in_process(
     daemon: Running, research: GatedResearch
 ) -> None:

@@ -116,6 +116,24 @@ async def test_delete_artist_removes_profile_sources_and_embedding(store: Store)
     assert not await store.delete_artist("Gone")
 
 
+async def test_an_artist_under_research_is_neither_deleted_nor_reset_in_the_same_transaction(store: Store) -> None:
+    # The check and the delete are one write: research queued between a caller's own check
+    # and its delete still keeps its artist.
+    from mididrumigen.research.drummers import find_builtin
+
+    await store.save_profile(make_profile("Busy", unit(random.Random(4))))
+    await store.insert_job("job-1", "research", {}, "busy")
+    assert not await store.delete_artist("Busy", unless_researching=True)
+    assert await store.get_artist("Busy") is not None
+    bonham = find_builtin("John Bonham")
+    await store.insert_job("job-2", "research", {}, "John Bonham")
+    assert not await store.reset_to_builtin(bonham, unless_researching=True)
+    await store.db.execute_write("UPDATE jobs SET status = 'failed'")
+    assert await store.delete_artist("Busy", unless_researching=True)
+    assert await store.reset_to_builtin(bonham, unless_researching=True)
+    assert await store.get_profile("John Bonham") is not None
+
+
 async def test_only_an_artist_without_a_profile_is_removed_as_unprofiled(store: Store) -> None:
     await store.save_profile(make_profile("Kept", unit(random.Random(3))))
     assert not await store.delete_unprofiled_artist("kept")
