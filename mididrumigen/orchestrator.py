@@ -161,6 +161,22 @@ async def embed_stored_profiles(app: App, count: int) -> None:
         log.warning("stored profiles left without an embedding: %s", ", ".join(left))
 
 
+async def embed_missing_profile(app: App, name: str) -> bool:
+    """Give one stored profile without a vector its vector now (loading the model on first use), as
+    `similar` asks for it; return whether it has one. A missing research extra is the caller's error."""
+    from mididrumigen.research.embeddings import MiniLMEmbedder, embed_profile
+
+    profile = await app.store.get_profile(name)
+    if profile is None:
+        return False
+    if app.embedder is None:
+        app.embedder = MiniLMEmbedder()
+    vector = await embed_profile(app.embedder, profile)
+    # Only if still missing: the background re-embedding or research may have stored one meanwhile.
+    await app.store.set_embedding(name, vector, only_if_missing=True)
+    return True
+
+
 async def resolve_profile(app: App, artist: str) -> StyleProfile | None:
     """The profile for artist: stored or built-in (fuzzy name match, stored on first use), or None.
 

