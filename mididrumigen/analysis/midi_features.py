@@ -60,6 +60,7 @@ PEDAL_MIN = 0.8  # the same for the jazz pedal (Latin and Afro pedals on the off
 BACKBEAT_RANGE_BPM = (56.0, 230.0)  # slower: the backbeat is more likely a half-time feel at double
 # In dotted quarters: a 6/8 ballad's backbeat is felt at 35-50 (quarters at 52-75).
 COMPOUND_BACKBEAT_RANGE_BPM = (35.0, 160.0)
+COMPOUND_MIN_BACKBEATS = 3
 # 7/8 (see counted_eighths_bpm): the levels tried, in 8ths per heard beat, and the 8ths' rate
 # (quarters at 50-280).
 SEVEN_EIGHT_LEVELS = (0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 4.0)
@@ -362,7 +363,8 @@ def counted_level_bpm(
     accent = accented_snare(velocities, classes)
     compound_slots = COMPOUND_OFF_DOWNBEAT_SLOTS.get(meter)
     if compound_slots is not None:
-        if np.count_nonzero(snare) < 4:
+        # One backbeat a bar: a four-bar clip ending in a fill has three.
+        if np.count_nonzero(accent) < COMPOUND_MIN_BACKBEATS:
             return None
         # In dotted quarters: the caller's grid then hears the 8ths split the beat in three.
         found = _levels_with_cue(beat[accent], COMPOUND_LEVELS, meter[0] // 3, compound_slots, BACKBEAT_MIN)

@@ -328,6 +328,15 @@ def test_a_six_eight_ballad_is_counted_in_dotted_quarters(tempo: float) -> None:
     assert features.tempo_bpm == pytest.approx(tempo, rel=0.02)  # in quarter notes, as the file's tempo
 
 
+def test_a_four_bar_six_eight_ending_in_a_fill_is_counted_from_its_three_backbeats() -> None:
+    eighth = TPB // 2
+    notes = [n for n in six_eight_ballad(72.0, bars=3) if n.velocity > 40]  # no ghosts: three snare hits in all
+    notes += [Note((TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW)[i], 110, 18 * eighth + i * eighth, 30) for i in range(6)]
+    features = analyze_clip(through_midi_file(notes, 72.0, (6, 8), 4))
+    assert features.time_signature == (6, 8)
+    assert features.tempo_bpm == pytest.approx(72.0, rel=0.02)
+
+
 def seven_eight_groove(bars: int = 8) -> list[Note]:
     """7/8 grouped 2+2+3: hats on every 8th, kick on 1 and 5, accented snare on 3 and 7."""
     eighth = TPB // 2
