@@ -79,16 +79,17 @@ THIRTY_SECOND_SHARE = 0.3
 THIRTY_SECOND_MIN_HATS = 8
 THIRTY_SECOND_MAX_BPM = 240.0
 # A fast swing's ride read at half (see ride_quarters_in_eighths_bpm): how near a beat or half
-# beat a hit counts, where early and late skip notes sit in the beat, and the shares required.
+# beat a hit counts, where in the fast beat (half the beat heard) its swung skip note sits and
+# where a medium swing's skip note (two thirds into the beat heard) would, and the shares required.
 RIDE_MIN_HITS = 16
 RIDE_MAX_BPM = 320.0
 RIDE_NEAR_BEATS = 0.08
 RIDE_SWUNG_SKIP = (0.54, 0.8)  # in the fast beat: a swung 8th at 54-80 %
-RIDE_STRAIGHT_SKIP = (0.2, 0.46)  # in the fast beat: around a straight 16th of the half reading
+RIDE_MEDIUM_SKIP = (0.2, 0.46)  # in the fast beat: a medium swing's skip note at 2/3 of the beat heard
 RIDE_ON_MIN = 0.65
 RIDE_HALF_MIN = 0.8
 RIDE_SKIP_MIN = 0.15
-RIDE_STRAIGHT_MAX = 0.05
+RIDE_MEDIUM_MAX = 0.05
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
 FILE_BEAT_TOLERANCE = 0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
@@ -441,10 +442,12 @@ def ride_quarters_in_eighths_bpm(times_s: np.ndarray, classes: list[str], grid: 
 
     Read at half, a fast 'ding ding-a ding' puts the ride on every beat and every half beat,
     and its skip notes on the swung 8th of the fast beat: late in a half beat (after 1 and 3,
-    or after 2 and 4, wherever the grid sits), where a straight ride's 16ths are not.
-    Thresholds were set on the GMD's ride-led beats: five fast jazz files read at half
-    show it (skip share 0.18-0.33); of the rest, only rock grooves with a backbeat, which
-    the counting cues name first, come as close.
+    or after 2 and 4, wherever the grid sits), where a medium swing read right has none (its
+    skip notes sit two thirds into the beat) and a straight ride's 16ths are not either.
+    Thresholds were set on the GMD's ride-led beats (in-sample): four fast jazz files read at
+    half show it (skip share 0.18-0.33) and are now right; a rock groove at 90 whose ride plays
+    swung 16ths, with no backbeat for the counting cues, shows it too (0.37) and is now read
+    at 180; rock grooves with a backbeat are named by the counting cues before this is asked.
     """
     ride = np.array([c == "ride" for c in classes], dtype=bool)
     hats = sum(c in HAT_CLASSES for c in classes)
@@ -462,8 +465,8 @@ def ride_quarters_in_eighths_bpm(times_s: np.ndarray, classes: list[str], grid: 
     half = beats_with(np.abs(phase - 0.5) < RIDE_NEAR_BEATS)
     in_half = (phase % 0.5) / 0.5  # where a hit sits in the fast beat
     swung = float(np.mean((in_half > RIDE_SWUNG_SKIP[0]) & (in_half < RIDE_SWUNG_SKIP[1])))
-    straight = float(np.mean((in_half > RIDE_STRAIGHT_SKIP[0]) & (in_half < RIDE_STRAIGHT_SKIP[1])))
-    fast_swing = on >= RIDE_ON_MIN and half >= RIDE_HALF_MIN and swung >= RIDE_SKIP_MIN and straight <= RIDE_STRAIGHT_MAX
+    medium = float(np.mean((in_half > RIDE_MEDIUM_SKIP[0]) & (in_half < RIDE_MEDIUM_SKIP[1])))
+    fast_swing = on >= RIDE_ON_MIN and half >= RIDE_HALF_MIN and swung >= RIDE_SKIP_MIN and medium <= RIDE_MEDIUM_MAX
     return 2.0 * grid.tempo_bpm if fast_swing else None
 
 
