@@ -291,3 +291,54 @@ def test_onset_times_are_refined_to_the_attacks() -> None:
     error_ms = 1000.0 * np.min(np.abs(refined[:, None] - truth[None, :]), axis=1)
     # Kick/snare and ride hits alike land within a few ms of the written time.
     assert np.median(error_ms) < 2.0 and np.percentile(error_ms, 90) < 4.0, error_ms
+
+
+def half_time_hip_hop_clip(tempo_bpm: float, bars: int = 8) -> Clip:
+    """16th hats (accents on the 8ths), kick on 1 and the 'and' of 3, snare on 2 and 4."""
+    notes = []
+    for bar in range(bars):
+        start = bar * 4 * TPB
+        for sixteenth in range(16):
+            notes.append(Note(42, 100 if sixteenth % 2 == 0 else 60, start + sixteenth * TPB // 4, 60))
+        notes.append(Note(36, 110, start, 60))
+        notes.append(Note(36, 110, start + 2 * TPB + TPB // 2, 60))
+        for beat in (1, 3):
+            notes.append(Note(38, 120, start + beat * TPB, 60))
+    return Clip(notes=notes, tempo_bpm=tempo_bpm, bars=bars)
+
+
+@pytest.mark.parametrize("tempo_bpm", [60.0, 72.0])
+def test_a_backbeat_counts_a_slow_groove_read_in_its_eighths(tempo_bpm: float) -> None:
+    # The bands alone hear the 8ths (16th hats) as the beat; the snare on 2 and 4 says they are halves.
+    audio = render_clip(half_time_hip_hop_clip(tempo_bpm))
+    envelopes = af.onset_envelopes(audio, SR)
+    onsets = af.detect_onsets(envelopes)
+    assert af.counted_audio_tempo_bpm(onsets, 2.0 * tempo_bpm) is not None
+    features = af.analyze_audio(audio, SR)
+    assert within_percent(features.tempo_bpm, tempo_bpm, 4), features.tempo_bpm
+
+
+def test_the_counting_cues_never_speed_a_slow_backbeat_up() -> None:
+    # A 60 bpm backbeat with its kick on 1 under a hat can look like a half-time snare on 3 at 120.
+    clip = rock_clip(60.0)
+    clip.notes = [n for n in clip.notes if n.pitch != 36 or n.time % (4 * TPB) == 0]
+    features = af.analyze_audio(render_clip(clip), SR)
+    assert within_percent(features.tempo_bpm, 60.0, 4), features.tempo_bpm
+
+
+def test_onsets_read_as_kit_hits() -> None:
+    clip = rock_clip(100.0)
+    onsets = af.detect_onsets(af.onset_envelopes(render_clip(clip), SR))
+    pitches, velocities = af.onsets_as_kit_hits(onsets)
+    assert pitches.shape == velocities.shape == (len(onsets),)
+    assert velocities.min() >= 1 and velocities.max() <= 127
+    beat_s = 60.0 / 100.0
+    snare_times = np.array([n.time / TPB * beat_s for n in clip.notes if n.pitch == 38])
+    read_as_snare = onsets.times_s[pitches == 38]
+    # Every snare (on 2 and 4) reads as one, and nothing on 1 or 3 (kicks under hats) does.
+    assert np.all(np.min(np.abs(snare_times[:, None] - read_as_snare[None, :]), axis=1) < 0.03)
+    positions = read_as_snare / beat_s
+    assert np.all(np.rint(positions) % 2 == 1), positions
+    with pytest.raises(ValueError):
+        af.onsets_as_kit_hits(af.Onsets(onsets.times_s, onsets.strength, onsets.band))
+    assert af.counted_audio_tempo_bpm(af.Onsets(onsets.times_s, onsets.strength, onsets.band), 100.0) is None
