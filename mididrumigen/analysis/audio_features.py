@@ -602,7 +602,7 @@ def onsets_as_kit_hits(onsets: Onsets) -> tuple[np.ndarray, np.ndarray]:
 def counted_audio_tempo_bpm(onsets: Onsets, tempo_bpm: float) -> float | None:
     """The beat a drummer would count from the onsets read as kit hits, when a cue says so; else None.
 
-    Two of the MIDI analyzer's counting cues (midi_features.counted_level_bpm): an accented
+    Two of the MIDI analyzer's counting cues (midi_features.backbeat_level_bpm): an accented
     snare on 2 and 4 every bar, or on 3 alone with the other beats free of it (a half-time
     feel), looked for at half, two thirds, the same, three halves and double tempo_bpm; a
     cue decides when exactly one level in its range shows it. Its other cues need more than
@@ -630,13 +630,7 @@ def counted_audio_tempo_bpm(onsets: Onsets, tempo_bpm: float) -> float | None:
     accent = snare_velocities >= ACCENT_SHARE * np.percentile(snare_velocities, mf.ACCENT_PERCENTILE)
     # A hit played just ahead of the first bar line sits on it (midi_features counts from 0).
     beat = np.maximum((times[keep][is_snare][accent] - origin_s) / grid.period_s, 0.0)
-    levels = (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)
-    found = mf._levels_with_cue(beat, levels, 4, (1, 3), mf.BACKBEAT_MIN)
-    chosen = mf._single_in_range(found, grid.tempo_bpm, mf.BACKBEAT_RANGE_BPM)
-    if chosen is None:
-        found = mf._levels_with_cue(beat, levels, 4, (2,), mf.BACKBEAT_MIN, quiet=(0, 1, 3))
-        chosen = mf._single_in_range(found, grid.tempo_bpm, mf.HALF_TIME_RANGE_BPM)
-    return chosen
+    return mf.backbeat_level_bpm(beat, grid.tempo_bpm, 4)
 
 
 # ---------------------------------------------------------------- beat grid

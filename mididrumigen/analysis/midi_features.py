@@ -46,6 +46,8 @@ SUBDIVISION_KERNEL_BEATS = 0.04  # how far from a third or a half of a beat a hi
 # Counting cues (see counted_level_bpm). The beats other than 1 that a backbeat, or a jazz
 # hi-hat pedal, falls on, per beats in a bar of the file's x/4 meter.
 OFF_DOWNBEAT_SLOTS: dict[int, tuple[int, ...]] = {4: (1, 3), 3: (1, 2)}
+# The levels tried, as tempo factors of the beat heard: the comb may hear three beats as two.
+BACKBEAT_LEVELS = (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)
 # The same in 6/8 and 12/8, counted in dotted quarters: the backbeat on the second (and fourth).
 COMPOUND_OFF_DOWNBEAT_SLOTS: dict[tuple[int, int], tuple[int, ...]] = {(6, 8): (1,), (12, 8): (1, 3)}
 # Levels tried there, as dotted quarters per heard beat: the comb may hear the 8ths, a
@@ -373,26 +375,34 @@ def counted_level_bpm(
     slots = OFF_DOWNBEAT_SLOTS.get(meter[0]) if meter[1] == 4 else None
     if slots is None:
         return None
-    levels = (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)
     if np.count_nonzero(snare) >= 4:
-        found = _levels_with_cue(beat[accent], levels, meter[0], slots, BACKBEAT_MIN)
-        chosen = _single_in_range(found, grid.tempo_bpm, BACKBEAT_RANGE_BPM)
+        chosen = backbeat_level_bpm(beat[accent], grid.tempo_bpm, meter[0])
         if chosen is not None:
             return chosen
-        if meter[0] in (3, 4):
-            # A half-time feel (or a one-drop): the snare on 3 alone, every bar.
-            quiet = tuple(slot for slot in range(meter[0]) if slot != 2)
-            found = _levels_with_cue(beat[accent], levels, meter[0], (2,), BACKBEAT_MIN, quiet=quiet)
-            chosen = _single_in_range(found, grid.tempo_bpm, HALF_TIME_RANGE_BPM)
-            if chosen is not None:
-                return chosen
     rides = sum(c == "ride" for c in classes)
     hats = sum(c in HAT_CLASSES for c in classes)
     pedal = pitches == PEDAL_HAT_PITCH
     if rides > hats and np.count_nonzero(pedal) >= 4:
-        found = _levels_with_cue(beat[pedal], levels, meter[0], slots, PEDAL_MIN)
+        found = _levels_with_cue(beat[pedal], BACKBEAT_LEVELS, meter[0], slots, PEDAL_MIN)
         return _single_in_range(found, grid.tempo_bpm, PEDAL_RANGE_BPM)
     return None
+
+
+def backbeat_level_bpm(accent_beats: np.ndarray, tempo_bpm: float, beats_per_bar: int) -> float | None:
+    """The tempo a drummer counts from snare accents in 3/4 or 4/4, or None: the one level (of
+    BACKBEAT_LEVELS times tempo_bpm) where they fall on 2 and 4 (2 and 3) in most bars, else the
+    one where they fall on 3 alone (a half-time feel, a one-drop).
+
+    accent_beats are the accents' places in beats of tempo_bpm, counted from a bar line.
+    """
+    slots = OFF_DOWNBEAT_SLOTS[beats_per_bar]
+    found = _levels_with_cue(accent_beats, BACKBEAT_LEVELS, beats_per_bar, slots, BACKBEAT_MIN)
+    chosen = _single_in_range(found, tempo_bpm, BACKBEAT_RANGE_BPM)
+    if chosen is not None:
+        return chosen
+    quiet = tuple(slot for slot in range(beats_per_bar) if slot != 2)
+    found = _levels_with_cue(accent_beats, BACKBEAT_LEVELS, beats_per_bar, (2,), BACKBEAT_MIN, quiet=quiet)
+    return _single_in_range(found, tempo_bpm, HALF_TIME_RANGE_BPM)
 
 
 def accented_snare(velocities: np.ndarray, classes: list[str]) -> np.ndarray:
