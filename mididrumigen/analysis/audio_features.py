@@ -674,6 +674,60 @@ def smooth_beats_s(beats_s: np.ndarray, period_s: float, half_window: int = 4) -
     return out
 
 
+# Phase re-tracking of the beat grid (rephase_beats_s). Chosen on the GMD renders of
+# tests/benchmarks/audio_tempo.py (in-sample: a small grid of values, every one of which beat
+# the unrephased grid on swung and straight files alike; these sit mid-plateau).
+REPHASE_STEPS = 25  # candidate offsets of each tracked beat, -0.5 .. +0.5 beat
+REPHASE_SIGMA_BEATS = 0.05  # width of an onset's pull on a beat
+REPHASE_MOVE_COST = 20.0  # per beat, times the squared change of offset (beats) between beats
+REPHASE_OFFSET_COST = 1.0  # per beat, times |offset|: the tracker's own beat is the prior
+
+
+def rephase_beats_s(beats_s: np.ndarray, times_s: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Shift each tracked beat by a smoothly varying offset (Viterbi) onto the onsets' weight.
+
+    On swung grooves librosa's tracker slides, over a few bars, onto the swing's off-beat
+    (about a third of a beat early) and the line-fit smoothing spreads the slide; swing then
+    reads against the wrong grid. Here each beat may move by -0.5 .. +0.5 beat: a move earns
+    the strength of the onsets near the moved beat (per beat, on the scale of the best
+    offset), pays a little per unit of offset, and consecutive offsets may change only
+    smoothly (quadratic cost), so a section keeps one phase and slides follow the hits.
+    Small moves follow single hits too (a laid-back snare pulls its beat), so this grid is
+    for the swing only (smoothing the offsets over a bar instead loses the gain, in-sample).
+    """
+    import numpy as np
+
+    n = len(beats_s)
+    if n < 3 or len(times_s) == 0:
+        return beats_s
+    weights = strength / (float(np.percentile(strength, 90)) or 1.0)
+    positions = beat_positions(times_s, beats_s)
+    offsets = np.linspace(-0.5, 0.5, REPHASE_STEPS)
+    emission = np.zeros((n, len(offsets)))
+    for j, offset in enumerate(offsets):
+        relative = positions - offset
+        beat = np.rint(relative).astype(int)
+        inside = (beat >= 0) & (beat < n)
+        distance = relative[inside] - beat[inside]
+        pull = weights[inside] * np.exp(-0.5 * (distance / REPHASE_SIGMA_BEATS) ** 2)
+        np.add.at(emission[:, j], beat[inside], pull)
+    emission = emission / (float(np.mean(emission.max(axis=1))) or 1.0)
+    emission -= REPHASE_OFFSET_COST * np.abs(offsets)[None, :]
+    move_cost = REPHASE_MOVE_COST * (offsets[:, None] - offsets[None, :]) ** 2
+    score = emission[0].copy()
+    back = np.zeros((n, len(offsets)), dtype=int)
+    columns = np.arange(len(offsets))
+    for k in range(1, n):
+        candidates = score[:, None] - move_cost
+        back[k] = np.argmax(candidates, axis=0)
+        score = candidates[back[k], columns] + emission[k]
+    path = np.zeros(n, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for k in range(n - 1, 0, -1):
+        path[k - 1] = back[k, path[k]]
+    return beats_s + offsets[path] * np.gradient(beats_s)
+
+
 def beat_positions(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
     """Fractional beat index of each time against a beat grid (extrapolated at the ends)."""
     import numpy as np
@@ -819,16 +873,13 @@ def analyze_audio(
         band=onsets.band,
         band_strength=onsets.band_strength,
     )
-    positions = beat_positions(onsets.times_s, beats)
-    # Anchor the grid (and the reported beats) on the hits near beats: the tracker's envelope
-    # lags the attacks, and deviations should read against the band's own pulse.
-    near_beat = np.abs(positions - np.rint(positions)) < ON_BEAT_WINDOW
-    if near_beat.sum() >= 3 and len(beats) >= 2:
-        shift_beats = float(np.median((positions - np.rint(positions))[near_beat]))
-        beats = beats + shift_beats * np.gradient(beats)
-        positions = beat_positions(onsets.times_s, beats)
-    swing_8th = swing_percent_from_positions(positions, "8th")
-    swing_16th = swing_percent_from_positions(positions, "16th")
+    # The swing reads against the rephased grid; microtiming, syncopation and the reported
+    # beats against the tracker's smooth one (the rephased grid absorbs a laid-back snare).
+    swing_beats = rephase_beats_s(beats, onsets.times_s, onsets.strength) if chosen == "librosa" else beats
+    swing_positions = _anchored_positions(onsets.times_s, swing_beats)[1]
+    beats, positions = _anchored_positions(onsets.times_s, beats)
+    swing_8th = swing_percent_from_positions(swing_positions, "8th")
+    swing_16th = swing_percent_from_positions(swing_positions, "16th")
     period_ms = 60000.0 / tempo.tempo_bpm
     deviation_ms = grid_deviation_beats(positions, swing_8th, swing_16th) * period_ms
     on_grid = np.abs(deviation_ms) < 0.08 * period_ms
@@ -871,6 +922,23 @@ def analyze_audio(
         backend=chosen,
         analysis_time_s=round(time.perf_counter() - started, 4),
     )
+
+
+def _anchored_positions(times_s: np.ndarray, beats_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The beats shifted onto the hits near them, and each time's position against them.
+
+    The tracker's envelope lags the attacks, and deviations should read against the band's
+    own pulse: the shift is the median offset of the hits within ON_BEAT_WINDOW of a beat.
+    """
+    import numpy as np
+
+    positions = beat_positions(times_s, beats_s)
+    near_beat = np.abs(positions - np.rint(positions)) < ON_BEAT_WINDOW
+    if near_beat.sum() >= 3 and len(beats_s) >= 2:
+        shift_beats = float(np.median((positions - np.rint(positions))[near_beat]))
+        beats_s = beats_s + shift_beats * np.gradient(beats_s)
+        positions = beat_positions(times_s, beats_s)
+    return beats_s, positions
 
 
 def _prepare_samples(samples: np.ndarray, sample_rate_hz: int, max_duration_s: float | None) -> np.ndarray:
