@@ -194,8 +194,7 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             # The file's 7/8, counted in the 8ths its snare keeps its places on.
             grid = beats_through_clip_start(fit_beat_grid(times_s, eighths, weights), times_s)
             positions = grid.beat_position(times_s)
-            meter, meter_source, beats_per_bar = (7, 8), "file", _pulses_per_bar((7, 8))
-            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
+            takes_files_meter = True
         else:
             counted = counted_level_bpm(times_s, pitches, velocities, classes, grid, clip.time_signature)
             counted = hats_in_thirty_seconds_bpm(times_s, classes, counted or grid.tempo_bpm) or counted
@@ -208,33 +207,30 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             grid = beats_through_clip_start(grid, times_s)
             positions = grid.beat_position(times_s)
             meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
-        if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
-            # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
-            meter, meter_source = clip.time_signature, "file"
-            beats_per_bar = _pulses_per_bar(meter)
-            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
-        elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
-            # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
-            # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
-            meter, meter_source = clip.time_signature, "file"
-            grid = BeatGrid(period_s=grid.period_s * _pulse_per_quarter(meter) / 1.5, phase_s=grid.phase_s)
-            positions = grid.beat_position(times_s)
-            beats_per_bar = _pulses_per_bar(meter)
-            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
-        elif file_meter is not None and file_meter[1] == 4 and meter in COMPOUND_METERS:
-            # The file says x/4 and the beats found split in three: a shuffle or a triplet
-            # feel, counted in the file's quarters rather than as 12/8's dotted quarters.
-            meter, meter_source = file_meter, "file"
-            beats_per_bar = _pulses_per_bar(meter)
-            downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
-        elif (
-            file_meter is not None
-            and meter != file_meter
-            and _too_short_for_a_meter(positions, beats_per_bar)
-            and _beats_are_the_files(grid, meter, file_meter, file_tempo)
-        ):
-            # Under two bars nothing repeats to tell the meter by, and the beats heard are the
-            # file's own: its meter, rather than the 4/4 (or 12/8) default.
+            # Where the file's meter explains what was heard better than the guess, it is taken.
+            takes_files_meter = True
+            if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
+                # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
+                pass
+            elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
+                # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
+                # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
+                grid = BeatGrid(period_s=grid.period_s * _pulse_per_quarter(file_meter) / 1.5, phase_s=grid.phase_s)
+                positions = grid.beat_position(times_s)
+            elif file_meter is not None and file_meter[1] == 4 and meter in COMPOUND_METERS:
+                # The file says x/4 and the beats found split in three: a shuffle or a triplet
+                # feel, counted in the file's quarters rather than as 12/8's dotted quarters.
+                pass
+            else:
+                # Under two bars nothing repeats to tell the meter by, and the beats heard may be the
+                # file's own: its meter, rather than the 4/4 (or 12/8) default.
+                takes_files_meter = (
+                    file_meter is not None
+                    and meter != file_meter
+                    and _too_short_for_a_meter(positions, beats_per_bar)
+                    and _beats_are_the_files(grid, meter, file_meter, file_tempo)
+                )
+        if takes_files_meter and file_meter is not None:
             meter, meter_source = file_meter, "file"
             beats_per_bar = _pulses_per_bar(meter)
             downbeat = downbeat_pulse(positions, classes, weights, round(beats_per_bar))
