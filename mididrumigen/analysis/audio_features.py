@@ -613,7 +613,7 @@ def counted_audio_tempo_bpm(onsets: Onsets, tempo_bpm: float) -> float | None:
     import numpy as np
 
     from mididrumigen.analysis import midi_features as mf
-    from mididrumigen.analysis.tempo import ACCENT_SHARE, fit_beat_grid
+    from mididrumigen.analysis.tempo import fit_beat_grid
 
     if len(onsets) < 4 or onsets.band_strength is None:
         return None
@@ -623,13 +623,12 @@ def counted_audio_tempo_bpm(onsets: Onsets, tempo_bpm: float) -> float | None:
     start_beats = np.floor((times[0] - grid.phase_s) / grid.period_s + CUE_ON_BEAT_BEATS)
     origin_s = grid.phase_s + start_beats * grid.period_s
     keep = times >= origin_s - CUE_ON_BEAT_BEATS * grid.period_s
-    is_snare = pitches[keep] == CUE_PITCHES[1]
-    if np.count_nonzero(is_snare) < 4:
+    classes = ["snare" if pitch == CUE_PITCHES[1] else "other" for pitch in pitches[keep]]
+    if classes.count("snare") < 4:
         return None
-    snare_velocities = velocities[keep][is_snare]
-    accent = snare_velocities >= ACCENT_SHARE * np.percentile(snare_velocities, mf.ACCENT_PERCENTILE)
+    accent = mf.accented_snare(velocities[keep], classes)
     # A hit played just ahead of the first bar line sits on it (midi_features counts from 0).
-    beat = np.maximum((times[keep][is_snare][accent] - origin_s) / grid.period_s, 0.0)
+    beat = np.maximum((times[keep][accent] - origin_s) / grid.period_s, 0.0)
     return mf.backbeat_level_bpm(beat, grid.tempo_bpm, 4)
 
 
