@@ -241,10 +241,15 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
         builtin = None  # a name that merely looks like a built-in drummer's: it is its own artist
     if builtin is None:
         # The check above names the task; the store checks again as it deletes, in one
-        # transaction, so research queued meanwhile is never left without its artist.
-        if row is None or not await store.delete_artist(row.name, unless_researching=True):
-            await _raise_if_researching(store, listed)
+        # transaction, so research queued meanwhile is never left without its artist. A refusal
+        # is looked into: research still active names its task; research that ended in between
+        # leaves the artist to delete again (or gone, which is unknown).
+        if row is None:
             raise UnknownArtistError(name, _suggestions(name))
+        while not await store.delete_artist(row.name, unless_researching=True):
+            await _raise_if_researching(store, listed)
+            if (row := await store.get_artist(listed)) is None:
+                raise UnknownArtistError(name, _suggestions(name))
         return {"deleted": row.name, "reset_to": None}
     stored = await store.get_profile(builtin.artist_name) if row is not None else None
     sources = await store.list_research_sources(builtin.artist_name) if row is not None else []
@@ -255,7 +260,9 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
             code="builtin_artist",
         )
     builtin.embedding = shipped_embedding(builtin)
-    if not await store.reset_to_builtin(builtin, unless_researching=True):
+    # Refused only while research is active: it names its task, or it ended in between and the
+    # reset is tried again (the answer never claims a reset that did not happen).
+    while not await store.reset_to_builtin(builtin, unless_researching=True):
         await _raise_if_researching(store, builtin.artist_name)
     return {"deleted": builtin.artist_name, "reset_to": "built-in"}
 

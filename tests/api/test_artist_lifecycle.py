@@ -477,6 +477,28 @@ async def test_research_queued_between_the_check_and_the_delete_keeps_its_artist
     await daemon.app.scheduler.cancel(task_id)
 
 
+async def test_research_that_ends_as_the_delete_is_refused_lets_the_delete_through(
+    daemon: Running, research: GatedResearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Refused because research was active, which then ended before the refusal was looked
+    # into: the artist is there to delete, not unknown.
+    store = daemon.app.store
+    await store.save_profile(make_profile("Known One"))
+    real_delete = store.delete_artist
+    refusals = 0
+
+    async def refused_once_as_research_ends(name: str, *, unless_researching: bool = False) -> bool:
+        nonlocal refusals
+        if refusals == 0:
+            refusals += 1
+            return False  # as if research had been queued, and ended right after
+        return await real_delete(name, unless_researching=unless_researching)
+
+    monkeypatch.setattr(store, "delete_artist", refused_once_as_research_ends)
+    assert await orchestrator.forget_artist(store, "Known One") == {"deleted": "Known One", "reset_to": None}
+    assert await store.get_artist("Known One") is None
+
+
 async def test_the_client_gives_the_cli_a_research_running_error_as_in_process(
     daemon: Running, research: GatedResearch
 ) -> None:
