@@ -162,16 +162,21 @@ async def embed_stored_profiles(app: App, count: int) -> None:
 
 
 async def embed_missing_profile(app: App, name: str) -> bool:
-    """Give one stored profile without a vector its vector now (loading the model on first use), as
-    `similar` asks for it; return whether it has one. A missing research extra is the caller's error."""
-    from mididrumigen.research.embeddings import MiniLMEmbedder, embed_profile
+    """Give one stored profile without a vector its vector now (as the background refill would: the
+    shipped one for a built-in drummer, else loading the model on first use), as `similar` asks for
+    it; return whether it has one. A missing research extra is the caller's error."""
+    from mididrumigen.research.builtin_vectors import current_vector
+    from mididrumigen.research.embeddings import MiniLMEmbedder
 
     profile = await app.store.get_profile(name)
     if profile is None:
         return False
+    builtin = builtin_named(name)
     if app.embedder is None:
         app.embedder = MiniLMEmbedder()
-    vector = await embed_profile(app.embedder, profile)
+    vector = await current_vector(profile, builtin, app.embedder)
+    if vector is None:
+        return False
     # Only if still missing: the background re-embedding or research may have stored one meanwhile.
     await app.store.set_embedding(name, vector, only_if_missing=True)
     return True
@@ -228,17 +233,12 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
     it ends, and generations may be waiting for it, so it is the user's to cancel, not a side effect here.
     """
     from mididrumigen.research.builtin_vectors import shipped_embedding
-    from mididrumigen.research.drummers import find_builtin, researched_or_builtin
+    from mididrumigen.research.drummers import researched_or_builtin
 
     row = await store.get_artist(name)
     listed = row.name if row is not None else name
     await _raise_if_researching(store, listed)
-    try:
-        builtin: StyleProfile | None = find_builtin(listed)
-    except UnknownArtistError:
-        builtin = None
-    if builtin is not None and builtin.artist_name.casefold() != listed.casefold():
-        builtin = None  # a name that merely looks like a built-in drummer's: it is its own artist
+    builtin = builtin_named(listed)
     if builtin is None:
         # The check above names the task; the store checks again as it deletes, in one
         # transaction, so research queued meanwhile is never left without its artist. A refusal
@@ -265,6 +265,18 @@ async def forget_artist(store: Store, name: str) -> dict[str, Any]:
     while not await store.reset_to_builtin(builtin, unless_researching=True):
         await _raise_if_researching(store, builtin.artist_name)
     return {"deleted": builtin.artist_name, "reset_to": "built-in"}
+
+
+def builtin_named(name: str) -> StyleProfile | None:
+    """The built-in drummer of exactly this name (any case), or None: a name that merely looks like
+    a built-in drummer's (a fuzzy match) is its own artist."""
+    from mididrumigen.research.drummers import find_builtin
+
+    try:
+        builtin = find_builtin(name)
+    except UnknownArtistError:
+        return None
+    return builtin if builtin.artist_name.casefold() == name.casefold() else None
 
 
 async def _raise_if_researching(store: Store, name: str) -> None:

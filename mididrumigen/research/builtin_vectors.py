@@ -87,7 +87,7 @@ async def fill_missing_embeddings(store: Store, embedder: TextEmbedder | None = 
     embedder (the model is loaded and run off the event loop), or left out when embedder is None.
     A vector is only added where none is, so a profile research saved meanwhile keeps its own.
     """
-    from mididrumigen.research.drummers import builtin_profiles, researched_or_builtin
+    from mididrumigen.research.drummers import builtin_profiles
 
     rows = [row for row in await store.list_artists() if row.has_profile and not row.has_embedding]
     builtins = {name.casefold(): p for name, p in builtin_profiles().items()} if rows else {}
@@ -96,17 +96,30 @@ async def fill_missing_embeddings(store: Store, embedder: TextEmbedder | None = 
         profile = await store.get_profile(row.name)
         if profile is None:
             continue
-        vector = shipped_embedding(profile)
-        builtin = builtins.get(row.name.casefold())
-        if vector is None and builtin is not None and researched_or_builtin(profile, builtin) is builtin:
-            vector = shipped_embedding(builtin)
-        if vector is None and embedder is not None:
-            vector = await embed_profile(embedder, profile)
+        vector = await current_vector(profile, builtins.get(row.name.casefold()), embedder)
         if vector is None:
             left.append(row.name)
         else:
             await store.set_embedding(row.name, vector, only_if_missing=True)
     return left
+
+
+async def current_vector(
+    profile: StyleProfile, builtin: StyleProfile | None, embedder: TextEmbedder | None
+) -> list[float] | None:
+    """A stored profile's vector of the current scheme: the shipped one when it is (or is served as)
+    that built-in drummer's, else embedded with embedder; None without embedder.
+
+    builtin: the built-in drummer of the same name, if any.
+    """
+    from mididrumigen.research.drummers import researched_or_builtin
+
+    vector = shipped_embedding(profile)
+    if vector is None and builtin is not None and researched_or_builtin(profile, builtin) is builtin:
+        vector = shipped_embedding(builtin)
+    if vector is None and embedder is not None:
+        vector = await embed_profile(embedder, profile)
+    return vector
 
 
 def build(path: Path = VECTORS_PATH) -> int:

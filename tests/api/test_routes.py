@@ -429,6 +429,14 @@ async def test_similar_without_the_research_extra_says_so(
         assert resp.status == 409
         error = assert_error(await resp.json(), "no_embedding")
     assert "'research' extra" in error["message"] and "\n" not in error["message"]
+    # A built-in drummer's copy without its vector takes the shipped one: no model needed.
+    await daemon.app.store.db.execute_write(
+        "DELETE FROM profile_embeddings WHERE artist_id = (SELECT id FROM artists WHERE name = 'John Bonham')"
+    )
+    assert await daemon.app.store.similar("John Bonham") is None
+    async with client.get("/api/v1/similar/John%20Bonham?limit=3") as resp:
+        assert resp.status == 200
+        assert len((await resp.json())["similar"]) == 3
 
 
 async def test_artists_list_and_delete(daemon: Running, client: aiohttp.ClientSession) -> None:
