@@ -187,15 +187,18 @@ class Scheduler:
             self._launch(job["id"], kind, job["params"], 0)
         return job["id"], created
 
-    async def follow(self, job_id: str, on_change: Callable[[dict[str, Any]], Awaitable[None]]) -> dict[str, Any]:
-        """Wait for another job to end, calling on_change with its state now and after every change; return
-        its final state. For a job that needs another's work: no polling, and nothing to lose on a restart
-        (both are rows: the waiting job runs again and follows the other again)."""
+    async def follow(
+        self, job_id: str, on_change: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    ) -> dict[str, Any]:
+        """Wait for another job to end, calling on_change (if given) with its state now and after every
+        change; return its final state. For a job that needs another's work: no polling, and nothing to
+        lose on a restart (both are rows: the waiting job runs again and follows the other again)."""
         queue = self.subscribe(job_id)
         try:
             state = await self.get(job_id)
             while state["status"] not in TERMINAL_STATUSES:
-                await on_change(state)
+                if on_change is not None:
+                    await on_change(state)
                 state = await queue.get()
             return await self.get(job_id)
         finally:
@@ -318,15 +321,8 @@ class Scheduler:
 
     async def wait(self, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
         """Wait until a job reaches a final state and return it."""
-        queue = self.subscribe(job_id)
-        try:
-            async with asyncio.timeout(timeout_s):
-                job = await self.get(job_id)
-                while job["status"] not in TERMINAL_STATUSES:
-                    job = await queue.get()
-                return await self.get(job_id)
-        finally:
-            self.unsubscribe(job_id, queue)
+        async with asyncio.timeout(timeout_s):
+            return await self.follow(job_id)
 
     def running_count(self) -> int:
         """How many job tasks are alive."""
