@@ -38,6 +38,8 @@ JOB_FIELDS = (
     "heartbeat_at",
 )
 JSON_JOB_FIELDS = ("params", "result")
+# The queued or running jobs of a kind for an artist (any case); parameters: kind, artist.
+ACTIVE_JOBS_SQL = "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
 GENERATIONS_PER_STATEMENT = 100  # 9 parameters each: far below SQLite's limit on one statement
 
 
@@ -263,7 +265,7 @@ class Store:
         its built-in knowledge, as the daemon seeds it: one transaction, never half-reset. With
         unless_researching, nothing changes (False) while research of the drummer is queued or running."""
         async with self.db.write() as conn:
-            if unless_researching and await self._research_active(conn, profile.artist_name):
+            if unless_researching and await conn.execute_fetchall(ACTIVE_JOBS_SQL, ("research", profile.artist_name)):
                 return False
             await self._delete_artist(conn, profile.artist_name)
             await self._insert_builtin(conn, profile, time.time())
@@ -325,7 +327,7 @@ class Store:
         """Remove an artist with its profile, sources and embedding; return whether it was removed (with
         unless_researching, in the same transaction, never while research of it is queued or running)."""
         async with self.db.write() as conn:
-            if unless_researching and await self._research_active(conn, name):
+            if unless_researching and await conn.execute_fetchall(ACTIVE_JOBS_SQL, ("research", name)):
                 return False
             if not await self._delete_artist(conn, name):
                 return False
@@ -337,16 +339,6 @@ class Store:
         return whether it was removed (never an artist with a profile)."""
         async with self.db.write() as conn:
             return await self._delete_artist(conn, name, only_without_profile=True)
-
-    @staticmethod
-    async def _research_active(conn: aiosqlite.Connection, name: str) -> bool:
-        """Whether research of this artist (any case) is queued or running, read inside a write transaction."""
-        rows = await conn.execute_fetchall(
-            "SELECT 1 FROM jobs WHERE kind = 'research' AND artist = ? COLLATE NOCASE"
-            " AND status IN ('queued', 'running') LIMIT 1",
-            (name,),
-        )
-        return bool(list(rows))
 
     @staticmethod
     async def _delete_artist(conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False) -> bool:
@@ -523,11 +515,7 @@ class Store:
         """
         now = time.time()
         async with self.db.write() as conn:
-            active = await conn.execute_fetchall(
-                "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
-                " ORDER BY created_at",
-                (kind, artist),
-            )
+            active = await conn.execute_fetchall(ACTIVE_JOBS_SQL + " ORDER BY created_at", (kind, artist))
             for row in active:
                 job = job_from_row(row)
                 if covered_by(job):
@@ -581,8 +569,7 @@ class Store:
         """Return a queued or running job of this kind for this artist (any case), if any: a running one
         first, then the oldest; never the job with id exclude."""
         row = await self.db.fetchone(
-            "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
-            " AND id IS NOT ? ORDER BY status = 'running' DESC, created_at LIMIT 1",
+            ACTIVE_JOBS_SQL + " AND id IS NOT ? ORDER BY status = 'running' DESC, created_at LIMIT 1",
             (kind, artist, exclude),
         )
         return job_from_row(row) if row else None
