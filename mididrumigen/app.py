@@ -115,6 +115,14 @@ class App:
             self._library_loaded = True
         return self._library
 
+    def text_embedder(self) -> Any:
+        """The text embedder research and `similar` use (made once; its model loads on the first embedding)."""
+        if self.embedder is None:
+            from mididrumigen.research.embeddings import MiniLMEmbedder
+
+            self.embedder = MiniLMEmbedder()
+        return self.embedder
+
     def cached_profile(self, name: str) -> StyleProfile | None:
         """The profile resolved earlier for this name, if no profile was written since (else None)."""
         entry = self._profiles.get(name.casefold())

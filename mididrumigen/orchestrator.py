@@ -147,13 +147,10 @@ async def seed_builtin_profiles(app: App) -> int:
 async def embed_stored_profiles(app: App, count: int) -> None:
     """Embed the stored profiles that have no vector (the model loads and runs in worker threads)."""
     from mididrumigen.research.builtin_vectors import fill_missing_embeddings
-    from mididrumigen.research.embeddings import MiniLMEmbedder
 
-    if app.embedder is None:
-        app.embedder = MiniLMEmbedder()
     log.info("embedding %d stored profile(s) without a vector of the current scheme", count)
     try:
-        left = await fill_missing_embeddings(app.store, app.embedder)
+        left = await fill_missing_embeddings(app.store, app.text_embedder())
     except UserError as exc:  # no research extra: those profiles are not ranked by `similar`
         log.warning("stored profiles left without an embedding: %s", exc.message)
         return
@@ -166,15 +163,12 @@ async def embed_missing_profile(app: App, name: str) -> bool:
     shipped one for a built-in drummer, else loading the model on first use), as `similar` asks for
     it; return whether it has one. A missing research extra is the caller's error."""
     from mididrumigen.research.builtin_vectors import current_vector
-    from mididrumigen.research.embeddings import MiniLMEmbedder
 
     profile = await app.store.get_profile(name)
     if profile is None:
         return False
     builtin = builtin_named(name)
-    if app.embedder is None:
-        app.embedder = MiniLMEmbedder()
-    vector = await current_vector(profile, builtin, app.embedder)
+    vector = await current_vector(profile, builtin, app.text_embedder())
     if vector is None:
         return False
     # Only if still missing: the background re-embedding or research may have stored one meanwhile.

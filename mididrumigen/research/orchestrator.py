@@ -19,7 +19,7 @@ from mididrumigen.research.collectors.base import (
     SourceRecord,
     collector_classes,
 )
-from mididrumigen.research.embeddings import MiniLMEmbedder, TextEmbedder, embed_profile
+from mididrumigen.research.embeddings import TextEmbedder, embed_profile
 from mididrumigen.research.http import SERVICE_INTERVAL_S, HostRateLimiter, HttpClient
 from mididrumigen.research.profile_builder import BuildReport, build_profile, merge_records
 
@@ -113,15 +113,13 @@ def research_deps(app: Any) -> ResearchDeps:
     """Research dependencies from the App; the rate limiter and embedder live on it (made on first use)."""
     if getattr(app, "rate_limiter", None) is None:
         app.rate_limiter = HostRateLimiter()
-    if getattr(app, "embedder", None) is None:
-        app.embedder = MiniLMEmbedder()
     library = app.library() if callable(getattr(app, "library", None)) else None
     return ResearchDeps(
         settings=app.settings,
         store=app.store,
         session=app.http,
         limiter=app.rate_limiter,
-        embedder=app.embedder,
+        embedder=app.text_embedder(),
         library=library,
     )
 

@@ -183,12 +183,15 @@ async def test_builtin_drummer_research_merges_knowledge(deps: ResearchDeps, sto
 
 
 def test_deps_from_an_app_keep_limiter_and_embedder_on_it(research_settings: Settings) -> None:
+    from mididrumigen.app import App
     from mididrumigen.research.orchestrator import research_deps
 
     class FakeApp:
         settings = research_settings
         store: Any = object()
         http: Any = object()
+        embedder: Any = None
+        text_embedder = App.text_embedder  # the App's own accessor: made on first use, then kept
 
         def library(self) -> None:
             return None
@@ -222,6 +225,9 @@ async def test_augment_needs_a_known_artist_and_honours_kinds(
 
         def __init__(self) -> None:
             self.store = store
+
+        def text_embedder(self) -> HashingEmbedder:
+            return self.embedder
 
         def library(self) -> None:
             return None
