@@ -140,23 +140,19 @@ class Scheduler:
         for job in await store.jobs_with_status("running"):
             kind = self.kinds.get(job["kind"])
             if kind is not None and kind.resumable and job["attempts"] < MAX_ATTEMPTS:
-                await self._stopped(kind, job["id"], job["params"], "queued")
-                await store.update_job(job["id"], status="queued", stage=f"resuming after restart (was: {job['stage']})")
+                stage = f"resuming after restart (was: {job['stage']})"
+                await self._settle(kind, job["id"], job["params"], "queued", stage=stage)
                 log.info("job %s (%s) will resume after a restart", job["id"], job["kind"])
             else:
                 reason = INTERRUPTED_BY_RESTART
                 if kind is not None and kind.resumable:
                     reason += f" (gave up after {job['attempts']} attempts)"
-                await self._stopped(kind, job["id"], job["params"], "failed")
-                await store.update_job(job["id"], status="failed", error=reason, finished_at=time.time())
+                await self._settle(kind, job["id"], job["params"], "failed", error=reason)
                 log.info("job %s (%s) failed: %s", job["id"], job["kind"], reason)
 
     async def submit(self, kind: str, params: dict[str, Any], *, artist: str | None = None) -> str:
         """Queue a job of a registered kind and return its id."""
-        if kind not in self.kinds:
-            raise ValueError(f"unknown job kind {kind!r}")
-        if self._closing:
-            raise UserError("the daemon is shutting down", status=503, code="shutting_down")
+        self._check_submit(kind)
         job_id = uuid.uuid4().hex
         await self.app.store.insert_job(job_id, kind, params, artist)
         if self._started:
@@ -176,16 +172,20 @@ class Scheduler:
 
         Returns (the id of the job doing the work, whether it is a new job).
         """
-        if kind not in self.kinds:
-            raise ValueError(f"unknown job kind {kind!r}")
-        if self._closing:
-            raise UserError("the daemon is shutting down", status=503, code="shutting_down")
+        self._check_submit(kind)
         job, created = await self.app.store.insert_job_once(
             uuid.uuid4().hex, kind, params, artist, covered_by=covered_by, research_status=research_status
         )
         if created and self._started:
             self._launch(job["id"], kind, job["params"], 0)
         return job["id"], created
+
+    def _check_submit(self, kind: str) -> None:
+        """Raise unless a job of this kind may be queued: a registered kind, and not shutting down."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown job kind {kind!r}")
+        if self._closing:
+            raise UserError("the daemon is shutting down", status=503, code="shutting_down")
 
     async def follow(
         self, job_id: str, on_change: Callable[[dict[str, Any]], Awaitable[None]] | None = None
@@ -238,30 +238,28 @@ class Scheduler:
 
     async def _record_cancellation(self, job_id: str, kind: JobKind, ctx: JobContext) -> None:
         if ctx.cancelled:
-            await self._stopped(kind, job_id, ctx.params, "cancelled")
-            await self.store_and_publish(job_id, status="cancelled", stage="cancelled", finished_at=time.time())
+            await self._settle(kind, job_id, ctx.params, "cancelled", stage="cancelled")
         elif kind.resumable:
-            await self._stopped(kind, job_id, ctx.params, "queued")
-            await self.store_and_publish(job_id, status="queued", stage=f"{INTERRUPTED_BY_SHUTDOWN}; will resume")
+            await self._settle(kind, job_id, ctx.params, "queued", stage=f"{INTERRUPTED_BY_SHUTDOWN}; will resume")
         else:
-            await self._stopped(kind, job_id, ctx.params, "failed")
-            await self.store_and_publish(
-                job_id, status="failed", error=INTERRUPTED_BY_SHUTDOWN, finished_at=time.time()
-            )
+            await self._settle(kind, job_id, ctx.params, "failed", error=INTERRUPTED_BY_SHUTDOWN)
 
     async def _fail(self, kind: JobKind, ctx: JobContext, message: str) -> None:
-        await self._stopped(kind, ctx.id, ctx.params, "failed")
-        await self.store_and_publish(ctx.id, status="failed", stage="failed", error=message, finished_at=time.time())
+        await self._settle(kind, ctx.id, ctx.params, "failed", stage="failed", error=message)
 
-    async def _stopped(self, kind: JobKind | None, job_id: str, params: dict[str, Any], status: str) -> None:
-        """Run the kind's on_stop hook for a job about to be recorded as status; a failing hook is logged,
-        never keeps the job from its status."""
-        if kind is None or kind.on_stop is None:
-            return
-        try:
-            await kind.on_stop(self.app, job_id, params, status)
-        except Exception:
-            log.exception("job %s (%s): cleaning up after it stopped failed", job_id, kind.name)
+    async def _settle(
+        self, kind: JobKind | None, job_id: str, params: dict[str, Any], status: str, **fields: Any
+    ) -> None:
+        """Record a job that stopped without its result as status (with fields; finished_at if it is final),
+        after its kind's on_stop hook; a failing hook is logged, never keeps the job from its status."""
+        if kind is not None and kind.on_stop is not None:
+            try:
+                await kind.on_stop(self.app, job_id, params, status)
+            except Exception:
+                log.exception("job %s (%s): cleaning up after it stopped failed", job_id, kind.name)
+        if status in TERMINAL_STATUSES:
+            fields["finished_at"] = time.time()
+        await self.store_and_publish(job_id, status=status, **fields)
 
     async def store_and_publish(self, job_id: str, **fields: Any) -> None:
         """Write job fields to its row, then send the new state to subscribers."""
@@ -315,8 +313,7 @@ class Scheduler:
             if task is not None:
                 task.cancel()
                 await asyncio.wait([task])
-            await self._stopped(self.kinds.get(job["kind"]), job_id, job["params"], "cancelled")
-            await self.store_and_publish(job_id, status="cancelled", stage="cancelled", finished_at=time.time())
+            await self._settle(self.kinds.get(job["kind"]), job_id, job["params"], "cancelled", stage="cancelled")
         return await self.get(job_id)
 
     async def wait(self, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:

@@ -40,6 +40,8 @@ JOB_FIELDS = (
 JSON_JOB_FIELDS = ("params", "result")
 # The queued or running jobs of a kind for an artist (any case); parameters: kind, artist.
 ACTIVE_JOBS_SQL = "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
+# A new queued job; parameters: id, kind, params (JSON text), artist, created_at.
+INSERT_JOB_SQL = "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)"
 GENERATIONS_PER_STATEMENT = 100  # 9 parameters each: far below SQLite's limit on one statement
 
 
@@ -489,10 +491,7 @@ class Store:
 
     async def insert_job(self, job_id: str, kind: str, params: dict[str, Any], artist: str | None) -> None:
         """Create a queued job row."""
-        await self.db.execute_write(
-            "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
-            (job_id, kind, dumps(params), artist, time.time()),
-        )
+        await self.db.execute_write(INSERT_JOB_SQL, (job_id, kind, dumps(params), artist, time.time()))
 
     async def insert_job_once(
         self,
@@ -525,10 +524,7 @@ class Store:
                 if not list(known):
                     params = {**params, "new_artist": True}
                 await self._set_research_status(conn, artist, research_status, "research")
-            await conn.execute(
-                "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
-                (job_id, kind, dumps(params), artist, now),
-            )
+            await conn.execute(INSERT_JOB_SQL, (job_id, kind, dumps(params), artist, now))
             rows = await conn.execute_fetchall("SELECT * FROM jobs WHERE id = ?", (job_id,))
             return job_from_row(next(iter(rows))), True
 
