@@ -194,22 +194,28 @@ async def run_research(
     """Run the collectors concurrently, store new sources, rebuild the profile from all sources and save it.
 
     Research that ends without a profile (nothing found, an error, cancelled) leaves the artist as it was
-    (settle_unfinished_research): a name that was not stored before is not stored after, and the error
-    says so in one line (UserError code no_sources, with close built-in names).
+    (settle_unfinished_research; a research job's on_stop hook does it for the name the job was queued
+    for): a name that was not stored before is not stored after, and the error says so in one line
+    (UserError code no_sources, with close built-in names).
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
-    artist = validate_artist_name(artist)
-    builtin = builtin_for(artist)
-    name = builtin.artist_name if builtin is not None else artist
+    cleaned = validate_artist_name(artist)
+    builtin = builtin_for(cleaned)
+    name = builtin.artist_name if builtin is not None else cleaned
+    # The job's hook (research_stopped) settles `artist`, as queued: settling it here too would first mark a
+    # name the job created "failed", then remove it. Research with no job (the CLI), or whose name led to
+    # another (a built-in drummer), is settled here.
+    settle_here = job is None or name != artist
     store = deps.store
     known_before = await store.get_artist(name) is not None
     await store.set_research_status(name, "researching")
     try:
-        return await _research(deps, artist, name, builtin, job, on_progress, started)
+        return await _research(deps, cleaned, name, builtin, job, on_progress, started)
     except (Exception, asyncio.CancelledError):  # failed, or cancelled (Ctrl-C in the CLI): nothing was saved
-        job_id = getattr(job, "id", None)
-        await asyncio.shield(settle_unfinished_research(store, name, new=not known_before, job_id=job_id))
+        if settle_here:
+            job_id = getattr(job, "id", None)
+            await asyncio.shield(settle_unfinished_research(store, name, new=not known_before, job_id=job_id))
         raise
 
 

@@ -68,3 +68,54 @@ async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monke
         assert await app.store.get_artist("Lost Cause") is None
     finally:
         await app.close()
+
+
+async def test_failed_research_in_a_job_is_settled_once_by_the_jobs_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real pipeline (research.run_research) leaves the job's artist to the job's on_stop hook; a built-in
+    # drummer the job's name led to is no job's artist, so the pipeline settles that one itself.
+    seen: list[str | None] = []
+    settled: list[str] = []
+    real_settle = research.settle_unfinished_research
+
+    async def nothing_found(deps: Any, artist: str, name: str, *_args: Any) -> Any:
+        row = await deps.store.get_artist(name)
+        seen.append(row.research_status if row else None)
+        raise orchestrator.UserError(f"no sources found for {artist!r}")
+
+    async def counted(store: Any, name: str, **kwargs: Any) -> None:
+        settled.append(name)
+        await real_settle(store, name, **kwargs)
+
+    monkeypatch.setattr(research, "_research", nothing_found)
+    monkeypatch.setattr(research, "settle_unfinished_research", counted)
+    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
+    await app.start()
+    try:
+        job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
+        assert job["status"] == "failed" and job["error"] == "no sources found for 'Lost Cause'"
+        assert seen == ["researching"] and settled == ["Lost Cause"]  # listed while researched; settled once
+        assert await app.store.get_artist("Lost Cause") is None
+
+        settled.clear()
+        await app.store.save_profile(make_profile("Known Drummer"))
+        job_id = await app.scheduler.submit("research", {"artist": "Known Drummer", "augment": True})
+        assert (await app.scheduler.wait(job_id, 10))["status"] == "failed"
+        row = await app.store.get_artist("Known Drummer")
+        assert settled == ["Known Drummer"] and row is not None and row.research_status == "cached"
+
+        # A stored look-alike of a built-in name (researched before that drummer was built in, say).
+        settled.clear()
+        builtin = await app.store.get_artist("John Bonham")
+        assert builtin is not None
+        await app.store.save_profile(make_profile("Jon Bonhamm"))
+        job_id = await app.scheduler.submit("research", {"artist": "Jon Bonhamm", "augment": True})
+        assert (await app.scheduler.wait(job_id, 10))["status"] == "failed"
+        assert seen[-1] == "researching" and sorted(settled) == ["John Bonham", "Jon Bonhamm"]
+        row = await app.store.get_artist("John Bonham")
+        assert row is not None and row.research_status == builtin.research_status  # not left "researching"
+        row = await app.store.get_artist("Jon Bonhamm")
+        assert row is not None and row.research_status == "cached"
+    finally:
+        await app.close()
