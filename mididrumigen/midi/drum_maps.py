@@ -460,11 +460,15 @@ def clip_in_gm(clip: Clip, source: DrumMap | str) -> tuple[Clip, Counter[int]]:
     src = get_drum_map(source)
     if src is GM:
         return clip, Counter()
-    known = [n for n in clip.notes if n.pitch in src.piece_by_pitch]
-    unknown = [n for n in clip.notes if n.pitch not in src.piece_by_pitch]
-    in_gm = translate_clip(replace(clip, notes=known), src, GM)
-    notes = sorted(in_gm.notes + [n._replace(pitch=UNMAPPED_PITCH) for n in unknown], key=NOTE_ORDER)
-    return replace(in_gm, notes=notes), Counter(n.pitch for n in unknown)
+    notes: list[Note] = []
+    unknown: Counter[int] = Counter()
+    for note in clip.notes:
+        piece = src.piece_by_pitch.get(note.pitch)
+        if piece is None:
+            unknown[note.pitch] += 1
+        notes.append(note._replace(pitch=UNMAPPED_PITCH if piece is None else GM.pitch_by_piece[piece]))
+    notes.sort(key=NOTE_ORDER)  # GM may order the notes at one time otherwise than the map did
+    return replace(clip, notes=notes, meta={**clip.meta, "drum_map": GM.name}), unknown
 
 
 def _kit_classes(pitches: list[int], drum_map: DrumMap) -> list[str | None]:

@@ -248,6 +248,16 @@ def test_a_clip_in_a_map_is_read_at_gm_pitches_and_unknown_notes_are_counted() -
     assert clip_in_gm(clip, "gm") == (clip, {})  # GM (and the GMD's extras) is what analysis reads anyway
 
 
+def test_a_clip_read_at_gm_pitches_is_in_note_order() -> None:
+    # Sorted as the map's pitches, not as GM's: in AD2, 60 is the ride (GM 51) and 71 the high tom (GM 50).
+    clip = Clip([Note(36, 100, 0, 60), Note(60, 90, 0, 60), Note(71, 80, 0, 60), Note(100, 70, 0, 60),
+                 Note(38, 60, 240, 60), Note(36, 50, 120, 60)], meta={"style": "rock"})
+    in_gm, unknown = clip_in_gm(clip, "ad2")
+    assert in_gm.notes == [Note(UNMAPPED_PITCH, 70, 0, 60), Note(36, 100, 0, 60), Note(50, 80, 0, 60),
+                           Note(51, 90, 0, 60), Note(36, 50, 120, 60), Note(38, 60, 240, 60)]
+    assert in_gm.meta == {"style": "rock", "drum_map": "gm"} and unknown == {100: 1}
+
+
 def test_a_file_for_another_kit_is_told_from_its_pitches() -> None:
     assert likely_drum_map(ad2_groove()) is get_drum_map("ad2")
     # a GM groove, a GM fill on toms, a few notes, a groove any of two maps could be (ride on 60)
