@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mididrumigen.research import embeddings
 from mididrumigen.research.builtin_vectors import decode_vector, encode_vector, shipped_embedding, stale_names
 from mididrumigen.research.drummers import builtin_profiles, find_builtin
-
-JUDGED = json.loads(Path(__file__).with_name("judged_neighbours.json").read_text(encoding="utf-8"))["judged"]
-
-
-def shipped_top(name: str, k: int = 5) -> list[str]:
-    """The k built-in drummers nearest to name by shipped vector (cosine), as `similar` ranks them."""
-    vectors = {n: shipped_embedding(p) for n, p in builtin_profiles().items()}
-    query = vectors[name]
-    assert query is not None
-    scores = {n: math.fsum(a * b for a, b in zip(query, v, strict=True)) for n, v in vectors.items()
-              if v is not None and n != name}
-    return sorted(scores, key=lambda n: -scores[n])[:k]
+from tests.benchmarks.similar_quality import load_judged, score
 
 
 def test_every_builtin_drummer_has_a_current_vector() -> None:
@@ -58,12 +46,19 @@ def test_a_vector_of_another_embedding_scheme_is_not_used(monkeypatch: pytest.Mo
 def test_shipped_vectors_rank_judged_neighbours_first() -> None:
     # The single-text scheme put 1 jazz drummer among Elvin Jones's 5 nearest (Harvey Mason, Jojo Mayer,
     # Bernard Purdie...), 2 punk/rock ones among Tre Cool's, and 42 judged neighbours in all 17 top fives.
-    assert sum(n in JUDGED["Elvin Jones"] for n in shipped_top("Elvin Jones")) >= 4
-    assert sum(n in JUDGED["Tré Cool"] for n in shipped_top("Tré Cool")) >= 3
-    assert sum(n in JUDGED["Aaron Spears"] for n in shipped_top("Aaron Spears")) >= 3
-    assert set(shipped_top("Dave Lombardo")) <= set(JUDGED["Dave Lombardo"])
-    hits = sum(sum(n in good for n in shipped_top(query)) for query, good in JUDGED.items())
-    assert hits >= 55
+    judged = load_judged()
+    profiles = builtin_profiles()
+    names = sorted(profiles)
+    vectors = np.array([shipped_embedding(profiles[n]) for n in names])
+
+    def top5_hits(*queries: str) -> int:
+        return score(names, vectors, {query: judged[query] for query in queries}, 5)[0]
+
+    assert top5_hits("Elvin Jones") >= 4
+    assert top5_hits("Tré Cool") >= 3
+    assert top5_hits("Aaron Spears") >= 3
+    assert top5_hits("Dave Lombardo") == 5  # all five nearest judged alike
+    assert top5_hits(*judged) >= 55
 
 
 @pytest.mark.slow
