@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -38,8 +39,7 @@ class UnknownArtistError(NotFoundError):
     code = "unknown_artist"
 
     def __init__(self, name: str, suggestions: list[str]) -> None:
-        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown artist {name!r}{hint}")
+        super().__init__(f"unknown artist {name!r}{did_you_mean(suggestions)}")
         self.name = name
         self.suggestions = suggestions
 
@@ -47,6 +47,11 @@ class UnknownArtistError(NotFoundError):
     def details(self) -> dict[str, Any]:
         """The name asked for and the close built-in names."""
         return {"artist": self.name, "suggestions": self.suggestions}
+
+
+def did_you_mean(names: Sequence[str]) -> str:
+    """The hint after a name no drummer has: "; did you mean A, B?" with close names, else nothing."""
+    return f"; did you mean {', '.join(names)}?" if names else ""
 
 
 class ResearchRunningError(UserError):

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
+from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError, did_you_mean
 from mididrumigen.files import validate_artist_name
 from mididrumigen.profile import StyleProfile
 from mididrumigen.research.builtin_vectors import fill_missing_embeddings
@@ -289,8 +289,7 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserErro
     unknown artist elsewhere), then why each collector that did not answer failed."""
     from mididrumigen.research.drummers import suggest_names
 
-    near = suggest_names(artist)
-    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    hint = did_you_mean(suggest_names(artist))
     failed = [o for o in outcomes if o.status != "ok"]
     if failed and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in failed):
         # Every service unreachable: one reason, not a DNS error per host and collector.
