@@ -56,7 +56,7 @@ TOM_PIECES = frozenset(p for p, c in CLASS_BY_PIECE.items() if c.startswith("tom
 PIECE_GAIN = {
     "kick": 0.92,
     "hihat_closed": 0.56,
-    "hihat_pedal": 0.45,
+    "hihat_pedal": 0.72,
     "hihat_open": 0.75,
     "ride": 0.64,
     "ride_bell": 0.8,
@@ -543,7 +543,11 @@ def _arrange(
                 if rng.random() < open_chance:
                     hits = [h for h in hits if not (h.piece == "hihat_closed" and h.tick == tick)]
                     hits.append(Hit(tick, "hihat_open", "normal", True))
-        if swap_to:
+        if swap_to and style.timekeeper == "hihat_pedal":
+            # The hand joins on the ride; the foot keeps its own pattern (a samba's or second
+            # line's chick on the '&'s does not move to the snare's accents).
+            hits.extend(Hit(h.tick, swap_to, h.level, h.swings, h.offset) for h in hits if h.piece == "hihat_pedal")
+        elif swap_to:
             hits = [Hit(h.tick, swap_to, h.level, h.swings, h.offset) if h.piece == style.timekeeper else h for h in hits]
             if swap_to in ("ride", "ride_bell") and not any(h.piece == "hihat_pedal" for h in hits):
                 hits.extend(Hit(t, "hihat_pedal", "normal", True) for t in backbeats)
@@ -554,7 +558,7 @@ def _arrange(
             fill_hits, fill_start = _choose_fill(
                 settings, patterns, rng, phrase_end=phrase_end, allow_whole=bars >= PHRASE_BARS
             )
-            hits = [h for h in hits if h.tick < fill_start or h.piece == "hihat_pedal"]
+            hits = [h for h in hits if h.tick < fill_start or h.piece in style.under_fills]
             events.extend((bar, h.tick, h.piece, h.level, h.swings, h.offset, 1) for h in fill_hits)
         crash_here = settings.crash_after_fill and (
             (bar - 1) in fill_bars or (bar == 0 and bars - 1 in fill_bars)

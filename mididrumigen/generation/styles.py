@@ -138,6 +138,7 @@ class Style:
     jitter_ms: float  # the style's own timing_jitter_ms when no profile speaks
     velocity_std: float  # its velocity_std likewise
     fill_density: float  # its fill_density likewise (few toms where the GMD's players use few)
+    under_fills: frozenset[str]  # pieces that keep playing under a fill (the hat foot; a four-on-the-floor kick)
     meters: Mapping[tuple[int, int], tuple[Mapping[str, str], tuple[Mapping[str, str], ...]]]
 
     @property
@@ -511,6 +512,7 @@ def _build_style(key: str, data: dict[str, Any], fillsets: dict[str, list[str]])
         jitter_ms=float(data.get("jitter_ms", 6.0)),
         velocity_std=float(data.get("velocity_std", 14.0)),
         fill_density=float(data.get("fill_density", 0.5)),
+        under_fills=frozenset(str(piece) for piece in data.get("under_fills", ["hihat_pedal"])),
         meters=MappingProxyType(meters),
     )
     _check_style(style)
@@ -526,7 +528,7 @@ def _check_style(style: Style) -> None:
         raise ValueError(f"style {style.key}: bad feel (jitter_ms, velocity_std or fill_density)")
     if not style.tempo_min <= style.tempo_typical <= style.tempo_max:
         raise ValueError(f"style {style.key}: typical tempo outside its range")
-    for piece in (style.timekeeper, style.swap or style.timekeeper, *style.timing_ms):
+    for piece in (style.timekeeper, style.swap or style.timekeeper, *style.timing_ms, *style.under_fills):
         if piece not in GM_PITCH_BY_PIECE:
             raise ValueError(f"style {style.key}: unknown kit piece {piece!r}")
 

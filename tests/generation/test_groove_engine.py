@@ -333,6 +333,44 @@ def test_house_four_on_the_floor_and_open_hat_offbeats() -> None:
         assert opens and all(abs(t - 240) <= 20 for t in opens)
 
 
+@pytest.mark.parametrize("style", ["disco", "house"])
+def test_four_on_the_floor_kick_keeps_going_under_the_fill(style: str) -> None:
+    for seed in range(4):
+        for clip in generate_grooves(GenerationRequest(style=style, bars=4, variations=4, seed=seed, humanize=0)):
+            start = 3 * clip.ticks_per_bar  # the fill bar
+            kicks = {n.time - start for n in clip.notes if n.pitch == KICK and n.time >= start}
+            assert {0, 480, 960, 1440} <= kicks
+
+
+def test_a_rock_fill_still_takes_the_kick_out_from_under_it() -> None:
+    gaps = 0
+    for seed in range(4):
+        for clip in generate_grooves(GenerationRequest(style="rock", bars=4, variations=4, seed=seed, humanize=0)):
+            start = 3 * clip.ticks_per_bar
+            kicks = {n.time - start for n in clip.notes if n.pitch == KICK and n.time >= start}
+            gaps += not {0, 480, 960, 1440} <= kicks
+    assert gaps > 0
+
+
+def test_the_hat_foot_keeps_its_pattern_when_the_hand_moves_to_the_ride() -> None:
+    # Samba's foot chicks on the '&'s; the variation on the ride must not move it onto the snare accents.
+    pedal = GM_PITCH_BY_PIECE["hihat_pedal"]
+    ride = GM_PITCH_BY_PIECE["ride"]
+    clips = generate_grooves(GenerationRequest(style="samba", bars=2, variations=3, seed=1, humanize=0))
+    swapped = clips[2]  # the third variation plays the ride
+    assert any(n.pitch == ride for n in swapped.notes)
+    for clip in clips:
+        chicks = {n.time % 480 for n in clip.notes if n.pitch == pedal and n.time < clip.ticks_per_bar}
+        assert chicks == {240}
+
+
+def test_the_hat_pedal_sounds_at_a_played_level() -> None:
+    # The GMD's pedal chicks (pitch 44) have a median velocity of 67 (quartiles 47-82).
+    clip = generate_grooves(GenerationRequest(style="jazz_swing", bars=2, variations=1, seed=1, humanize=0))[0]
+    chicks = [n.velocity for n in clip.notes if n.pitch == GM_PITCH_BY_PIECE["hihat_pedal"]]
+    assert chicks and all(50 <= v <= 85 for v in chicks)
+
+
 GMD = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "gmd"
 
 
