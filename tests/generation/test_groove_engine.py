@@ -442,6 +442,23 @@ def test_ghost_heavy_train_beat_meets_its_ghost_share_in_every_meter(meter: tupl
         assert abs(share - clip.meta["ghost_share_target"]) <= 0.05, (meter, share)
 
 
+@pytest.mark.parametrize("meter", [(6, 8), (12, 8)])
+def test_a_ghost_heavy_sixteenth_style_finds_room_between_the_eighths_in_compound_meters(
+    meter: tuple[int, int],
+) -> None:
+    from mididrumigen.analysis.midi_features import analyze_clip
+
+    heavy = profile(ghost_note_prob=0.6)
+    request = GenerationRequest(
+        artist="X", style="second_line", bars=8, variations=2, time_signature=meter, seed=17, humanize=0
+    )
+    for clip in generate_grooves(request, heavy):
+        share = analyze_clip(clip, trust_tempo=True).ghost_note_share
+        assert abs(share - 0.6) <= 0.05, (meter, share)
+        sixteenths = {n.time % 240 for n in clip.notes if n.pitch == 38}
+        assert 120 in sixteenths  # the room was found on the 16ths, not by dropping accents
+
+
 @pytest.mark.parametrize("style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova"])
 def test_short_clips_keep_the_groove_under_their_fill(style: str) -> None:
     # In a 2-bar clip a fill takes at most the last two beats: the time keeping goes on before it.
