@@ -300,7 +300,8 @@ async def test_tasks_lists_recent_tasks_newest_first_filtered_by_status(
     await scheduler.wait(done)
     running = await scheduler.submit("forever", {}, artist="John Bonham")
     queued = await scheduler.submit("forever", {})
-    cancelled = await scheduler.submit("quick", {})
+    # Cancelled while it waits behind the running one: a quick job could finish before the cancel.
+    cancelled = await scheduler.submit("forever", {})
     await scheduler.cancel(cancelled)
     await asyncio.wait_for(started.wait(), 10)
 
