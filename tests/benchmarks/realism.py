@@ -147,8 +147,13 @@ def hat_accent_contrast(window: Clip) -> float:
 
 
 def windows(clip: Clip, limit: int | None = None) -> list[Clip]:
-    """Cut a clip into 2-bar windows starting at bar lines (windows with fewer than 8 hits dropped)."""
+    """Cut a clip into 2-bar windows at bar lines (windows with fewer than 8 hits dropped).
+
+    A hit played a little ahead of a bar line belongs to the bar it starts: each window
+    begins and ends half a 16th before its bar lines (a hit's bar is that of its nearest 16th).
+    """
     bar = clip.ticks_per_bar
+    early = clip.ticks_per_beat // 8
     count = clip.length_ticks // (bar * WINDOW_BARS)
     starts = list(range(count))
     if limit is not None and len(starts) > limit:
@@ -157,7 +162,7 @@ def windows(clip: Clip, limit: int | None = None) -> list[Clip]:
     out = []
     for index in starts:
         low, high = index * bar * WINDOW_BARS, (index + 1) * bar * WINDOW_BARS
-        notes = [n._replace(time=n.time - low) for n in clip.notes if low <= n.time < high]
+        notes = [n._replace(time=max(0, n.time - low)) for n in clip.notes if low - early <= n.time < high - early]
         if len(notes) >= 8:
             out.append(replace(clip, notes=notes, bars=WINDOW_BARS, meta={}))
     return out
