@@ -52,14 +52,18 @@ class GenerateBody(Body):
     """POST /generate: the CLI's generate options (unset ones come from the settings or the profile)."""
 
     artist: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, description="Drummer name.")
-    style: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,40}$", description="Style key, e.g. funk.")
+    style: str | None = Field(
+        default=None, min_length=1, max_length=40, description="Style key or alias in any case, e.g. funk, 'Hip Hop'."
+    )
     bars: int | None = Field(default=None, ge=MIN_BARS, le=MAX_BARS, description="Bars per clip.")
     variations: int | None = Field(default=None, ge=MIN_VARIATIONS, le=MAX_VARIATIONS, description="Clips.")
     tempo: float | None = Field(default=None, ge=MIN_TEMPO_BPM, le=MAX_TEMPO_BPM, description="Tempo in BPM.")
     time_signature: str | list[int] | None = Field(
         default=None, description="Meter as '6/8' or [6, 8]: 4/4, 3/4, 5/4, 6/8, 7/8 or 12/8."
     )
-    drum_map: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,20}$", description="Drum map name.")
+    drum_map: str | None = Field(
+        default=None, min_length=1, max_length=40, description="Built-in drum map name or alias in any case, e.g. ad2."
+    )
     seed: int | None = Field(default=None, ge=0, lt=2**63, description="Seed for reproducible output.")
     humanize: float | None = Field(default=None, ge=0.0, le=1.0, description="0 quantized .. 1 fully played.")
     provider: Provider = Field(default="auto", description="Generator: auto tries LLMs, then the engine.")
@@ -82,16 +86,32 @@ class GenerateBody(Body):
             validate_time_signature(value[0], value[1])
         return value
 
+    @field_validator("style")
+    @classmethod
+    def _check_style(cls, value: str | None) -> str | None:
+        """The style's key, from any case or alias, as the CLI takes it ('Funk', 'hip hop')."""
+        if value is None:
+            return None
+        from mididrumigen.generation.styles import get_style
+
+        return get_style(value).key
+
     @field_validator("drum_map")
     @classmethod
     def _check_drum_map(cls, value: str | None) -> str | None:
+        """The built-in map's name, from any case or alias ('AD2', 'addictive'); never a file on this side."""
         if value is None:
             return None
-        from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES
+        from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES, get_drum_map
 
-        if value not in DRUM_MAP_NAMES:
-            raise ValueError(f"unknown drum map {value!r}; known maps: {', '.join(DRUM_MAP_NAMES)}")
-        return value
+        known = ", ".join(DRUM_MAP_NAMES)
+        if "/" in value or "\\" in value or value.lower().endswith((".toml", ".json")):
+            raise ValueError(f"the API takes a built-in drum map name ({known}), not a map file")
+        try:
+            drum_map = get_drum_map(value)
+        except ValueError:
+            raise ValueError(f"unknown drum map {value!r}; known maps: {known}") from None
+        return drum_map.name
 
     @model_validator(mode="after")
     def _artist_or_style(self) -> GenerateBody:

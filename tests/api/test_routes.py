@@ -127,8 +127,11 @@ async def test_long_numbers_within_the_digit_limit_are_judged_by_their_field(cli
         ({"artist": "X", "bars": "4"}, "bars", "valid integer"),
         ({"artist": "X", "tempo": 10}, "tempo", "40"),
         ({"artist": "X", "time_signature": "4/3"}, "time_signature", "4/3"),
-        ({"artist": "X", "drum_map": "../../etc/passwd"}, "drum_map", "pattern"),
+        ({"artist": "X", "drum_map": "../../etc/passwd"}, "drum_map", "not a map file"),
+        ({"artist": "X", "drum_map": "kit.toml"}, "drum_map", "not a map file"),
         ({"artist": "X", "drum_map": "nosuchmap"}, "drum_map", "unknown drum map"),
+        ({"artist": "X", "style": "polka"}, "style", "unknown style 'polka'"),
+        ({"artist": "X", "style": "x" * 41}, "style", "at most 40"),
         ({"artist": "X", "variations": 9}, "variations", "8"),
         ({"artist": "X", "humanize": 2}, "humanize", "1"),
         ({"artist": "X", "provider": "skynet"}, "provider", "auto"),
@@ -146,6 +149,16 @@ async def test_generate_validation_names_the_field(
         error = assert_error(await resp.json(), "validation_error")
         assert error["field"] == field
         assert field in error["message"] and words in error["message"]
+
+
+async def test_generate_takes_style_and_drum_map_names_in_any_case_as_the_cli_does(
+    client: aiohttp.ClientSession,
+) -> None:
+    body = {"style": "Hip Hop", "drum_map": "Addictive", "bars": 1, "variations": 1, "seed": 3}
+    async with client.post("/api/v1/generate", json=body) as resp:
+        assert resp.status == 200, await resp.text()
+        result = await resp.json()
+    assert result["style"] == "boom_bap" and result["drum_map"] == "ad2"
 
 
 async def test_generate_needs_artist_or_style(client: aiohttp.ClientSession) -> None:
