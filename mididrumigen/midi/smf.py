@@ -193,7 +193,9 @@ def read_midi_bytes(data: bytes, name: str = "") -> Clip:
         raise ValueError("not a standard midi file: missing MThd header")
     try:
         midi = mido.MidiFile(file=io.BytesIO(data))
-    except Exception as exc:  # mido raises many types (OSError, EOFError, KeyError, ValueError...)
+    except EOFError:  # mido's word for a file that ends inside a chunk (its message is empty)
+        raise ValueError("not a standard midi file: it is cut short (truncated or still being written)") from None
+    except Exception as exc:  # mido raises many types (OSError, KeyError, ValueError...)
         detail = str(exc).strip() or type(exc).__name__
         raise ValueError(f"not a standard midi file: {detail}") from None
     try:

@@ -403,6 +403,13 @@ def test_every_truncation_of_a_valid_file_is_a_clip_or_a_value_error() -> None:
             continue
 
 
+def test_a_truncated_file_says_it_is_cut_short_not_eoferror() -> None:
+    data = clip_to_midi_bytes(rock_clip(bars=1))
+    with pytest.raises(ValueError, match="cut short") as caught:
+        read_midi_bytes(data[: len(data) // 2])
+    assert "EOFError" not in str(caught.value)
+
+
 def test_random_corruption_never_leaks_a_mido_exception() -> None:
     data = bytearray(clip_to_midi_bytes(rock_clip(bars=1)))
     rng = random.Random(3)
