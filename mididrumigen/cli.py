@@ -474,8 +474,14 @@ def _cmd_library_add(args: argparse.Namespace) -> int:
             added = library.add_folder(folder, progress=report)
         except OSError as exc:  # a subfolder or file we may not read, or one that vanished meanwhile
             raise UserError(f"cannot index {_shown(folder)}: {_os_reason(exc)}") from None
-    styles = library.styles()
-    print(f"indexed {plural(added, 'file')} from {folder}; library now has {plural(sum(styles.values()), 'template')}")
+    if added == 0:
+        raise UserError(f"no drum MIDI files (.mid, .midi) to index in {_shown(folder)} or its subfolders")
+    # Generation draws on the beats; the fills are indexed too but are not templates, so they are counted apart.
+    beats, fills = sum(library.styles("beat").values()), sum(library.styles("fill").values())
+    print(
+        f"indexed {plural(added, 'file')} from {folder}; the library now has {plural(beats, 'beat')}"
+        f" to draw on (and {plural(fills, 'fill')})"
+    )
     return 0
 
 

@@ -287,6 +287,24 @@ def test_counts_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "indexed 1 file from " in capsys.readouterr().out
 
 
+def test_library_add_counts_beats_and_fills_apart_and_refuses_a_folder_without_midi(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], gmd_dir: Path
+) -> None:
+    folder = tmp_path / "gmd"
+    folder.mkdir()
+    for name in ("102_funk_95_beat_4-4.mid", "103_funk_95_fill_4-4.mid", "104_funk_95_fill_4-4.mid"):
+        (folder / name).write_bytes((gmd_dir / "drummer1" / "session1" / name).read_bytes())
+    assert main(["library", "add", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "indexed 3 files from " in out and "the library now has 1 beat to draw on (and 2 fills)" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no midi here\n", encoding="utf-8")
+    assert main(["library", "add", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no drum MIDI files (.mid, .midi) to index in " in err
+
+
 def write_kit_file(path: Path, drum_map: str) -> Path:
     """Two bars of a GM groove (open hats keeping time, kick, snare, a tom fill) written for a kit's map."""
     from mididrumigen.midi.notes import Clip, Note
