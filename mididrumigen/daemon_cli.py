@@ -313,9 +313,17 @@ def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     from mididrumigen.midi.grid import render_grid
     from mididrumigen.midi.notes import Clip
 
+    # The same header as in-process generate: tempo as typed, the seed to repeat it, the drummer's traits.
     who = result.get("artist") or "Style"
     meter = "/".join(str(v) for v in result.get("time_signature") or [])
-    print(f"{who} · {result.get('style')} · {result.get('tempo')} BPM · {meter} · {plural(result['bars'], 'bar')}")
+    tempo = f"{result['tempo']:g}" if isinstance(result.get("tempo"), (int, float)) else result.get("tempo")
+    print(
+        f"{who} · {result.get('style')} · {tempo} BPM · {meter} · {plural(result['bars'], 'bar')}"
+        f" · seed {result.get('seed')}"
+    )
+    traits = (result.get("profile") or {}).get("signature_traits") or []
+    if traits:
+        print("  " + "; ".join(traits[:3]))
     for info in result["files"]:
         print()
         print(info["name"])

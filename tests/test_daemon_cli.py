@@ -101,8 +101,21 @@ def test_unknown_names_are_refused_as_in_process_without_research(
     assert json.loads(capsys.readouterr().out)["artist"] == "Tessa Marlowe"
     assert main(["generate", "tessa marlowe", "--variations", "1", "--bars", "1"]) == 0
     out = capsys.readouterr().out
-    assert " · 1 bar\n" in out and "\n1 file in " in out and "via the daemon" in out
+    assert " · 1 bar · seed " in out and "\n1 file in " in out and "via the daemon" in out
     assert client.stats()["generations"] == 2
+
+
+def test_the_grid_header_is_the_same_with_and_without_the_daemon(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = {}
+    for daemon in ("no", "yes"):
+        args = ["generate", "Questlove", "--bars", "1", "--variations", "1", "--tempo", "92.5", "--seed", "3"]
+        assert main([*args, "--daemon", daemon]) == 0
+        headers[daemon] = capsys.readouterr().out.splitlines()[:2]
+    assert headers["yes"] == headers["no"]
+    assert headers["yes"][0] == "Questlove · boom_bap · 92.5 BPM · 4/4 · 1 bar · seed 3"
+    assert headers["yes"][1].startswith("  deep-pocket snare")
 
 
 class _FailingTaskDaemon(DaemonClient):
