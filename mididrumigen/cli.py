@@ -242,12 +242,20 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     for clip, path in zip(clips, paths, strict=True):
         print()
         print(clip.name)
-        print(render_grid(clip))
+        print(render_grid(as_played_on(clip, request.drum_map)))
         print(f"→ {path}")
     for line in _failure_lines(attempts, request.provider):
         print(line, file=sys.stderr)
     print(f"\n{plural(len(paths), 'file')} in {elapsed_ms:.0f} ms ({provider_used})")
     return 0
+
+
+def as_played_on(clip: Any, drum_map: str) -> Any:
+    """The clip as the file plays it on the drum map's kit: a piece the kit lacks shows on its substitute."""
+    from mididrumigen.generation.output import fit_clip_to_kit
+    from mididrumigen.midi.drum_maps import get_drum_map
+
+    return fit_clip_to_kit(clip, set(get_drum_map(drum_map).pitch_by_piece))[0]
 
 
 def _failure_lines(attempts: list[dict[str, Any]], requested: str) -> list[str]:

@@ -309,7 +309,7 @@ def _check_artist_known(client: Any, artist: str) -> None:
 
 
 def _print_result(result: dict[str, Any], requested_provider: str) -> None:
-    from mididrumigen.cli import _failure_lines, plural
+    from mididrumigen.cli import _failure_lines, as_played_on, plural
     from mididrumigen.midi.grid import render_grid
     from mididrumigen.midi.notes import Clip
 
@@ -327,7 +327,7 @@ def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     for info in result["files"]:
         print()
         print(info["name"])
-        print(render_grid(Clip.from_json(info["notes"])))
+        print(render_grid(as_played_on(Clip.from_json(info["notes"]), str(result.get("drum_map") or "gm"))))
         print(f"→ {info['path']}")
     for line in _failure_lines(result.get("attempts") or [], requested_provider):
         print(line, file=sys.stderr)

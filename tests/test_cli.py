@@ -305,6 +305,19 @@ def test_library_add_counts_beats_and_fills_apart_and_refuses_a_folder_without_m
     assert err.count("\n") == 1 and "no drum MIDI files (.mid, .midi) to index in " in err
 
 
+def test_the_grid_shows_the_pieces_the_file_plays_on_a_small_kit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit = tmp_path / "four.toml"
+    kit.write_text('name = "four"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\nhihat_open = 46\n')
+    args = ["generate", "--style", "samba", "--bars", "1", "--variations", "1", "--seed", "1"]
+    assert main([*args, "--drum-map", str(kit), "--out", str(tmp_path / "out")]) == 0
+    rows = {line.split("|")[0].strip() for line in capsys.readouterr().out.splitlines() if line.count("|") >= 2}
+    pitches = {m.note for m in mido.MidiFile(next((tmp_path / "out").glob("*.mid"))).play() if m.type == "note_on"}
+    assert pitches <= {36, 38, 42, 46}
+    assert "Snare" in rows and rows - {"Bar 1"} <= {"Kick", "Snare", "Hi-hat", "HH open"}, rows  # samba's hat pedal plays the hi-hat
+
+
 def write_kit_file(path: Path, drum_map: str) -> Path:
     """Two bars of a GM groove (open hats keeping time, kick, snare, a tom fill) written for a kit's map."""
     from mididrumigen.midi.notes import Clip, Note
