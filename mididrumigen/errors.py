@@ -74,11 +74,15 @@ class ResearchRunningError(UserError):
         return {"artist": self.artist, "task_id": self.task_id}
 
 
+# How missing_extra's message begins, so a collector's failure can be told apart from an unreachable service.
+MISSING_EXTRA_PREFIX = "this needs the '"
+
+
 def missing_extra(extra: str, exc: ImportError) -> UserError:
     """A clear error for a feature whose optional dependencies are not installed."""
     module = exc.name or "a module"
     return UserError(
-        f"this needs the '{extra}' extra ({module} is not installed): "
+        f"{MISSING_EXTRA_PREFIX}{extra}' extra ({module} is not installed): "
         f"run installer/test.sh, or .venv/bin/pip install -e '.[{extra}]'",
         code="missing_extra",
         status=501,

@@ -8,7 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError, did_you_mean
+from mididrumigen.errors import (
+    MISSING_EXTRA_PREFIX,
+    NotFoundError,
+    UnknownArtistError,
+    UserError,
+    did_you_mean,
+)
 from mididrumigen.files import validate_artist_name
 from mididrumigen.profile import StyleProfile
 from mididrumigen.research.builtin_vectors import fill_missing_embeddings
@@ -291,9 +297,17 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserErro
 
     hint = did_you_mean(suggest_names(artist))
     failed = [o for o in outcomes if o.status != "ok"]
-    if failed and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in failed):
+    # A collector whose extra is not installed (audio on the core install) asked no service: it neither
+    # says the computer is online nor that it is not.
+    not_installed = [o for o in failed if (o.error or "").startswith(MISSING_EXTRA_PREFIX)]
+    asked = [o for o in failed if o not in not_installed]
+    if asked and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in asked):
         # Every service unreachable: one reason, not a DNS error per host and collector.
         details = "no research service could be reached: is this computer offline?"
+        if not_installed:
+            extras = " and ".join(sorted({repr(o.error.split("'")[1]) for o in not_installed}))
+            names = ", ".join(o.name for o in not_installed)
+            details = f"{names}: needs the {extras} extra; the others reached no service: is this computer offline?"
     else:
         details = "; ".join(f"{o.name}: {_shortened(o.error or o.status)}" for o in failed)
     return UserError(f"no sources found for {artist!r}{hint}" + (f" ({details})" if details else ""),

@@ -11,10 +11,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mididrumigen.errors import NotFoundError, UserError
+from mididrumigen.errors import NotFoundError, UserError, missing_extra
 from mididrumigen.profile import QuantitativeParams, StyleProfile
 from mididrumigen.research.http import HostRateLimiter
-from mididrumigen.research.orchestrator import ResearchDeps, find_similar, out_of_reach, run_research
+from mididrumigen.research.orchestrator import (
+    CollectorOutcome,
+    ResearchDeps,
+    find_similar,
+    nothing_found,
+    out_of_reach,
+    run_research,
+)
 from mididrumigen.settings import Settings
 from mididrumigen.store import Store
 from tests.fakes.research_servers import ARTIST, FakeResearchServer
@@ -264,6 +271,21 @@ async def test_no_service_reachable_is_one_short_reason(
         "no sources found for 'Danny Careyyy Xq'; did you mean Danny Carey? (no research service could be"
         " reached: is this computer offline?)"
     )
+
+
+def test_offline_on_the_core_install_is_still_one_short_reason() -> None:
+    # Offline without the research extra the audio collector fails for want of it, not of the network.
+    dns = "crossref: crossref unavailable: cannot reach api.crossref.org (Name or service not known)"
+    extra = missing_extra("research", ImportError("no module", name="imageio_ffmpeg")).message
+    outcomes = [CollectorOutcome(name, name, "failed", error=dns) for name in ("papers", "articles", "midi")]
+    audio = CollectorOutcome("audio", "audio", "failed", error=extra)
+    assert nothing_found("Zed Zebra", [*outcomes, audio]).message == (
+        "no sources found for 'Zed Zebra' (audio: needs the 'research' extra; the others reached no service:"
+        " is this computer offline?)"
+    )
+    answered = CollectorOutcome("papers", "paper", "failed", error="arxiv: arxiv unavailable: http 503")
+    detailed = nothing_found("Zed Zebra", [answered, *outcomes[1:], audio]).message
+    assert "http 503" in detailed and "offline" not in detailed
 
 
 def test_out_of_reach_reads_connection_failures_only() -> None:
