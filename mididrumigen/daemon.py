@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mididrumigen.errors import UserError
 from mididrumigen.files import write_atomic
 from mididrumigen.settings import Settings, config_dir
 
@@ -129,6 +130,13 @@ async def serve(
     if not is_loopback(host) and not settings["allow_remote"]:
         raise ValueError(f"refusing to bind {host}: set allow_remote = true to serve beyond this machine")
     folder = config_dir()
+    running = await asyncio.to_thread(discover, folder)
+    if running is not None:
+        # A second daemon would share the store and the jobs, and take over (then remove) the discovery file.
+        raise UserError(
+            f"a daemon is already running at {running.url} (pid {running.pid}) for this config folder;"
+            " stop it first (Ctrl-C where it runs, or kill it)"
+        )
     token = load_or_create_token(folder)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

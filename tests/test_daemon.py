@@ -29,6 +29,7 @@ from mididrumigen.daemon import (
     read_discovery,
     serve,
 )
+from mididrumigen.errors import UserError
 from mididrumigen.jobs import JobContext
 from mididrumigen.settings import Settings, config_dir
 from mididrumigen.store import Store
@@ -71,6 +72,16 @@ async def test_serve_publishes_discovery_and_cleans_up(isolated_dirs: Path) -> N
         assert found is not None and found.token == (config_dir() / "token").read_text().strip()
         health = await asyncio.to_thread(DaemonClient(info.url, "not-needed").health)
         assert health["status"] == "ok"
+
+    await _serve_until(Settings({"port": 0}), check)
+    assert not (config_dir() / DISCOVERY_FILE).exists()
+
+
+async def test_a_second_daemon_for_the_same_config_is_refused(isolated_dirs: Path) -> None:
+    async def check(info: DaemonInfo) -> None:
+        with pytest.raises(UserError, match=f"a daemon is already running at {info.url} \\(pid {os.getpid()}\\)"):
+            await asyncio.wait_for(serve(Settings({"port": 0})), 10)
+        assert read_discovery() == info  # the first one's discovery file stays, naming it
 
     await _serve_until(Settings({"port": 0}), check)
     assert not (config_dir() / DISCOVERY_FILE).exists()
