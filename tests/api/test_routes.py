@@ -404,7 +404,9 @@ async def test_similar_artists(daemon: Running, client: aiohttp.ClientSession) -
     assert body["similar"][0]["similarity"] > 0.9 > body["similar"][1]["similarity"]
     async with client.get("/api/v1/similar/Base?limit=1") as resp:
         assert len((await resp.json())["similar"]) == 1
-    for bad in ("0", "51", "x", "-1"):
+    async with client.get("/api/v1/similar/Base?limit=100") as resp:  # the CLI's --limit range, 1-100
+        assert resp.status == 200 and 50 < len((await resp.json())["similar"]) <= 100
+    for bad in ("0", "101", "x", "-1"):
         async with client.get(f"/api/v1/similar/Base?limit={bad}") as resp:
             assert resp.status == 400
             assert assert_error(await resp.json())["field"] == "limit"
