@@ -105,6 +105,16 @@ def test_unknown_names_are_refused_as_in_process_without_research(
     assert client.stats()["generations"] == 2
 
 
+def test_similar_of_an_unknown_name_through_the_daemon_reads_as_generate_says_it(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["similar", "Danny Careyyy Xq"]) == 2
+    assert _one_line_error(capsys).endswith(
+        "unknown artist 'Danny Careyyy Xq'; did you mean Danny Carey? (or research it first:"
+        " mididrumigen research 'Danny Careyyy Xq')"
+    )
+
+
 def test_the_grid_header_is_the_same_with_and_without_the_daemon(
     running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -139,7 +139,6 @@ def with_research_hint(exc: UnknownArtistError, artist: str) -> UnknownArtistErr
 
 
 async def _profile_or_builtin(app: Any, artist: str) -> Any:
-    from mididrumigen.errors import NotFoundError
     from mididrumigen.research.orchestrator import builtin_for
 
     profile = await app.store.get_profile(artist)
@@ -148,8 +147,15 @@ async def _profile_or_builtin(app: Any, artist: str) -> Any:
         profile = await app.store.get_profile(builtin.artist_name) if builtin is not None else None
         profile = profile or builtin
     if profile is None:
-        raise NotFoundError(f"no profile for {artist!r}; run `{research_command(artist)}` first")
+        raise unknown_artist(artist)
     return profile
+
+
+def unknown_artist(artist: str) -> UnknownArtistError:
+    """The error for a name with no profile, as `generate` gives it: close built-in names, then how to research it."""
+    from mididrumigen.research.drummers import suggest_names
+
+    return with_research_hint(UnknownArtistError(artist, suggest_names(artist)), artist)
 
 
 def cmd_profiles_show(args: argparse.Namespace) -> int:
@@ -203,10 +209,14 @@ def cmd_similar(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100:
         raise ValueError("--limit must be from 1 to 100")
     from mididrumigen.daemon_cli import daemon_client
+    from mididrumigen.errors import NotFoundError
 
     client = daemon_client(args.daemon)
     if client is not None:  # a running daemon owns the store: ask it
-        rows = client.similar(args.artist, args.limit)
+        try:
+            rows = client.similar(args.artist, args.limit)
+        except NotFoundError:
+            raise unknown_artist(args.artist) from None
         if args.json:
             print(json.dumps(rows, indent=2))
         for row in [] if args.json else rows:
@@ -218,7 +228,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
         from mididrumigen.research.orchestrator import similar_artists
 
         await app.store.save_builtin_profiles(builtin_profiles().values())
-        found = await similar_artists(app, args.artist, args.limit)
+        try:
+            found = await similar_artists(app, args.artist, args.limit)
+        except NotFoundError:
+            raise unknown_artist(args.artist) from None
         if args.json:
             print(json.dumps([item.to_json() for item in found], indent=2))
             return 0

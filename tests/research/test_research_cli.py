@@ -55,7 +55,10 @@ async def test_research_then_show_a_profile(fake_server: FakeResearchServer, iso
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("profiles", "show", "Nobody Atall"), "no profile for 'Nobody Atall'; run `mididrumigen research 'Nobody Atall'`"),
+        (("profiles", "show", "Nobody Atall"), "unknown artist 'Nobody Atall' (or research it first: mididrumigen research 'Nobody Atall')"),
+        # as generate says it: the close built-in name, then the command that researches the one typed
+        (("profiles", "show", "Danny Careyyy Xq"), "did you mean Danny Carey? (or research it first: mididrumigen research"),
+        (("similar", "Danny Careyyy Xq"), "unknown artist 'Danny Careyyy Xq'; did you mean Danny Carey? (or research it"),
         (("research", "   "), "artist name is empty"),
         (("research", ARTIST, "--only", "video"), "unknown collector 'video'"),
         (("similar", ARTIST, "--limit", "0"), "--limit must be from 1 to 100"),
