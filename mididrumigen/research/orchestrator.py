@@ -268,9 +268,13 @@ async def _research(
     for record in new_records:
         await store.add_research_source(name, record.kind, url=record.url, title=record.title, raw=record.raw,
                                         extracted=record.extracted, confidence=record.confidence)
-    all_records = known + new_records
-    if not all_records and builtin is None:
+    if not new_records:
+        # Nothing new: rebuilding from what was already known would only replace the stored (or built-in)
+        # profile with a poorer text; the research failed and the profile stays exactly as it was.
+        if known or builtin is not None:
+            raise nothing_found(name, outcomes, known=True)
         raise nothing_found(artist, outcomes)
+    all_records = known + new_records
     if job is not None:
         await job.set_stage("building profile", PROGRESS_COLLECTED)
     build = BuildReport()
@@ -290,12 +294,16 @@ async def _research(
     return ResearchOutcome(profile, outcomes, new_records, len(known), notes, build, loop.time() - started)
 
 
-def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserError:
-    """The one-line error for a name no collector found a source for: close built-in names (as for an
-    unknown artist elsewhere), then why each collector that did not answer failed."""
+def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome], *, known: bool = False) -> UserError:
+    """The one-line error for research that found no (new) source: close built-in names (as for an unknown
+    artist elsewhere), then why each collector that did not answer failed.
+
+    known: the drummer already has a profile (built in, or researched before), which stays as it was;
+    the error says so instead of suggesting other names.
+    """
     from mididrumigen.research.drummers import suggest_names
 
-    hint = did_you_mean(suggest_names(artist))
+    hint = "" if known else did_you_mean(suggest_names(artist))
     failed = [o for o in outcomes if o.status != "ok"]
     # A collector whose extra is not installed (audio on the core install) asked no service: it neither
     # says the computer is online nor that it is not.
@@ -310,8 +318,11 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome]) -> UserErro
             details = f"{names}: needs the {extras} extra; the others reached no service: is this computer offline?"
     else:
         details = "; ".join(f"{o.name}: {_shortened(o.error or o.status)}" for o in failed)
-    return UserError(f"no sources found for {artist!r}{hint}" + (f" ({details})" if details else ""),
-                     status=404, code="no_sources")
+    reason = f" ({details})" if details else ""
+    if known:
+        return UserError(f"no new sources found for {artist!r}{reason}; its profile is unchanged",
+                         status=404, code="no_sources")
+    return UserError(f"no sources found for {artist!r}{hint}{reason}", status=404, code="no_sources")
 
 
 # What a failed name lookup or connection says, in aiohttp's, urllib3's (yt-dlp) and the OS's words.

@@ -184,6 +184,7 @@ class FakeResearchServer:
     retry_after_s: int = 1
     seed: int = 7
     received: list[Received] = field(default_factory=list)
+    extra_papers: list[dict[str, Any]] = field(default_factory=list)  # more Semantic Scholar hits (_paper())
     _scripts: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     _runner: web.AppRunner | None = None
     base_url: str = ""
@@ -282,7 +283,7 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "application/json")
         if fault is not None:
             return fault
-        papers = [] if behaviour == "empty" else S2_PAPERS
+        papers = [] if behaviour == "empty" else S2_PAPERS + self.extra_papers
         return web.json_response({"total": len(papers), "offset": 0, "data": papers})
 
     async def _arxiv(self, request: web.Request) -> web.StreamResponse:

@@ -13,6 +13,7 @@ import pytest
 
 from mididrumigen.errors import NotFoundError, UserError, missing_extra
 from mididrumigen.profile import QuantitativeParams, StyleProfile
+from mididrumigen.research.drummers import find_builtin
 from mididrumigen.research.http import HostRateLimiter
 from mididrumigen.research.orchestrator import (
     CollectorOutcome,
@@ -24,7 +25,7 @@ from mididrumigen.research.orchestrator import (
 )
 from mididrumigen.settings import Settings
 from mididrumigen.store import Store
-from tests.fakes.research_servers import ARTIST, FakeResearchServer
+from tests.fakes.research_servers import ARTIST, FakeResearchServer, _paper
 from tests.research.conftest import FAST_INTERVALS_S, HashingEmbedder
 
 TEXT_COLLECTORS = ["papers", "articles", "midi"]  # audio has its own test (its first analysis is slow)
@@ -125,7 +126,10 @@ class BrokenEmbedder:
         raise RuntimeError("the model broke")
 
 
-async def test_research_that_fails_gives_a_known_artist_its_status_back(deps: ResearchDeps, store: Store) -> None:
+async def test_research_that_fails_gives_a_known_artist_its_status_back(
+    deps: ResearchDeps, store: Store, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("bitmidi", "malformed")  # the first run misses the MIDI files: the second finds them
     await run_research(deps, ARTIST)
     deps.embedder = BrokenEmbedder()
     with pytest.raises(RuntimeError, match="the model broke"):
@@ -150,9 +154,15 @@ async def test_augmentation_adds_only_new_sources_and_keeps_confidence(
     assert {r.kind for r in second.new_sources} == {"midi"}
     assert second.profile.sources_count == {"paper": 3, "article": 2, "audio": 0, "midi": 3}
     assert second.profile.confidence_score >= first.profile.confidence_score
-    third = await run_research(deps, ARTIST)  # nothing new: nothing duplicated, same profile
-    assert third.new_sources == [] and len(await store.list_research_sources(ARTIST)) == 8
-    assert third.profile.confidence_score == pytest.approx(second.profile.confidence_score)
+    stored = await store.get_profile(ARTIST)
+    with pytest.raises(UserError) as nothing_new:  # nothing new: a failure, nothing duplicated, same profile
+        await run_research(deps, ARTIST)
+    assert nothing_new.value.code == "no_sources"
+    assert nothing_new.value.message == f"no new sources found for {ARTIST!r}; its profile is unchanged"
+    assert len(await store.list_research_sources(ARTIST)) == 8
+    assert await store.get_profile(ARTIST) == stored
+    artist = await store.get_artist(ARTIST)
+    assert artist is not None and artist.research_status == "cached"
 
 
 async def test_similar_artists_by_embedding(deps: ResearchDeps, store: Store) -> None:
@@ -179,14 +189,40 @@ async def test_similar_artists_by_embedding(deps: ResearchDeps, store: Store) ->
         await find_similar(store, embedder, ARTIST, limit=0)
 
 
-async def test_builtin_drummer_research_merges_knowledge(deps: ResearchDeps, store: Store) -> None:
-    outcome = await run_research(deps, "bonham")  # the fakes know nothing about him
+async def test_builtin_drummer_research_merges_knowledge(
+    deps: ResearchDeps, store: Store, fake_server: FakeResearchServer
+) -> None:
+    fake_server.extra_papers.append(_paper(
+        "b0n4a11", "Heavy grooves: John Bonham's drumming on Led Zeppelin recordings",
+        "We measure John Bonham's drumming: a heavy, laid-back hard rock backbeat, triplet kick figures and "
+        "powerful fills, mostly around 90 bpm.", 2018))
+    outcome = await run_research(deps, "bonham")
     profile = outcome.profile
     assert profile.artist_name == "John Bonham"
-    assert profile.sources_count["builtin"] == 1
+    assert profile.sources_count["builtin"] == 1 and profile.sources_count["paper"] == 1
     assert profile.styles[0] == "hard_rock"
     assert profile.confidence_score >= 0.6
-    assert (await store.get_profile("John Bonham")) is not None
+    builtin = find_builtin("John Bonham")
+    assert builtin.text_description.strip() in profile.text_description  # the built-in knowledge kept
+    stored = await store.get_profile("John Bonham")
+    assert stored is not None and stored.text_description == profile.text_description
+
+
+async def test_builtin_drummer_research_finding_nothing_fails_and_changes_nothing(
+    deps: ResearchDeps, store: Store
+) -> None:
+    await store.save_builtin_profiles([find_builtin("John Bonham")])
+    before = await store.get_profile("John Bonham")
+    row = await store.get_artist("John Bonham")
+    assert before is not None and row is not None
+    with pytest.raises(UserError) as nothing:  # the fakes know nothing about him
+        await run_research(deps, "bonham")
+    assert nothing.value.code == "no_sources"
+    assert nothing.value.message == "no new sources found for 'John Bonham'; its profile is unchanged"
+    assert await store.get_profile("John Bonham") == before  # the built-in text, not "Based on no research…"
+    after = await store.get_artist("John Bonham")
+    assert after is not None and (after.origin, after.research_status) == (row.origin, row.research_status)
+    assert await store.list_research_sources("John Bonham") == []
 
 
 def test_deps_from_an_app_keep_limiter_and_embedder_on_it(research_settings: Settings) -> None:
