@@ -291,7 +291,7 @@ def _build_variation(
     for attempt in range(12):
         rng = random.Random(f"{settings.seed}:{number}:{attempt}")
         plan = _PLANS[(number - 1 + attempt * 3) % len(_PLANS)]
-        events = _arrange(settings, patterns, plan, rng)
+        events = _arrange(settings, patterns, plan, rng, turnaround=number % 2 == 0)
         if attempt >= 4:
             events = _breathe(events, settings.style, rng)
         notes, ghosts = _render(settings, patterns, events)
@@ -516,8 +516,14 @@ def _arrange(
     patterns: MeterPatterns,
     plan: tuple[int | None, bool, float, float, float],
     rng: random.Random,
+    *,
+    turnaround: bool,
 ) -> list[_Event]:
-    """Lay out bars of groove with variation, fills at phrase ends and crashes after them."""
+    """Lay out bars of groove with variation, fills at phrase ends and crashes after them.
+
+    A clip shorter than a phrase loops before any phrase ends: only a turnaround variation
+    (every second one) ends on a fill, so the first variation is a loop that does not fill every time round.
+    """
     style = settings.style
     params = settings.params
     alt, swap, adds, open_chance, kick_boost = plan
@@ -529,7 +535,7 @@ def _arrange(
     backbeats = [h.tick for h in base if h.piece in SNARE_PIECES and h.level == "accent"]
     bars = settings.bars
     fill_bars = {b for b in range(bars) if (b + 1) % PHRASE_BARS == 0}
-    if bars >= 2:
+    if bars >= PHRASE_BARS or (bars >= 2 and turnaround):
         fill_bars.add(bars - 1)
     events: list[_Event] = []
     for bar in range(bars):
@@ -588,7 +594,9 @@ def _choose_fill(
     if allow_whole:
         whole_weight = density * 1.2 + 0.3 if phrase_end else density * 0.5
     weights = [(1, 1.1 - density), (2, 0.7)] + ([(whole, whole_weight)] if whole_weight > 0 else [])
-    sizes = [min(size, whole) for size, _ in weights]
+    # Without a whole-bar fill the groove keeps at least the bar's first beat (6/8 has only two).
+    longest = whole if allow_whole else max(1, whole - 1)
+    sizes = [min(size, longest) for size, _ in weights]
     size = rng.choices(sizes, weights=[max(w, 0.01) for _, w in weights])[0]
     region = groups[whole - size :]
     compound = any(length != TICKS_PER_BEAT for _, length in region)

@@ -459,15 +459,32 @@ def test_a_ghost_heavy_sixteenth_style_finds_room_between_the_eighths_in_compoun
         assert 120 in sixteenths  # the room was found on the 16ths, not by dropping accents
 
 
-@pytest.mark.parametrize("style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova"])
-def test_short_clips_keep_the_groove_under_their_fill(style: str) -> None:
-    # In a 2-bar clip a fill takes at most the last two beats: the time keeping goes on before it.
+@pytest.mark.parametrize("style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova", "jazz_waltz"])
+@pytest.mark.parametrize("meter", [(4, 4), (3, 4), (6, 8)])
+def test_short_clips_keep_the_groove_under_their_fill(style: str, meter: tuple[int, int]) -> None:
+    # In a 2-bar clip the turnaround (variation 2) fills at most part of the last bar: in 4/4 its last
+    # two beats, in 6/8 its last dotted quarter; the time keeping goes on before it.
     keepers = {42, 44, 46, 51, 53}
     for seed in range(25):
-        clip = generate_grooves(GenerationRequest(style=style, bars=2, variations=1, seed=seed))[0]
+        request = GenerationRequest(style=style, bars=2, variations=2, seed=seed, time_signature=meter)
+        clip = generate_grooves(request)[1]
         bar = clip.ticks_per_bar
-        beat = clip.ticks_per_beat * 4 // clip.time_signature[1]
-        first_half_of_last_bar = [
-            n for n in clip.notes if bar <= n.time < 2 * bar - 2 * beat and n.pitch in keepers
-        ]
-        assert first_half_of_last_bar, (style, seed)
+        fill_at_most = bar // 2 if meter == (6, 8) else 2 * clip.ticks_per_beat  # ticks at the bar's end
+        before_fill = [n for n in clip.notes if bar - 60 <= n.time < 2 * bar - fill_at_most - 60 and n.pitch in keepers]
+        assert before_fill, (style, meter, seed)
+
+
+@pytest.mark.parametrize("style", ["boom_bap", "bossa_nova", "rock"])
+def test_a_clip_shorter_than_a_phrase_loops_in_its_first_variation_and_turns_around_in_its_second(style: str) -> None:
+    for seed in range(5):
+        plain, turnaround = generate_grooves(
+            GenerationRequest(style=style, bars=2, variations=2, seed=seed, humanize=0)
+        )
+        bar = plain.ticks_per_bar
+        first = {(n.time, n.pitch) for n in plain.notes if n.time < bar}
+        second = {(n.time - bar, n.pitch) for n in plain.notes if n.time >= bar}
+        assert not any(n.pitch in TOMS or n.pitch == CRASH for n in plain.notes), (style, seed)
+        assert len(second - first) <= 2, (style, seed)  # the second bar plays the first (an optional hit or two)
+        assert {(n.time - bar, n.pitch) for n in turnaround.notes if n.time >= bar} != {
+            (n.time, n.pitch) for n in turnaround.notes if n.time < bar
+        }
