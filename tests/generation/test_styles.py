@@ -151,6 +151,12 @@ def test_the_time_keeper_of_a_compound_meter_plays_on_its_eighths(key: str, mete
     assert all(tick % 240 == 0 for tick in keeper), sorted(keeper)
 
 
+@pytest.mark.parametrize("key", ["jazz_swing", "jazz_waltz"])
+def test_jazz_in_six_eight_rides_on_the_eighths(key: str) -> None:
+    ride = sorted(h.tick for h in meter_patterns(key, (6, 8)).core if h.piece == "ride")
+    assert len(ride) >= 4 and 0 in ride and 720 in ride, ride
+
+
 def test_seven_eight_drops_the_last_eighth() -> None:
     core = meter_patterns("rock", (7, 8)).core
     assert max(h.tick for h in core) < 1680
