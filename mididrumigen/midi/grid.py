@@ -88,6 +88,10 @@ def grid_beats(time_signature: tuple[int, int], ticks_per_beat: int) -> tuple[fl
     return unit_ticks, numerator
 
 
+# Swung 8ths from this percent up read best on a triplet grid (a shuffle is 66.7, a jazz ride 60-67).
+TRIPLET_GRID_SWING_PERCENT = 58.0
+
+
 def default_steps_per_beat(clip: Clip) -> int:
     """Steps per counted beat: 16ths in x/4, 8ths in 6/8-12/8 and x/8, 8th triplets for triplet feels."""
     numerator, denominator = clip.time_signature
@@ -96,6 +100,10 @@ def default_steps_per_beat(clip: Clip) -> int:
     if denominator >= 8:
         return 2 if denominator == 8 else 1
     straight = 16 // denominator
+    # A clip that says how it swings (the groove engine's) needs no guess: played jitter can hide the thirds.
+    unit, percent = clip.meta.get("swing_unit"), clip.meta.get("swing_percent")
+    if unit == 8 and isinstance(percent, (int, float)):
+        return straight * 3 // 4 if percent >= TRIPLET_GRID_SWING_PERCENT else straight
     beat_ticks, _ = grid_beats(clip.time_signature, clip.ticks_per_beat)
     if _looks_like_triplets(clip, beat_ticks):
         return straight * 3 // 4

@@ -109,6 +109,16 @@ def test_shuffle_is_shown_in_eighth_note_triplets() -> None:
     assert forced[1] == "Hi-hat  |X--xX--xX--xX--x|"  # 320 ticks is nearest the 4th 16th
 
 
+def test_a_clip_that_says_it_swings_is_shown_on_its_grid_even_when_played_loosely() -> None:
+    # Swung 8ths played 40 ticks early (0.58 of the beat) are nearer the straight '&' than the third,
+    # but the clip says it swings at 64 %: the grid is in triplets. A straight clip stays in 16ths.
+    notes = [Note(51, 90, beat * 480, 60) for beat in range(5)] + [Note(51, 70, b * 480 + 280, 60) for b in range(5)]
+    swung = Clip(notes, bars=1, time_signature=(5, 4), meta={"swing_unit": 8, "swing_percent": 64.0})
+    assert render_grid(swung).splitlines()[0] == "Bar 1   |1..2..3..4..5..|"
+    straight = Clip(notes, bars=1, time_signature=(5, 4), meta={"swing_unit": 8, "swing_percent": 50.0})
+    assert render_grid(straight).splitlines()[0] == "Bar 1   |1...2...3...4...5...|"
+
+
 def test_hits_off_the_grid_fall_in_the_nearest_step() -> None:
     clip = Clip([Note(38, 100, 125, 60), Note(36, 100, 1915, 60), Note(42, 90, 3000, 60)], bars=2)
     lines = render_grid(clip).splitlines()
