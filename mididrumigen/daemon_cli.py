@@ -308,10 +308,20 @@ def _check_artist_known(client: Any, artist: str) -> None:
             raise with_research_hint(exc, artist) from None
 
 
+def _notes_in_gm(notes: dict[str, Any]) -> Any:
+    """A file's notes JSON as a clip at General MIDI pitches: the JSON has the pitches of the drum map it names
+    (`drum_map`; a daemon of an earlier release sent General MIDI and no name)."""
+    from mididrumigen.midi.drum_maps import GM, translate_clip
+    from mididrumigen.midi.notes import Clip
+
+    clip = Clip.from_json(notes)
+    played_on = notes.get("drum_map") or "gm"
+    return clip if played_on == "gm" else translate_clip(clip, str(played_on), GM)
+
+
 def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     from mididrumigen.cli import _failure_lines, as_played_on, plural
     from mididrumigen.midi.grid import render_grid
-    from mididrumigen.midi.notes import Clip
 
     # The same header as in-process generate: tempo as typed, the seed to repeat it, the drummer's traits.
     who = result.get("artist") or "Style"
@@ -327,7 +337,7 @@ def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     for info in result["files"]:
         print()
         print(info["name"])
-        print(render_grid(as_played_on(Clip.from_json(info["notes"]), str(result.get("drum_map") or "gm"))))
+        print(render_grid(as_played_on(_notes_in_gm(info["notes"]), str(result.get("drum_map") or "gm"))))
         print(f"→ {info['path']}")
     for line in _failure_lines(result.get("attempts") or [], requested_provider):
         print(line, file=sys.stderr)

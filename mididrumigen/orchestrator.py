@@ -47,6 +47,7 @@ class GenerationResult:
     file_ids: list[str]
     generation_time_ms: float
     profile_json: dict[str, Any] | None = None  # profile_summary(profile), when the caller has it made already
+    notes_map: str = "gm"  # the drum map the clips' pitches follow: the files' (generated.clips are as written)
 
     def to_json(self) -> dict[str, Any]:
         """The POST /generate answer."""
@@ -56,7 +57,7 @@ class GenerationResult:
                 "path": str(path),
                 "url": f"/api/v1/files/{file_id}",
                 "name": clip.name,
-                "notes": clip.to_json(),
+                "notes": {**clip.to_json(), "drum_map": self.notes_map},
             }
             for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
         ]
@@ -64,9 +65,10 @@ class GenerationResult:
 
     def to_json_text(self) -> str:
         """to_json() as compact JSON text, made without building a dict per note (the daemon's hot path)."""
+        notes_map = _json(self.notes_map)
         files = ",".join(
             f'{{"id":{_json(file_id)},"path":{_json(str(path))},"url":{_json(f"/api/v1/files/{file_id}")},'
-            f'"name":{_json(clip.name)},"notes":{clip.to_json_text()}}}'
+            f'"name":{_json(clip.name)},"notes":{clip.to_json_text()[:-1]},"drum_map":{notes_map}}}}}'
             for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
         )
         head = _json(self._head())
@@ -301,7 +303,8 @@ async def generate_with_profile(
     app: App, profile: StyleProfile | None, request: GenerationRequest
 ) -> GenerationResult:
     """Generate, write the files atomically and record them; return the result with file ids."""
-    from mididrumigen.generation.output import write_clips
+    from mididrumigen.generation.output import clips_on_kit, write_clips
+    from mididrumigen.midi.drum_maps import get_drum_map
 
     started = time.perf_counter()
     if profile is not None and request.artist != profile.artist_name:
@@ -311,7 +314,9 @@ async def generate_with_profile(
     out_dir = app.settings.output_dir / safe_slug(label, fallback="drums", max_chars=40)
     # On the loop, not in a thread: a few small files without fsync take well under a millisecond,
     # less than handing them to a thread and back costs in wake-ups and GIL switches.
-    paths = write_clips(generated.clips, out_dir, label, request.drum_map)
+    # The notes JSON gives the pitches the files play (a script or the Live device plays them as they are).
+    generated.clips = clips_on_kit(generated.clips, request.drum_map)
+    paths = write_clips(generated.clips, out_dir, label)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     file_ids = await app.store.record_generation(
         artist=profile.artist_name if profile is not None else None,
@@ -324,7 +329,8 @@ async def generate_with_profile(
         cost=generated.cost,
     )
     summary = app.profile_summary(profile) if profile is not None else None
-    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms, profile_json=summary)
+    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms, profile_json=summary,
+                            notes_map=get_drum_map(request.drum_map).name)
 
 
 async def generate_now(app: App, request: GenerationRequest) -> GenerationResult:

@@ -128,6 +128,20 @@ def test_the_grid_header_is_the_same_with_and_without_the_daemon(
     assert headers["yes"][1].startswith("  deep-pocket snare")
 
 
+def test_the_grid_on_another_kit_is_the_same_with_and_without_the_daemon(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The daemon's notes JSON is at the file's (AD2) pitches: the grid reads them back through the map.
+    grids = {}
+    for daemon in ("no", "yes"):
+        args = ["generate", "--style", "samba", "--bars", "1", "--variations", "1", "--seed", "3", "--drum-map", "ad2"]
+        assert main([*args, "--daemon", daemon]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        grids[daemon] = [line for line in lines if line.count("|") >= 2]
+    assert grids["yes"] == grids["no"] and len(grids["no"]) > 3
+    assert not any(line.startswith(("Note ", "Cowbell")) for line in grids["yes"])
+
+
 class _FailingTaskDaemon(DaemonClient):
     """A daemon whose generation task fails with a multi-line error, as a research job's collectors can."""
 

@@ -229,7 +229,10 @@ class FileInfo(Reply):
     path: str
     url: str
     name: str
-    notes: dict[str, Any]
+    notes: dict[str, Any] = Field(
+        description="the file's notes JSON: notes (pitch, velocity, time, duration in ticks), tempo, time_signature,"
+        " ticks_per_beat, bars, name, and drum_map, the map whose pitches they are (the file's: 'gm' is General MIDI)"
+    )
 
 
 class GenerateReply(Reply):

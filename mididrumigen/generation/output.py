@@ -63,7 +63,10 @@ def clip_file_name(label: str, clip: Clip, index: int, stamp: str) -> str:
     """Name a clip's file from sanitised parts only: never raw user text."""
     style = safe_slug(str(clip.meta.get("style", "")), fallback="groove", max_chars=24)
     tempo = f"{round(clip.tempo_bpm):d}bpm"
-    return f"{safe_slug(label, fallback='drums', max_chars=40)}-{style}-{tempo}-{stamp}-v{index}.mid"
+    who = safe_slug(label, fallback="drums", max_chars=40)
+    # A style without an artist is labelled by the style itself: name it once ("funk-98bpm", not "funk-funk").
+    parts = [who] if who.lower() == style.lower() else [who, style]
+    return "-".join([*parts, tempo, stamp, f"v{index}"]) + ".mid"
 
 
 def fit_clip_to_kit(clip: Clip, available_pieces: set[str]) -> tuple[Clip, dict[str, str]]:
@@ -85,16 +88,31 @@ def fit_clip_to_kit(clip: Clip, available_pieces: set[str]) -> tuple[Clip, dict[
     return replace(clip, notes=notes, meta={**clip.meta, "substitutions": substitutions}), substitutions
 
 
+def clips_on_kit(clips: list[Clip], drum_map: str | None) -> list[Clip]:
+    """The clips (General MIDI pitches) as a file for the drum map plays them: a piece the kit lacks moved
+    to its closest substitute, every pitch the map's. None (or General MIDI) keeps GM pitches."""
+    from mididrumigen.midi.drum_maps import GM, get_drum_map, translate_clip
+
+    if drum_map is None:
+        return clips
+    target = get_drum_map(drum_map)
+    pieces = set(target.pitch_by_piece)
+    fitted = [fit_clip_to_kit(clip, pieces)[0] for clip in clips]
+    if target is GM:
+        return fitted
+    return [translate_clip(clip, GM, target) for clip in fitted]
+
+
 def write_clips(clips: list[Clip], out_dir: Path, label: str, drum_map: str | None = None) -> list[Path]:
-    """Render every clip first, then write each atomically; on a failure remove what was written."""
-    from mididrumigen.midi.drum_maps import get_drum_map
+    """Render every clip first, then write each atomically; on a failure remove what was written.
+
+    clips are at General MIDI pitches, written for drum_map (clips_on_kit); with drum_map None they are
+    written at the pitches they have (clips clips_on_kit made already).
+    """
     from mididrumigen.midi.smf import clip_to_midi_bytes
 
-    if drum_map is not None:
-        pieces = set(get_drum_map(drum_map).pitch_by_piece)
-        clips = [fit_clip_to_kit(clip, pieces)[0] for clip in clips]
-    # Render everything before touching the disk, so a bad drum map writes nothing.
-    payloads = [clip_to_midi_bytes(clip, drum_map=drum_map) for clip in clips]
+    # Map and render everything before touching the disk, so a bad drum map writes nothing.
+    payloads = [clip_to_midi_bytes(clip) for clip in clips_on_kit(clips, drum_map)]
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
     written: list[Path] = []
     folder = out_dir.resolve()  # once: resolving each file's path costs a system call per folder level

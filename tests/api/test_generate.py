@@ -10,6 +10,7 @@ import pytest
 from mididrumigen import orchestrator
 from mididrumigen.app import App
 from mididrumigen.jobs import JobContext
+from mididrumigen.midi.drum_maps import get_drum_map
 from mididrumigen.midi.smf import read_midi_bytes
 from mididrumigen.profile import StyleProfile
 from mididrumigen.research.drummers import find_builtin
@@ -34,6 +35,26 @@ async def test_builtin_artist_answers_with_files_at_once(daemon: Running, client
     async with client.get("/api/v1/stats") as resp:
         stats = await resp.json()
     assert stats["generations"] == 1 and stats["files"] == 3
+
+
+async def test_notes_json_has_the_pitches_of_the_file_and_names_their_map(client: aiohttp.ClientSession) -> None:
+    # Samba plays a cowbell and a hat pedal: AD2 has no cowbell (it moves to the ride bell) and puts the
+    # hi-hats on General MIDI's crash and a tom. A script or the Live device plays the JSON as it is.
+    for drum_map in ("ad2", "gm"):
+        body = {"style": "samba", "bars": 2, "variations": 2, "seed": 4, "drum_map": drum_map}
+        async with client.post("/api/v1/generate", json=body) as resp:
+            assert resp.status == 200
+            result = await resp.json()
+        assert result["drum_map"] == drum_map
+        for info in result["files"]:
+            assert info["notes"]["drum_map"] == drum_map
+            async with client.get(info["url"]) as resp:
+                clip = read_midi_bytes(await resp.read())
+            written = sorted((n.time, n.pitch, n.velocity) for n in clip.notes)
+            assert sorted((n["time"], n["pitch"], n["velocity"]) for n in info["notes"]["notes"]) == written
+        if drum_map == "ad2":
+            pitches = {n["pitch"] for info in result["files"] for n in info["notes"]["notes"]}
+            assert pitches <= set(get_drum_map("ad2").pitch_by_piece.values()) and 48 in pitches  # AD2's hat pedal (a tom in GM)
 
 
 async def test_same_seed_same_notes_and_style_only(client: aiohttp.ClientSession) -> None:
