@@ -27,8 +27,8 @@ from mididrumigen.generation.prompt import (
     template_examples,
 )
 from mididrumigen.generation.providers import LLM_PROVIDER_NAMES, PROVIDER_CLASSES, LLMProvider
-from mididrumigen.generation.providers.base import ProviderError
-from mididrumigen.generation.request import GenerationRequest
+from mididrumigen.generation.providers.base import NO_API_KEY, ProviderError
+from mididrumigen.generation.request import RANDOM_SEED_LIMIT, GenerationRequest
 from mididrumigen.generation.validate import InvalidOutputError, answer_to_clip
 from mididrumigen.keys import KeyReader
 from mididrumigen.midi.notes import Clip
@@ -257,7 +257,7 @@ async def generate(
     started = time.perf_counter()
     pool, app_library, owned = _resolve_deps(app_or_deps)
     library = library if library is not None else app_library
-    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
+    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(RANDOM_SEED_LIMIT)
     request = replace(request, seed=seed)
     attempts: list[Attempt] = []
     clips: list[Clip | None] = [None] * request.variations
@@ -267,7 +267,9 @@ async def generate(
             provider = await pool.get(name)
             if provider.is_configured():
                 providers.append(provider)
-            else:
+            elif request.provider != "auto" or provider.unconfigured_reason != NO_API_KEY:
+                # On auto a provider without a key is one the user has not set up: not used, and not listed
+                # (as in-process generate, which does not ask the coordinator then). Named, it says why.
                 attempts.append(Attempt(name, provider.model, SKIPPED, provider.unconfigured_reason))
         prepared = await asyncio.gather(*(p.prepare() for p in providers), return_exceptions=True)
         for provider, outcome in zip(list(providers), prepared, strict=True):
@@ -308,7 +310,9 @@ async def generate(
     missing = [i for i, clip in enumerate(clips) if clip is None]
     if missing:
         run_engine = getattr(app_or_deps, "run_engine", None)  # the daemon's App: a worker process
-        attempts.append(await _fill_from_engine(clips, missing, profile, request, library, run_engine))
+        engine = await _fill_from_engine(clips, missing, profile, request, library, run_engine)
+        if attempts:  # the engine's share after providers that were tried; alone it is provider_used, no attempt
+            attempts.append(engine)
     final = [clip for clip in clips if clip is not None]
     made_by = {str(clip.meta.get("provider", GROOVE_ENGINE)) for clip in final}
     used = [name for name in [*pool.order(request.provider), GROOVE_ENGINE] if name in made_by]

@@ -10,6 +10,8 @@ from mididrumigen.midi.notes import validate_time_signature
 MIN_BARS, MAX_BARS = 1, 16
 MIN_VARIATIONS, MAX_VARIATIONS = 1, 8
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 300.0
+# A seed drawn for the musician is short enough to read back and type (any seed below 2**63 is accepted).
+RANDOM_SEED_LIMIT = 1_000_000
 PROVIDERS = ("auto", "anthropic", "google", "openai", "local", "groove-engine")
 
 

@@ -25,6 +25,11 @@ def test_write_clips_names_are_safe_and_files_complete(tmp_path: Path) -> None:
     assert [len([m for m in mido.MidiFile(p).tracks[1] if m.type == "note_on"]) for p in paths] == [2, 1]
 
 
+def test_a_style_without_an_artist_is_named_once(tmp_path: Path) -> None:
+    (path,) = write_clips([make_clip("kick")], tmp_path, "Songo")
+    assert path.name.startswith("Songo-100bpm-") and path.name.endswith("-v1.mid")
+
+
 def test_missing_kit_pieces_fall_back_to_the_closest(tmp_path: Path) -> None:
     clip, subs = fit_clip_to_kit(
         make_clip("cowbell", "kick", "tom_low"), {"kick", "ride", "ride_bell", "tom_mid"}
