@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -55,6 +57,24 @@ async def test_notes_json_has_the_pitches_of_the_file_and_names_their_map(client
         if drum_map == "ad2":
             pitches = {n["pitch"] for info in result["files"] for n in info["notes"]["notes"]}
             assert pitches <= set(get_drum_map("ad2").pitch_by_piece.values()) and 48 in pitches  # AD2's hat pedal (a tom in GM)
+
+
+async def test_attempts_without_keys_are_as_in_process(
+    client: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from mididrumigen.cli import main
+
+    assert main(["generate", "--style", "funk", "--variations", "1", "--daemon", "no", "--json",
+                 "--out", str(tmp_path)]) == 0
+    in_process = json.loads(capsys.readouterr().out)
+    async with client.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
+        assert resp.status == 200
+        over_http = await resp.json()
+    assert over_http["attempts"] == in_process["attempts"] == []  # auto: keyless providers are not used
+    assert over_http["provider_used"] == in_process["provider_used"] == "groove-engine"
+    async with client.post("/api/v1/generate", json={"style": "funk", "variations": 1, "provider": "openai"}) as resp:
+        named = await resp.json()
+    assert (named["attempts"][0]["provider"], named["attempts"][0]["reason"]) == ("openai", "no api key")
 
 
 async def test_same_seed_same_notes_and_style_only(client: aiohttp.ClientSession) -> None:
