@@ -858,7 +858,7 @@ def _template_variations(
     rng = random.Random(f"{settings.seed}:template")
     entry = rng.choice(preferred or entries)
     try:
-        template = library.load_template(entry, settings.bars)
+        template = library.load_template(entry, settings.bars, seed=settings.seed)
     except (OSError, ValueError):
         return []
     clip = transform_template(template, settings, variations)

@@ -366,6 +366,31 @@ def _entry_from_file(file: Path, folder: Path) -> IndexEntry | None:
     )
 
 
+TEMPLATE_EARLY_BEATS = 0.15  # hits played just ahead of a downbeat still belong to it
+GROOVE_BAR_SHARE = 0.6  # a bar with fewer hits than this share of the file's median bar is a break, not groove
+
+
+def groove_offsets(bar_of_note: np.ndarray, classes: list[str], bars: int, available: int) -> list[int]:
+    """Excerpt starts whose bars are groove: toms only in the last of two or more bars (a fill may end a phrase),
+    no near-empty bar.
+
+    All starts when no excerpt of the performance qualifies.
+    """
+    count = available + bars - 1
+    hits = np.bincount(bar_of_note[(bar_of_note >= 0) & (bar_of_note < count)], minlength=count)[:count]
+    toms = np.zeros(count, dtype=int)
+    for bar, kit_class in zip(bar_of_note, classes, strict=True):
+        if 0 <= bar < count and kit_class.startswith("tom"):
+            toms[bar] += 1
+    floor = GROOVE_BAR_SHARE * float(np.median(hits)) if count else 0.0
+    good = [
+        start
+        for start in range(available)
+        if not toms[start : start + max(bars - 1, 1)].any() and (hits[start : start + bars] >= floor).all()
+    ]
+    return good or list(range(available))
+
+
 def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = None, seed: int | None = None) -> Clip:
     """Cut a bars-long excerpt from an indexed file, starting on an estimated downbeat."""
     from mididrumigen.analysis.midi_features import downbeat_pulse, onset_weights
@@ -393,13 +418,14 @@ def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = No
     available = max(last_bar - first_bar + 1 - bars + 1, 1)
     if offset_bars is None:
         rng = random.Random(seed if seed is not None else zlib.crc32(entry.path.encode()))
-        offset_bars = rng.randrange(available)
+        bar_of_note = np.floor((positions - downbeat + TEMPLATE_EARLY_BEATS) / beats_per_bar).astype(int) - first_bar
+        offset_bars = rng.choice(groove_offsets(bar_of_note, classes, bars, available))
     elif not 0 <= offset_bars < available:
         raise ValueError(f"offset_bars must be from 0 to {available - 1} for this template")
     start = downbeat + (first_bar + offset_bars) * beats_per_bar
     end = start + bars * beats_per_bar
     tpb = source.ticks_per_beat
-    early = 0.15  # hits played just ahead of the downbeat still belong to it
+    early = TEMPLATE_EARLY_BEATS
     picked: list[Note] = []
     for note, position in zip(notes, positions, strict=True):
         if not start - early <= position < end - early:

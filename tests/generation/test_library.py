@@ -7,11 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mididrumigen.generation.library import (
     IndexEntry,
     TemplateLibrary,
+    groove_offsets,
     style_from_words,
     tempo_distance,
     tempo_from_name,
@@ -106,6 +108,18 @@ def test_load_template_is_a_real_excerpt_on_gm_pitches(library: TemplateLibrary)
     assert other.notes != library.load_template(entry, bars=2, offset_bars=0).notes
     with pytest.raises(ValueError, match="offset_bars"):
         library.load_template(entry, bars=2, offset_bars=10_000)
+
+
+def test_an_excerpt_is_groove_with_toms_only_in_its_last_bar_and_no_empty_bar() -> None:
+    # Bars 0-5 of a performance: a tom fill in bar 2, a near-empty break in bar 4.
+    counts = [12, 12, 12, 12, 3, 12]
+    bar_of_note = np.repeat(np.arange(6), counts)
+    classes = ["kick"] * len(bar_of_note)
+    classes[int(sum(counts[:2]))] = "tom_low"
+    assert groove_offsets(bar_of_note, classes, bars=2, available=5) == [0, 1]  # bar 2's toms end the excerpt
+    assert groove_offsets(bar_of_note, classes, bars=3, available=4) == [0]
+    assert groove_offsets(bar_of_note, classes, bars=1, available=6) == [0, 1, 3, 5]  # a one-bar loop has no fill
+    assert groove_offsets(bar_of_note, ["tom_low"] * len(bar_of_note), bars=2, available=5) == [0, 1, 2, 3, 4]
 
 
 def test_downbeat_is_found_on_a_known_groove(tmp_path: Path) -> None:
