@@ -95,7 +95,8 @@ def _add_generate(sub: Any) -> None:
     p.add_argument("--humanize", type=float, default=None, help="0 (quantized) to 1 (fully played)")
     p.add_argument("--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine")
     p.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: the user data dir); runs in-process, not through the daemon"
+        "--out", type=Path, default=None, help="folder to write the files in (default: generated/<drummer or style>/ in the user data dir,"
+        " or in the output_dir setting); runs in-process, not through the daemon"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of grids")
     from mididrumigen.daemon_cli import add_daemon_option
@@ -192,7 +193,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
         get_style(request.style)
     from mididrumigen.generation.groove_engine import generate_grooves
-    from mididrumigen.generation.output import write_clips
+    from mididrumigen.generation.output import artist_folder, write_clips
 
     provider_used, attempts = "groove-engine", []
     if _wants_llm(request, settings):
@@ -206,7 +207,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         clips = generate_grooves(request, profile=profile, library=_open_library(settings))
     label = profile.artist_name if profile is not None else str(request.style)
-    out_dir = args.out if args.out is not None else settings.output_dir
+    out_dir = args.out if args.out is not None else artist_folder(settings.output_dir, label)
     _stat_user_path(out_dir, "output folder")  # a loop of links or a too-long name, as one line
     paths = write_clips(clips, out_dir, label, drum_map=request.drum_map)
     elapsed_ms = (time.perf_counter() - started) * 1000.0

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mididrumigen.errors import ResearchRunningError, UnknownArtistError, UserError
-from mididrumigen.files import safe_slug
 from mididrumigen.generation.request import GenerationRequest
 from mididrumigen.profile import StyleProfile
 
@@ -303,7 +302,7 @@ async def generate_with_profile(
     app: App, profile: StyleProfile | None, request: GenerationRequest
 ) -> GenerationResult:
     """Generate, write the files atomically and record them; return the result with file ids."""
-    from mididrumigen.generation.output import clips_on_kit, write_clips
+    from mididrumigen.generation.output import artist_folder, clips_on_kit, write_clips
     from mididrumigen.midi.drum_maps import get_drum_map
 
     started = time.perf_counter()
@@ -311,7 +310,7 @@ async def generate_with_profile(
         request = dataclasses.replace(request, artist=profile.artist_name)  # clips named by the real name
     generated = await generate_clips(app, profile, request)
     label = profile.artist_name if profile is not None else str(request.style)
-    out_dir = app.settings.output_dir / safe_slug(label, fallback="drums", max_chars=40)
+    out_dir = artist_folder(app.settings.output_dir, label)
     # On the loop, not in a thread: a few small files without fsync take well under a millisecond,
     # less than handing them to a thread and back costs in wake-ups and GIL switches.
     # The notes JSON gives the pitches the files play (a script or the Live device plays them as they are).

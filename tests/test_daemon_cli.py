@@ -142,6 +142,17 @@ def test_the_grid_on_another_kit_is_the_same_with_and_without_the_daemon(
     assert not any(line.startswith(("Note ", "Cowbell")) for line in grids["yes"])
 
 
+def test_files_go_to_the_drummers_folder_with_and_without_the_daemon(
+    running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str], isolated_dirs: Path
+) -> None:
+    folders = {}
+    for daemon in ("no", "yes"):
+        assert main(["generate", "Questlove", "--variations", "1", "--json", "--daemon", daemon]) == 0
+        (path,) = json.loads(capsys.readouterr().out)["files"]
+        folders[daemon] = Path(path).parent
+    assert folders["no"] == folders["yes"] == isolated_dirs / "data" / "generated" / "Questlove"
+
+
 class _FailingTaskDaemon(DaemonClient):
     """A daemon whose generation task fails with a multi-line error, as a research job's collectors can."""
 

@@ -88,6 +88,12 @@ def fit_clip_to_kit(clip: Clip, available_pieces: set[str]) -> tuple[Clip, dict[
     return replace(clip, notes=notes, meta={**clip.meta, "substitutions": substitutions}), substitutions
 
 
+def artist_folder(output_dir: Path, label: str) -> Path:
+    """Where generated files go when no folder is given: one subfolder per drummer (or style) of the output
+    folder, e.g. generated/John_Bonham/, for the CLI and the daemon alike."""
+    return output_dir / safe_slug(label, fallback="drums", max_chars=40)
+
+
 def clips_on_kit(clips: list[Clip], drum_map: str | None) -> list[Clip]:
     """The clips (General MIDI pitches) as a file for the drum map plays them: a piece the kit lacks moved
     to its closest substitute, every pitch the map's. None (or General MIDI) keeps GM pitches."""
