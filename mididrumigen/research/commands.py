@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shlex
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from mididrumigen.errors import UnknownArtistError
@@ -20,6 +22,8 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     p.add_argument("artist")
     p.add_argument("--only", default="", help="comma-separated collectors to run (papers,articles,audio,midi)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bars)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print the log: each service that could not be reached, retries, collector failures")
     p.set_defaults(func=cmd_research)
 
     p = sub.add_parser("profiles", help="list or show cached drummer profiles")
@@ -56,6 +60,42 @@ def _with_app(work: Callable[[Any], Awaitable[int]]) -> int:
             await app.close()
 
     return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def research_log(verbose: bool) -> Iterator[None]:
+    """The terminal's share of research's log while it runs.
+
+    A service that cannot be reached is in the collector's progress line, the summary table or the
+    final error already: its warnings (mididrumigen.research.http) would only repeat that before the
+    bars. Verbose shows the whole research log (info and up) on stderr instead; the daemon logs as before.
+    """
+    import logging
+
+    root = logging.getLogger("mididrumigen.research")
+    http_log = logging.getLogger("mididrumigen.research.http")
+    if verbose:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        saved = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(saved)
+        return
+    # Without a handler of its own a record reaches logging's last resort (stderr, warnings and up): give
+    # the HTTP warnings a quiet one instead, for this command only.
+    quiet = logging.NullHandler()
+    http_log.addHandler(quiet)
+    http_log.propagate = False
+    try:
+        yield
+    finally:
+        http_log.propagate = True
+        http_log.removeHandler(quiet)
 
 
 def cmd_research(args: argparse.Namespace) -> int:
@@ -96,7 +136,8 @@ def cmd_research(args: argparse.Namespace) -> int:
             print_summary(summary)
         return 0
 
-    return _with_app(work)
+    with research_log(getattr(args, "verbose", False)):
+        return _with_app(work)
 
 
 def print_summary(summary: dict[str, Any]) -> None:

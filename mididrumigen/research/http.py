@@ -7,6 +7,7 @@ import email.utils
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -197,6 +198,8 @@ class HttpClient:
                 problem = f"timed out after {loop.time() - started:.1f} s"
             except aiohttp.ClientConnectorError as exc:  # no answer at all: name lookup or connection failed
                 problem = f"cannot reach {exc.host} ({exc.os_error.strerror or exc.os_error})"
+                if name_not_resolved(exc):
+                    break  # offline, or no such host: the name will not resolve in 2 s either
             except aiohttp.ClientError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
@@ -229,6 +232,13 @@ class HttpClient:
         if key in self.limiter.down:
             self.limiter.down.discard(key)
             log.warning("%s is reachable again", key)
+
+
+def name_not_resolved(exc: aiohttp.ClientConnectorError) -> bool:
+    """Whether a connection failed because the host name could not be resolved (DNS), not a refused or
+    timed-out connection."""
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)  # aiohttp 3.10 and later
+    return (dns_error is not None and isinstance(exc, dns_error)) or isinstance(exc.os_error, socket.gaierror)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:

@@ -115,3 +115,22 @@ async def test_research_that_finds_nothing_leaves_no_artist_with_or_without_a_da
     finally:
         daemon.terminate()
         await asyncio.wait_for(daemon.wait(), 20)
+
+
+async def test_research_offline_prints_no_warnings_before_the_bars_unless_verbose(
+    fake_server: FakeResearchServer, isolated_dirs: Path
+) -> None:
+    # Every service on a host name that does not resolve (RFC 6761 .invalid), as offline: each fails at once
+    # (no retries), and the bars and the one error line say so without a warning per service before them.
+    env = cli_env(fake_server, isolated_dirs)
+    env.update({key: value.replace(fake_server.base_url, "http://research.invalid")
+                for key, value in env.items() if key.startswith("MIDIDRUMIGEN_")})
+    args = ("research", "Carlton Barrett", "--only", "papers,articles,midi")
+    code, out, err = await run_cli(env, *args)
+    assert code == 2 and out == ""
+    assert "is unavailable" not in err and "WARNING" not in err
+    error = [line for line in err.splitlines() if line.startswith("mididrumigen: error:")]
+    assert error == ["mididrumigen: error: no new sources found for 'Carlton Barrett' (no research service could"
+                     " be reached: is this computer offline?); its profile is unchanged"]
+    code, out, err = await run_cli(env, *args, "--verbose")
+    assert code == 2 and "is unavailable (cannot reach research.invalid" in err

@@ -10,6 +10,7 @@ import random
 import time
 
 import aiohttp
+import aiohttp.abc
 import pytest
 
 from mididrumigen.research.http import (
@@ -176,3 +177,30 @@ async def test_the_outage_state_lives_on_the_shared_limiter(
 async def test_oversized_bodies_are_refused(http: HttpClient, fake_server: FakeResearchServer) -> None:
     with pytest.raises(ValueError, match="larger than"):
         await http.get(s2_url(fake_server), service="semantic_scholar", max_bytes=100)
+
+
+class _NoNameResolves(aiohttp.abc.AbstractResolver):
+    """A resolver as offline: every host name lookup fails, as getaddrinfo does without a network."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[aiohttp.abc.ResolveResult]:
+        self.lookups += 1
+        raise OSError(None, "Temporary failure in name resolution")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_host_name_that_does_not_resolve_is_not_retried() -> None:
+    resolver = _NoNameResolves()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver)) as session:
+        http = HttpClient(session, HostRateLimiter(), backoff_base_s=1.0, request_timeout_s=2.0, seed=1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(SourceUnavailableError, match=r"cannot reach api\.example\.org") as failed:
+            await http.get("https://api.example.org/search", service="crossref")
+    assert "name resolution" in str(failed.value)
+    assert resolver.lookups == 1 and http.request_count == 1  # no backoff: it will not resolve in 2 s either
+    assert loop.time() - started < 0.5
