@@ -312,8 +312,7 @@ def _cmd_providers(args: argparse.Namespace) -> int:
     for row in rows:
         order = f"#{row['order']}" if row["order"] else "--"
         configured = f"configured ({row['key_source']})" if row["configured"] else "not configured"
-        why = str(row["error"]).split(":")[0]
-        reach = f"reachable (HTTP {row['http_status']})" if row["reachable"] else f"unreachable ({why})"
+        reach = f"reachable (HTTP {row['http_status']})" if row["reachable"] else f"unreachable: {row['error']}"
         print(f"{order:>3} {row['provider']:<10} {configured:<38} {reach:<32} {row['model']} @ {row['base_url']}")
     return 0
 

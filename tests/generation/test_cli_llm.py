@@ -137,3 +137,7 @@ def test_providers_command_shows_configuration_and_reachability_without_keys(
     table = capsys.readouterr().out
     assert "openai" in table and "configured (env:OPENAI_API_KEY)" in table
     assert API_KEYS["openai"] not in table + json.dumps(rows)
+    monkeypatch.setenv("MIDIDRUMIGEN_GOOGLE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert main(["providers"]) == 0
+    (google,) = [line for line in capsys.readouterr().out.splitlines() if " google " in line]
+    assert "unreachable: connection refused (is the server running?)" in google and "Error" not in google

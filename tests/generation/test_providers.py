@@ -223,3 +223,50 @@ def test_retry_after_parses_seconds_dates_and_milliseconds() -> None:
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now_s=1445412480) == 10.0
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
+
+
+class _NoNameResolves:
+    """A resolver as offline: every host name lookup fails."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Any]:
+        raise OSError(None, "Temporary failure in name resolution")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_unreachable_providers_are_told_in_words() -> None:
+    import asyncio
+
+    import aiohttp
+    from aiohttp import web
+
+    from mididrumigen.generation.providers.status import probe_url
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_NoNameResolves())) as offline:
+        dns = await probe_url(offline, "https://api.anthropic.com")
+
+    async def stall(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/", stall)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            refused = await probe_url(session, "http://127.0.0.1:9/v1")
+            slow = await probe_url(session, f"http://127.0.0.1:{port}/", timeout_s=0.2)
+            bad = await probe_url(session, "http://[not-a-url/")
+    finally:
+        await runner.cleanup()
+    assert dns["error"] == "name not resolved (offline?)" and dns["reachable"] is False
+    assert refused["error"] == "connection refused (is the server running?)"
+    assert slow["error"] == "no answer within 0.2 s"
+    assert bad["error"] == "not a valid URL (check the base URL setting)"
+    for probe in (dns, refused, slow, bad):
+        assert "Error" not in probe["error"]  # no exception class names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +32,42 @@ async def probe_url(
             status: int | None = resp.status
         error = None
     except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-        status, error = None, type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"[:120]
+        status, error = None, why_unreachable(exc, timeout_s)
     return {
         "reachable": status is not None,
         "http_status": status,
         "error": error,
         "latency_ms": round((time.perf_counter() - started) * 1000.0, 1),
     }
+
+
+def why_unreachable(exc: BaseException, timeout_s: float = PROBE_TIMEOUT_S) -> str:
+    """Why a probe got no answer, in words a user acts on (not an exception's class name)."""
+    import errno
+
+    import aiohttp
+
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout_s:g} s"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "not a valid URL (check the base URL setting)"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "secure connection refused (TLS certificate not accepted)"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)  # aiohttp 3.10 and later
+        if (dns_error is not None and isinstance(exc, dns_error)) or isinstance(exc.os_error, socket.gaierror):
+            return "name not resolved (offline?)"
+        if exc.os_error.errno == errno.ECONNREFUSED:
+            return "connection refused (is the server running?)"
+        if exc.os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable (offline?)"
+        return f"cannot connect ({exc.os_error.strerror or 'connection failed'})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(exc, ConnectionError):
+        return "connection failed"
+    text = " ".join(str(exc).split())
+    return text[:120] if text else "no answer"
 
 
 async def provider_status(
