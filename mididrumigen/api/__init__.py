@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mididrumigen.api.errors import error_middleware
+from mididrumigen.api.errors import PROTOCOL_LOG, error_middleware
 from mididrumigen.api.routes import APP, ROUTES, add_routes
 from mididrumigen.api.security import (
     GUARD,
+    PARSED_LINE_BYTES,
     Guard,
     RateLimiter,
     auth_middleware,
@@ -28,6 +29,13 @@ RUNNER_OPTIONS: dict[str, Any] = {
     # Bodies reach parse_body as sent, which refuses any Content-Encoding with a 415 in the error
     # shape; left on, aiohttp's parser answers a br or zstd body itself, in text/plain.
     "auto_decompress": False,
+    # aiohttp's parser answers a request line over its limit (8190 bytes by default) itself, in
+    # text/plain: it takes lines up to PARSED_LINE_BYTES, so that a URL over MAX_URL_BYTES reaches
+    # limits_middleware and is refused in the error shape (414).
+    "max_line_size": PARSED_LINE_BYTES,
+    # What the parser still refuses (a longer line, a header over 8190 bytes, a malformed request) is
+    # one warning line in the daemon log, not an ERROR with a traceback.
+    "logger": PROTOCOL_LOG,
 }
 
 

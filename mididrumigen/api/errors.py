@@ -14,15 +14,34 @@ from mididrumigen.errors import UserError
 
 log = logging.getLogger(__name__)
 
-# Not every 400 comes through here: aiohttp's HTTP parser answers a malformed request itself (a line
-# or header over 8190 bytes, a second Host header, Content-Length: -1, a malformed method) with a
-# text/plain 400 and closes the connection, before any middleware or route runs. aiohttp 3.14 has
-# no public hook for that answer (aio-libs/aiohttp#3287, #6463): it is RequestHandler.handle_error,
-# reachable only by subclassing web.Server and RequestHandler through private attributes
-# (Server._kwargs, AppRunner._make_server) or by monkeypatching, which any aiohttp release could
-# break. Those answers stay text/plain; no conforming HTTP client sends such requests.
+# Not every 400 comes through here: aiohttp's HTTP parser answers a malformed request itself (a
+# request line over RUNNER_OPTIONS' max_line_size, a header over 8190 bytes, a second Host header,
+# Content-Length: -1, a malformed method) with a text/plain 400 and closes the connection, before any
+# middleware or route runs. aiohttp 3.14 has no public hook for that answer (aio-libs/aiohttp#3287,
+# #6463): it is RequestHandler.handle_error, reachable only by subclassing web.Server and
+# RequestHandler through private attributes (Server._kwargs, AppRunner._make_server) or by
+# monkeypatching, which any aiohttp release could break. Those answers stay text/plain; the parser
+# takes request lines far longer than the API's URL limit, so a long URL is refused here (414), and
+# what the parser refuses is logged in one line (PROTOCOL_LOG), not as an error with a traceback.
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _ProtocolLog(logging.LoggerAdapter):
+    """aiohttp's server log (the `logger` of RUNNER_OPTIONS): a request its HTTP parser refused (a client's
+    mistake, answered 400) is one warning line; anything else keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        from aiohttp.http import HttpProcessingError
+
+        if isinstance(exc_info, HttpProcessingError):
+            reason = " ".join(str(exc_info.message or type(exc_info).__name__).split())[:200]
+            self.logger.warning("%s: refused as malformed (%s)", str(msg) % args if args else msg, reason)
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+PROTOCOL_LOG = _ProtocolLog(logging.getLogger("aiohttp.server"), {})
 
 CODE_BY_STATUS: dict[int, str] = {
     400: "bad_request",
@@ -33,6 +52,7 @@ CODE_BY_STATUS: dict[int, str] = {
     409: "conflict",
     411: "length_required",
     413: "body_too_large",
+    414: "url_too_long",
     415: "unsupported_media_type",
     416: "range_not_satisfiable",
     421: "misdirected_request",

@@ -12,7 +12,7 @@ from mididrumigen.api.routes import PREFIX, ROUTES, Route
 from mididrumigen.api.security import PUBLIC_PATHS
 
 REF = "#/components/schemas/{model}"
-COMMON_ERRORS = (401, 403, 405, 413, 421, 500)
+COMMON_ERRORS = (401, 403, 405, 413, 414, 421, 500)
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:

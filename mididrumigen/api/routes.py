@@ -22,7 +22,6 @@ from mididrumigen.api.errors import ApiError, validation_error
 from mididrumigen.api.security import NOTHING_STARTED_KEY
 from mididrumigen.app import App
 from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
-from mididrumigen.files import validate_artist_name
 from mididrumigen.jobs import TERMINAL_STATUSES, job_event, task_summary
 from mididrumigen.store.store import JOB_STATUSES
 
@@ -155,11 +154,12 @@ async def parse_body(request: web.Request, model: type[BodyT], *, required: bool
 
 
 def artist_param(request: web.Request) -> str:
-    """The {artist} path part, URL-decoded by aiohttp and validated."""
+    """The {artist} path part, URL-decoded by aiohttp and validated as a body's artist is: a bad name is the
+    same 422 validation_error naming the field "artist", in the path or in a body."""
     try:
-        return validate_artist_name(request.match_info["artist"])
-    except ValueError as exc:
-        raise ApiError(400, str(exc), field="artist") from None
+        return models.ResearchBody.model_validate({"artist": request.match_info["artist"]}).artist
+    except ValidationError as exc:
+        raise validation_error(exc) from None
 
 
 def id_param(request: web.Request, name: str, what: str) -> str:
@@ -494,7 +494,7 @@ ROUTES: tuple[Route, ...] = (
           {200: ("Profile already cached", models.ResearchState), 202: ("Research queued", models.TaskAccepted)},
           body=models.ResearchBody, rate_limited=True, errors=(400, 415, 422, 429)),
     Route("GET", "/research/{artist}", get_research, "research_status", "Research status and cached profile",
-          {200: ("Status", models.ResearchState)}, params=(ARTIST,), errors=(400, 404)),
+          {200: ("Status", models.ResearchState)}, params=(ARTIST,), errors=(400, 404, 422)),
     Route("POST", "/generate", post_generate, "generate", "Generate drum MIDI in an artist's style",
           {200: ("Files written", models.GenerateReply), 202: ("Research then generation queued", models.TaskAccepted)},
           body=models.GenerateBody, rate_limited=True, errors=(400, 415, 422, 429)),
@@ -511,13 +511,13 @@ ROUTES: tuple[Route, ...] = (
           {200: ("Event stream", None)}, params=(TASK_ID,), content_type="text/event-stream", errors=(404,),
           allow_head=False),
     Route("GET", "/similar/{artist}", get_similar, "similar", "Artists with the nearest style embeddings",
-          {200: ("Neighbours", models.SimilarReply)}, params=(ARTIST, LIMIT), errors=(400, 404, 409)),
+          {200: ("Neighbours", models.SimilarReply)}, params=(ARTIST, LIMIT), errors=(400, 404, 409, 422)),
     Route("GET", "/artists", list_artists, "artists", "Cached artists",
           {200: ("Artists", models.ArtistList)}),
     Route("DELETE", "/artists/{artist}", delete_artist, "artist_delete",
           "Remove a researched artist, or the research added to a built-in drummer (409: builtin_artist, nothing"
           " to remove; research_running, research of it is queued or running: cancel that task first)",
-          {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404, 409)),
+          {200: ("Removed", models.Deleted)}, params=(ARTIST,), errors=(400, 404, 409, 422)),
     Route("GET", "/files/{file_id}", get_file, "file", "Download a generated .mid file",
           {200: ("The MIDI file", None), 206: ("The byte range a Range header asked for", None)},
           params=(FILE_ID,), content_type="audio/midi", errors=(404, 416)),

@@ -17,6 +17,11 @@ from mididrumigen.api.errors import ApiError, Handler
 LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_PATHS = frozenset({"/api/v1/health"})
 WINDOW_S = 3600.0
+# The longest URL (path and query) the API takes: aiohttp's own default request-line limit. The
+# parser itself takes lines up to PARSED_LINE_BYTES (RUNNER_OPTIONS), so a longer URL gets a 414 in
+# the error shape from limits_middleware instead of the parser's plain-text 400.
+MAX_URL_BYTES = 8190
+PARSED_LINE_BYTES = 64 * 1024
 # Set by a handler on a rate-limited route whose answer started no work (POST /research's 200 is a
 # profile it already had; a 202 "already_queued" joined work queued before): the request costs no budget.
 NOTHING_STARTED_KEY = web.ResponseKey("nothing_started", bool)
@@ -130,10 +135,13 @@ def auth_middleware(guard: Guard) -> Middleware:
 
 
 def limits_middleware(guard: Guard) -> Middleware:
-    """Refuse bodies over the size limit early, and rate-limit research and generation."""
+    """Refuse URLs and bodies over the size limits early, and rate-limit research and generation."""
 
     @web.middleware
     async def check_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        url_bytes = len(request.raw_path.encode("utf-8", "surrogateescape"))
+        if url_bytes > MAX_URL_BYTES:
+            raise ApiError(414, f"URL is {url_bytes} bytes long; at most {MAX_URL_BYTES} are accepted")
         length = request.content_length
         if length is not None and length > guard.max_body_bytes:
             raise ApiError(413, f"request body is larger than {guard.max_body_bytes} bytes")

@@ -197,6 +197,23 @@ async def test_artist_path_junk_is_a_4xx_never_a_file(client: aiohttp.ClientSess
             assert_error(await resp.json())
 
 
+@pytest.mark.parametrize("name", ["%20%20", "x" * 300, "a%5Cb", "a%00b"])
+async def test_a_bad_artist_name_is_the_same_error_in_the_path_as_in_a_body(
+    client: aiohttp.ClientSession, name: str
+) -> None:
+    from urllib.parse import unquote
+
+    async with client.post("/api/v1/research", json={"artist": unquote(name)}) as resp:
+        assert resp.status == 422
+        in_body = assert_error(await resp.json(), "validation_error")
+    for method, path in [("GET", "/research/{}"), ("GET", "/similar/{}"), ("DELETE", "/artists/{}"),
+                         ("POST", "/augment/{}")]:
+        async with client.request(method, PREFIX + path.format(name)) as resp:
+            assert resp.status == 422, (path, resp.status)
+            assert assert_error(await resp.json(), "validation_error") == in_body
+    assert in_body["field"] == "artist"
+
+
 @pytest.mark.parametrize(
     "file_id", ["..%2F..%2Fetc%2Fpasswd", "1", "0" * 32, "ZZ" * 16, "%2Fetc%2Fpasswd", "0" * 31 + "%00"]
 )
