@@ -56,12 +56,23 @@ class DrumMap:
         for pitch, piece in self.alias_pitches.items():
             _check_piece(piece, self.name)
             _check_pitch(pitch, f"drum map {self.name!r}: alias of {piece}")
+        # One note, one kit piece: a file written for the map could not say which piece a shared note plays,
+        # nor could a file made for it be read back. (No built-in map shares a note; a piece the kit lacks
+        # is left out, and its hits move to the closest piece the kit has.)
         by_pitch: dict[int, str] = {}
-        # Main pitches win over aliases; among pieces sharing one pitch, the first listed wins.
         for piece, pitch in self.pitch_by_piece.items():
-            by_pitch.setdefault(pitch, piece)
+            other = by_pitch.setdefault(pitch, piece)
+            if other != piece:
+                raise ValueError(
+                    f"drum map {self.name!r}: {other} and {piece} are both on note {pitch}; give each kit piece its"
+                    " own note (leave out a piece the kit lacks: its hits move to the closest piece it has)"
+                )
         for pitch, piece in self.alias_pitches.items():
-            by_pitch.setdefault(pitch, piece)
+            other = by_pitch.setdefault(pitch, piece)
+            if other != piece:
+                raise ValueError(
+                    f"drum map {self.name!r}: note {pitch} is {other}'s, so it cannot also be an alias of {piece}"
+                )
         object.__setattr__(self, "piece_by_pitch", by_pitch)
 
     def __hash__(self) -> int:
@@ -401,7 +412,9 @@ def drum_map_from_data(data: Any, default_name: str = "custom") -> DrumMap:
         for pitch in values:
             _check_piece(piece, name)
             _check_pitch(pitch, f"drum map {name!r}: alias of {piece}")
-            alias_pitches[pitch] = piece
+            other = alias_pitches.setdefault(pitch, piece)
+            if other != piece:
+                raise ValueError(f"drum map {name!r}: note {pitch} is an alias of both {other} and {piece}")
     return DrumMap(
         name=name, description=description, pitch_by_piece=dict(pieces), alias_pitches=alias_pitches
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from mididrumigen.midi.drum_maps import (
+    BUILTIN_MAPS,
     DRUM_MAP_NAMES,
     UNMAPPED_PITCH,
     DrumMap,
@@ -161,6 +163,32 @@ def test_bad_user_maps_raise_clear_errors(tmp_path: Path, content: str, suffix: 
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         get_drum_map(str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('name = "x"\n[pieces]\nkick = 36\nsnare = 36\n', "drum map 'x': kick and snare are both on note 36; give"),
+        ('name = "x"\n[pieces]\nhihat_closed = 42\nhihat_pedal = 42\n', "hihat_closed and hihat_pedal are both"),
+        ('name = "x"\n[pieces]\nkick = 36\nsnare = 38\n[aliases]\nsnare = [36]\n',
+         "note 36 is kick's, so it cannot also be an alias of snare"),
+        ('name = "x"\n[pieces]\nkick = 36\n[aliases]\nkick = [35]\nsnare = [35]\n',
+         "note 35 is an alias of both kick and snare"),
+    ],
+)
+def test_a_user_map_with_two_pieces_on_one_note_is_refused_naming_both(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "shared.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_drum_map(str(path))
+
+
+def test_no_built_in_map_puts_two_pieces_on_one_note() -> None:
+    for drum_map in BUILTIN_MAPS.values():
+        assert len(set(drum_map.pitch_by_piece.values())) == len(drum_map.pitch_by_piece), drum_map.name
+        assert not set(drum_map.alias_pitches) & set(drum_map.pitch_by_piece.values()), drum_map.name
 
 
 def test_missing_user_map_file(tmp_path: Path) -> None:
