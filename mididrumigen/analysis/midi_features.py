@@ -94,6 +94,11 @@ RIDE_SKIP_MIN = 0.15
 RIDE_MEDIUM_MAX = 0.05
 CLIP_START_HIT_BEATS = 0.1  # a hit this close to the clip's first tick marks its first bar line
 HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is half a beat off
+# A grid putting that hit further than this from its nearest beat is off by where it puts it (a
+# played hit sits a few hundredths of a beat off; a songo's 16th anticipations pull a grid a sixth
+# of a dotted quarter early). Set on the fidelity renders (in-sample): 0.1 also moves one second
+# line in 6/8 whose first hit the humanising put 0.1-0.15 beat off, which then reads wrong.
+OFF_BEAT_SLACK = 0.15
 FILE_BEAT_TOLERANCE = 0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
 
 
@@ -482,16 +487,22 @@ def opens_on_its_first_tick(times_s: np.ndarray, grid: BeatGrid) -> bool:
 
 
 def beats_through_clip_start(grid: BeatGrid, times_s: np.ndarray) -> BeatGrid:
-    """The grid moved half a beat when it puts the clip's start, a played bar line, on an off-beat.
+    """The grid moved so a beat runs through the clip's start, a played bar line, when it puts it off a beat.
 
     A grid fitted to the hits alone can lock onto strong off-beats (a samba's surdo and
-    pandeiro); a clip that opens with a hit at its first tick still says where a beat is.
+    pandeiro: half a beat off) or onto accented anticipations (a songo's kick and snare a
+    16th before each dotted quarter in 6/8: a sixth of a beat off); a clip that opens with a
+    hit at its first tick still says where a beat is. Near a half beat the grid moves by half
+    a beat; further than OFF_BEAT_SLACK from a beat otherwise, by what puts that hit on one.
     """
     if not opens_on_its_first_tick(times_s, grid):
         return grid
-    phase = grid.beat_position(times_s[0]) % 1.0
+    phase = float(grid.beat_position(times_s[0]) % 1.0)
     if abs(phase - 0.5) < HALF_BEAT_SLACK:
         return BeatGrid(period_s=grid.period_s, phase_s=grid.phase_s + 0.5 * grid.period_s)
+    off = phase - 1.0 if phase > 0.5 else phase  # signed distance to the nearest beat
+    if abs(off) > OFF_BEAT_SLACK:
+        return BeatGrid(period_s=grid.period_s, phase_s=grid.phase_s + off * grid.period_s)
     return grid
 
 
@@ -550,11 +561,17 @@ def beats_split_in_three(positions_beats: np.ndarray, weights: np.ndarray) -> bo
 
 
 def straight_eighths_in_threes(positions_beats: np.ndarray, weights: np.ndarray) -> bool:
-    """Whether the beats split in three with both thirds played (straight 8ths; a swing plays only the last)."""
+    """Whether the beats split in three with both thirds played (straight 8ths; a swing plays only the last).
+
+    Played is counted in hits, not in their weight: an accent on one of the thirds (a one-drop's
+    snare and kick on the fourth 8th of a 3/4 bar, heard in dotted quarters from its bar line)
+    does not make the other third unplayed.
+    """
     if not beats_split_in_three(positions_beats, weights):
         return False
-    first = _weight_near(positions_beats, weights, (1 / 3,))
-    second = _weight_near(positions_beats, weights, (2 / 3,))
+    hits = np.ones(len(positions_beats))
+    first = _weight_near(positions_beats, hits, (1 / 3,))
+    second = _weight_near(positions_beats, hits, (2 / 3,))
     return min(first, second) >= 0.5 * max(first, second)
 
 

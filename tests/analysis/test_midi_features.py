@@ -594,3 +594,50 @@ def test_swing_does_not_depend_on_where_the_grid_sits_among_early_pair_starts() 
     assert on_grid == pytest.approx(64.4, abs=1.0)  # 56 % counted from the starts as played, ~9 % early
     for shift_beats in (0.02, 0.04, 0.06):
         assert measure_swing_percent(np.array(positions) + shift_beats, 0.5) == pytest.approx(on_grid, abs=0.2)
+
+
+def test_a_grid_on_anticipations_is_moved_through_the_clips_first_hit() -> None:
+    from mididrumigen.analysis.midi_features import beats_through_clip_start
+    from mididrumigen.analysis.tempo import BeatGrid
+
+    times = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    early = BeatGrid(period_s=0.6, phase_s=0.5)  # beats a sixth early: the first hit at 1/6 of a beat
+    moved = beats_through_clip_start(early, times)
+    assert moved.period_s == early.period_s
+    assert moved.beat_position(0.0) % 1.0 == pytest.approx(0.0, abs=1e-9)
+    # a first hit only a little off a beat is a played one: the grid stays
+    close = BeatGrid(period_s=0.6, phase_s=0.05)
+    assert beats_through_clip_start(close, times) == close
+
+
+def test_a_six_eight_groove_anticipating_its_beats_keeps_the_files_meter_and_tempo() -> None:
+    # A songo-like 6/8 at 100 (quarters): the ride on the 8ths and the pedal on each dotted
+    # quarter, loud kick and snare a 16th before each dotted quarter. A grid fitted to the
+    # hits locks onto the anticipations; the clip's first tick, a bar line with the ride and
+    # the pedal on it, says where the dotted quarters are, and they split in three.
+    tempo, dotted = 100.0, 3 * TPB // 2
+    notes = []
+    for beat in range(16):
+        start = beat * dotted
+        for eighth in range(3):
+            notes.append(Note(RIDE, 80 if eighth == 0 else 60, start + eighth * TPB // 2, 60))
+        notes.append(Note(44, 45, start, 60))
+        notes.append(Note(KICK, 110, start + dotted - TPB // 4, 60))
+        notes.append(Note(SNARE, 110, start + dotted - TPB // 4, 60))
+    clip = Clip(notes=notes, tempo_bpm=tempo, time_signature=(6, 8), meta={"time_signature_from_file": True})
+    features = analyze_clip(clip)
+    assert features.time_signature == (6, 8)
+    assert features.tempo_bpm == pytest.approx(tempo, rel=0.04)
+
+
+def test_an_accent_on_one_third_does_not_make_the_other_unplayed() -> None:
+    from mididrumigen.analysis.midi_features import straight_eighths_in_threes
+
+    # Straight 8ths in threes (a 3/4 one-drop heard in dotted quarters from its bar line): the
+    # snare and kick pile onto the first third of every other beat; the hats play both thirds.
+    positions = np.repeat(np.arange(8.0), 3) + np.tile([0.0, 1 / 3, 2 / 3], 8)
+    weights = np.full(len(positions), 0.25)
+    accents = np.arange(8) % 2 == 1
+    positions = np.concatenate([positions, np.arange(8.0)[accents] + 1 / 3, np.arange(8.0)[accents] + 1 / 3])
+    weights = np.concatenate([weights, np.full(4, 1.0), np.full(4, 0.8)])
+    assert straight_eighths_in_threes(positions, weights)
