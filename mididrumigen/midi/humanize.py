@@ -280,7 +280,7 @@ def _flam_room(notes: list[Note], order: list[int], gap: int) -> tuple[list[int]
 # numpy: local pair starts (window re-centred on them), window of off-beat places, straight-sixteenth
 # rule, density peak, re-centred median.
 SWING_WINDOW = (0.45, 0.72)
-SWING_HALF_WIDTH = 0.07
+SWING_HALF_WIDTH = 0.11
 LOCAL_PAIRS = 4
 LOCAL_MIN_STARTS = 3
 STRAIGHT_SIXTEENTH_EDGE = 0.70
