@@ -59,6 +59,12 @@ COMPOUND_OFF_DOWNBEAT_SLOTS: dict[tuple[int, int], tuple[int, ...]] = {(6, 8): (
 # dotted quarter's pair of 8ths, the quarters, the dotted quarters themselves or a bar of 6/8.
 COMPOUND_LEVELS = (1 / 6, 1 / 3, 1 / 2, 2 / 3, 1.0, 2.0)
 START_WINDOW_ROUNDS = 3  # re-centrings of the pair-start window in measure_swing_percent
+# Then rounds of taking as pair starts the hits near each pair's local start (not the clip-wide
+# one): a beat grid a few tenths of a percent off the played tempo (a tempo estimate) drifts a
+# tenth of a beat from the starts at the clip's ends, out of a clip-wide window. On the fidelity
+# renders (in-sample) swing where the tempo is right: 97.9 % with none, 98.4 % one, 99.4 % three.
+LOCAL_START_ROUNDS = 3
+START_HALF_WIDTH = 0.12  # how near a pair's start, in pairs, a hit counts as that start
 CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
 CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
 CUE_ON_BEATS = 0.6  # and, in the median bar, at least this share of the cue's hits must sit on beats
@@ -611,28 +617,40 @@ def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
     hits near the pair starts (a window re-centred on them) within LOCAL_PAIRS pairs either side
     (the player sitting ahead of or behind the grid, or a slightly wrong tempo drifting away
     from it) is taken off first;
-    with under LOCAL_MIN_STARTS such hits nearby, the median over the whole clip.
+    with under LOCAL_MIN_STARTS such hits nearby, the median over the whole clip. The starts
+    are then taken again near those local starts, LOCAL_START_ROUNDS times, so a grid drifting
+    off the played pairs keeps the starts at the clip's ends.
     """
     units = np.asarray(positions, dtype=float) / pair_beats
     pair_index = np.floor(units)
     inside = (np.asarray(positions, dtype=float) % pair_beats) / pair_beats
     late = inside > 0.5
     wrapped = np.where(late, inside - 1.0, inside)
-    is_start = np.abs(wrapped) < 0.12
+    is_start = np.abs(wrapped) < START_HALF_WIDTH
     # Centre the start window on the starts as played, so a grid sitting a little off them
     # does not leave the earlier (or later) half of them out of the local offsets.
     for _ in range(START_WINDOW_ROUNDS):
         if np.count_nonzero(is_start) < 4:
             break
-        centred = np.abs(wrapped - float(np.median(wrapped[is_start]))) < 0.12
+        centred = np.abs(wrapped - float(np.median(wrapped[is_start]))) < START_HALF_WIDTH
         if np.array_equal(centred, is_start):
             break
         is_start = centred
     starts = wrapped[is_start]
     if len(starts) >= 4:
-        inside = (
-            inside - _local_start_offsets(pair_index, (pair_index + late)[is_start], starts, LOCAL_PAIRS)
-        ) % 1.0
+        start_pairs = (pair_index + late)[is_start]
+        # Follow the starts along the clip: the hits near the local start of the pair they would
+        # start (the next one for a hit in a pair's second half) are its starts.
+        for _ in range(LOCAL_START_ROUNDS):
+            local = _local_start_offsets(pair_index + late, start_pairs, starts, LOCAL_PAIRS)
+            near_local = (inside - local + 0.5) % 1.0 - 0.5  # from that local start, -0.5..0.5
+            follows = np.abs(near_local) < START_HALF_WIDTH
+            if np.count_nonzero(follows) < 4 or np.array_equal(follows, is_start):
+                break
+            value = local + near_local  # the start's place from its own pair's grid start
+            is_start, starts = follows, value[follows]
+            start_pairs = (pair_index + np.rint(inside - value))[follows]
+        inside = (inside - _local_start_offsets(pair_index, start_pairs, starts, LOCAL_PAIRS)) % 1.0
     low, high = SWING_WINDOW
     # With the sixteenth before it played too, a hit near .75 is a straight sixteenth, not a swung 8th.
     near_e = np.count_nonzero(np.abs(inside - 0.25) < 0.05)

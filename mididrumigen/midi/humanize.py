@@ -285,6 +285,7 @@ LOCAL_PAIRS = 4
 LOCAL_MIN_STARTS = 3
 STRAIGHT_SIXTEENTH_EDGE = 0.70
 START_WINDOW_ROUNDS = 3
+LOCAL_START_ROUNDS = 3
 _SWING_PROBES = tuple(0.45 + (0.72 - 0.45) * i / 54 for i in range(55))
 _DENSITY_REACH = 0.09  # 4.5 bandwidths: farther hits add under 4e-5 each to a probe's density
 _SWING_PROBE_REACH = tuple((p, p - _DENSITY_REACH, p + _DENSITY_REACH) for p in _SWING_PROBES)
@@ -298,11 +299,41 @@ _KERNEL_MIDDLE = math.exp(-2.0 * (25.0 * _BAND_MIDDLE) ** 2)
 _BOUND_MARGIN = 1.0 + 1e-9
 
 
+def _local_start_offsets(starts_by_pair: dict[int, list[float]], pairs: Iterable[int]) -> dict[int, float]:
+    """Per pair, the median of the starts within LOCAL_PAIRS pairs either side (clip-wide under LOCAL_MIN_STARTS)."""
+    # The pairs in order, with a sorted window of the starts near the current one that slides
+    # along with it (each start goes in and out once), not a sort of the nearby starts per pair.
+    pairs_with_starts = sorted(starts_by_pair)
+    fallback = median([value for p in pairs_with_starts for value in starts_by_pair[p]])
+    insort, find = bisect.insort, bisect.bisect_left
+    window: list[float] = []
+    offset_of: dict[int, float] = {}
+    added = dropped = 0
+    count = len(pairs_with_starts)
+    for index in sorted(pairs):
+        while added < count and pairs_with_starts[added] <= index + 1 + LOCAL_PAIRS:
+            for value in starts_by_pair[pairs_with_starts[added]]:
+                insort(window, value)
+            added += 1
+        while dropped < added and pairs_with_starts[dropped] < index - LOCAL_PAIRS:
+            for value in starts_by_pair[pairs_with_starts[dropped]]:
+                del window[find(window, value)]
+            dropped += 1
+        size = len(window)
+        if size < LOCAL_MIN_STARTS:
+            offset_of[index] = fallback
+        else:
+            middle = size // 2
+            offset_of[index] = window[middle] if size % 2 else (window[middle - 1] + window[middle]) / 2
+    return offset_of
+
+
 def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: float) -> float:
     """Swing percent of hits as the analysis measures it on the file's grid (pairs of pair_ticks from tick 0).
 
     Median position of the off-beat hits in their pair, positions counted from the median
-    played pair start within LOCAL_PAIRS pairs either side (clip-wide under LOCAL_MIN_STARTS);
+    played pair start within LOCAL_PAIRS pairs either side (clip-wide under LOCAL_MIN_STARTS),
+    the starts taken again near those local starts LOCAL_START_ROUNDS times;
     50 when no hit sits in the off-beat window.
     """
     if pair_ticks <= 0:
@@ -325,24 +356,35 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     for index, x, w in itertools.compress(zip(pair_index, inside, wrapped, strict=True), chosen):
         starts_by_pair.setdefault(index + 1 if x > 0.5 else index, []).append(w)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
-        # The starts laid out in pair order, so the ones within LOCAL_PAIRS pairs of a pair
-        # are one slice (found by bisecting the pair numbers), not a gather over each pair.
-        pairs_with_starts = sorted(starts_by_pair)
-        flat: list[float] = []
-        first_of = [0]
-        for p in pairs_with_starts:
-            flat.extend(starts_by_pair[p])
-            first_of.append(len(flat))
-        fallback = median(flat)
-        offset_of: dict[int, float] = {}
-        find_pair = bisect.bisect_left
-        for index in set(pair_index):
-            nearby = flat[
-                first_of[find_pair(pairs_with_starts, index - LOCAL_PAIRS)] : first_of[
-                    find_pair(pairs_with_starts, index + 2 + LOCAL_PAIRS)
-                ]
-            ]
-            offset_of[index] = median(nearby) if len(nearby) >= LOCAL_MIN_STARTS else fallback
+        # Follow the starts along the clip: the hits near the local start of the pair they would
+        # start (the next one for a hit in a pair's second half) are its starts.
+        would_start = [index + 1 if x > 0.5 else index for index, x in zip(pair_index, inside, strict=True)]
+        pairs = set(pair_index).union(would_start)
+        offset_of = _local_start_offsets(starts_by_pair, pairs)
+        started = set(itertools.compress(range(len(chosen)), chosen))
+        for _ in range(LOCAL_START_ROUNDS):
+            # Only hits within the window of the earliest or latest local start can follow one
+            # (local starts so far off that the window wraps past a pair's middle: any hit).
+            earliest = min(offset_of.values()) - 0.13
+            latest = max(offset_of.values()) + 0.13
+            if earliest <= -0.5 or latest >= 0.5:
+                earliest, latest = -math.inf, math.inf
+            follows: set[int] = set()
+            following: dict[int, list[float]] = {}
+            for i, w in enumerate(wrapped):
+                if not earliest < w < latest:
+                    continue
+                x = inside[i]
+                local = offset_of[would_start[i]]
+                near_local = (x - local + 0.5) % 1.0 - 0.5
+                if -0.12 < near_local < 0.12:
+                    follows.add(i)
+                    value = local + near_local
+                    following.setdefault(pair_index[i] + round(x - value), []).append(value)
+            if len(follows) < 4 or follows == started:
+                break
+            started = follows
+            offset_of = _local_start_offsets(following, pairs)
         inside = [(x - offset_of[index]) % 1.0 for index, x in zip(pair_index, inside, strict=True)]
     low, high = SWING_WINDOW
     near_e = 0
