@@ -682,3 +682,61 @@ def test_swing_on_a_grid_drifting_off_the_played_pairs_keeps_its_ends_starts() -
         total += error
     assert jumps == 0
     assert total / 40 < 0.8
+
+
+def second_line_in_three_four(
+    tempo: float = 86.0, swing: float = 0.56, bars: int = 8, seed: int = 3, early_ticks: int = 0
+) -> Clip:
+    """A second line's 3-3-2 in 3/4: snare accents on 16ths 0, 3, 6 and 10 of the bar and ghosts on
+    the rest, the hi-hat foot on every beat, kick on 1 and the second dotted 8th's 8th, swung 16ths,
+    played early_ticks ahead (the first hit stays on the clip's first tick)."""
+    rng = random.Random(seed)
+    sixteenth = TPB // 4
+    notes = []
+
+    def tick(bar: int, step: int) -> int:
+        late = round((swing - 0.5) * 2 * sixteenth) if step % 2 else 0
+        return max(0, bar * 12 * sixteenth + step * sixteenth + late + round(rng.gauss(0, 8)) - early_ticks)
+
+    for bar in range(bars):
+        for step in range(12):
+            notes.append(Note(SNARE, 110 if step in (0, 3, 6, 10) else 35, tick(bar, step), 60))
+        notes += [Note(44, 50, tick(bar, 4 * beat), 60) for beat in range(3)]
+        notes += [Note(KICK, 100, tick(bar, step), 60) for step in (0, 6)]
+    return Clip(notes=notes, tempo_bpm=tempo, time_signature=(3, 4), meta={"time_signature_from_file": True})
+
+
+@pytest.mark.parametrize("early_ticks", [0, 12])
+def test_a_second_line_in_three_four_heard_in_dotted_eighths_is_counted_in_its_quarters(early_ticks: int) -> None:
+    # The comb hears the 3-3-2's dotted 8ths, whose thirds are 16ths, not 8ths: counted in 8ths
+    # the bars would be half bars with different accents. Its quarters are the file's, and its
+    # swung 16ths read on them as on the file's grid: the quarters run through the clip's start
+    # even when, played a little early, the dotted 8ths' grid names the one just after it.
+    clip = second_line_in_three_four(early_ticks=early_ticks)
+    features = analyze_clip(clip)
+    assert features.tempo_bpm == pytest.approx(86.0, rel=0.04)
+    on_file_grid = analyze_clip(clip, trust_tempo=True).swing_percent_16th
+    assert features.swing_percent_16th == pytest.approx(on_file_grid, abs=2.0)
+
+
+def test_thirds_of_found_beats_are_sixteenths_only_when_bars_so_counted_are_clearly_more_alike() -> None:
+    from mididrumigen.analysis.midi_features import thirds_of_found_beats
+    from mididrumigen.analysis.tempo import BeatGrid
+
+    def thirds(beat_s: float, accent_sixteenths: list[int], sixteenth_s: float, bars: int = 8) -> int:
+        times = np.array([(bar * 12 + step) * sixteenth_s for bar in range(bars) for step in accent_sixteenths])
+        grid = BeatGrid(period_s=beat_s, phase_s=0.0)
+        return thirds_of_found_beats(times, np.full(len(times), 110.0), ["snare"] * len(times), grid, (3, 4))
+
+    # A second line in 3/4 at 86 heard in dotted 8ths: counted in 8ths, half bars of accents 0, 3 | 0, 4.
+    sixteenth = 60.0 / 86.0 / 4
+    assert thirds(3 * sixteenth, [0, 3, 6, 10], sixteenth) == 16
+    # A one-drop in 3/4 at 140 heard in dotted quarters, the snare on beat 3: its bars are alike
+    # counted in 8ths (and as alike in the double bars of 16ths), so 8ths.
+    sixteenth = 60.0 / 140.0 / 4
+    assert thirds(6 * sixteenth, [8], sixteenth) == 8
+    # Accents in no order bar to bar: no more alike either way, so 8ths.
+    rng = random.Random(2)
+    scattered = np.array(sorted(rng.uniform(0, 8 * 12) for _ in range(24))) * sixteenth
+    grid = BeatGrid(period_s=6 * sixteenth, phase_s=0.0)
+    assert thirds_of_found_beats(scattered, np.full(24, 110.0), ["snare"] * 24, grid, (3, 4)) == 8
