@@ -80,6 +80,12 @@ COMPOUND_MIN_BACKBEATS = 3
 # on the fidelity renders (in-sample): their second lines and sambas in 3/4 and 7/8 differ by
 # 0.41-0.79, a trap groove (3/4 at 170) by -0.25 and a drum and bass (7/8 at 180) by -0.04.
 THIRDS_MARGIN = 0.2
+# In a file's 6/8 or 12/8 (see found_beats_are_eighths) the same margin tells its 8ths, heard as
+# the beat, from quarters; and bars sharing under this share of their kick and snare accents do
+# not repeat. Set on the fidelity renders (in-sample): the 8ths of a one-drop and two second lines
+# read as quarters share 0.03-0.12 (and as 8ths 0.46-0.74), the quarters of a second line whose
+# bars pair into a two-bar phrase 0.40.
+UNLIKE_BARS = 0.25
 # 7/8 (see counted_eighths_bpm): the levels tried, in 8ths per heard beat, and the 8ths' rate
 # (quarters at 50-280).
 SEVEN_EIGHT_LEVELS = (0.5, 1.0, 1.5, 2.0, 3.0, 3.5, 4.0)
@@ -234,6 +240,15 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
                 # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
                 pass
+            elif (
+                file_meter in COMPOUND_METERS
+                and meter not in COMPOUND_METERS
+                and found_beats_are_eighths(times_s, velocities, classes, grid, file_meter)
+            ):
+                # The file says 6/8 or 12/8 and the found beats are its 8ths (a one-drop's hi-hat
+                # heard as the beat): three of them are its dotted quarter, through the clip's start.
+                grid = beats_through_clip_start(BeatGrid(period_s=3.0 * grid.period_s, phase_s=grid.phase_s), times_s)
+                positions = grid.beat_position(times_s)
             elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
                 # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
                 # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
@@ -463,6 +478,31 @@ def thirds_of_found_beats(
     at_eighths = _bar_likeness(times_s[accent], grid.period_s / 6.0, sixteenths_per_bar)
     at_sixteenths = _bar_likeness(times_s[accent], grid.period_s / 3.0, sixteenths_per_bar)
     return 16 if at_sixteenths - at_eighths >= THIRDS_MARGIN else 8
+
+
+def found_beats_are_eighths(
+    times_s: np.ndarray, velocities: np.ndarray, classes: list[str], grid: BeatGrid, meter: tuple[int, int]
+) -> bool:
+    """Whether the grid's beats, which do not split in three, are the 8ths of a file's 6/8 or 12/8.
+
+    Counted in the file's bars from the clip's start (a bar line), the kick and the snare's
+    accents return to the same places bar after bar when the bars are counted in the beats
+    actually played. Read as 8ths, the found beats make bars of six (or twelve) of them; read
+    as quarters (what a 4/4 guess does), bars of three, which then have next to nothing in
+    common (under UNLIKE_BARS) when the beats are 8ths. So 8ths when bars of them are clearly
+    (THIRDS_MARGIN) more alike than counted as quarters or as dotted quarters, and bars of
+    quarters are unlike (a groove in quarters with a two-bar phrase has its bars of quarters
+    alike in part).
+    """
+    marks = accented_snare(velocities, classes) | np.array([c == "kick" for c in classes], dtype=bool)
+    if np.count_nonzero(marks) < 4:
+        return False
+    sixteenths_per_bar = meter[0] * 16 // meter[1]
+    as_eighths = _bar_likeness(times_s[marks], grid.period_s / 2.0, sixteenths_per_bar)
+    as_quarters = _bar_likeness(times_s[marks], grid.period_s / 4.0, sixteenths_per_bar)
+    as_dotted_quarters = _bar_likeness(times_s[marks], grid.period_s / 6.0, sixteenths_per_bar)
+    clearly = as_eighths - max(as_quarters, as_dotted_quarters) >= THIRDS_MARGIN
+    return clearly and as_quarters < UNLIKE_BARS
 
 
 def _bar_likeness(accent_s: np.ndarray, sixteenth_s: float, sixteenths_per_bar: int) -> float:

@@ -740,3 +740,45 @@ def test_thirds_of_found_beats_are_sixteenths_only_when_bars_so_counted_are_clea
     scattered = np.array(sorted(rng.uniform(0, 8 * 12) for _ in range(24))) * sixteenth
     grid = BeatGrid(period_s=6 * sixteenth, phase_s=0.0)
     assert thirds_of_found_beats(scattered, np.full(24, 110.0), ["snare"] * 24, grid, (3, 4)) == 8
+
+
+def test_a_six_eight_one_drop_heard_in_its_eighths_is_counted_in_dotted_quarters() -> None:
+    # A one-drop in 6/8 at 70 (quarters): the hi-hat on every 8th, kick and a soft cross-stick
+    # on the fourth 8th, a loud snare run every fourth bar (so the cross-stick is no accent for
+    # the 6/8 backbeat cue). The comb hears the 8ths as the beat, which do not split in three;
+    # bars of six of them repeat their kick, bars of three (quarters) do not.
+    rng = random.Random(1)
+    eighth = TPB // 2
+    notes = []
+
+    def tick(bar: int, step: int) -> int:
+        return max(0, bar * 6 * eighth + step * eighth + round(rng.gauss(0, 6)))
+
+    for bar in range(8):
+        notes += [Note(HAT, 60 + rng.randrange(20), tick(bar, step), 60) for step in range(6)]
+        notes.append(Note(KICK, 115, tick(bar, 3), 60))
+        if bar % 4 == 3:
+            notes += [Note(SNARE, 120, tick(bar, step), 60) for step in (3, 4, 5)]
+        else:
+            notes.append(Note(SNARE, 70, tick(bar, 3), 60))
+    clip = Clip(notes=notes, tempo_bpm=70.0, time_signature=(6, 8), meta={"time_signature_from_file": True})
+    features = analyze_clip(clip)
+    assert features.time_signature == (6, 8)
+    assert features.tempo_bpm == pytest.approx(70.0, rel=0.04)
+
+
+def test_found_beats_in_quarters_with_a_two_bar_phrase_are_not_read_as_eighths() -> None:
+    from mididrumigen.analysis.midi_features import found_beats_are_eighths
+    from mididrumigen.analysis.tempo import BeatGrid
+
+    # A 6/8 at 100 heard in its quarters (three a bar): kicks on 16ths 0 and 6 of every bar, a
+    # snare accent on 16th 8 of every other bar. Bars of six quarters (as 8ths) are all alike,
+    # bars of three half alike: not unlike enough to be 8ths.
+    sixteenth = 60.0 / 100.0 / 4
+    grid = BeatGrid(period_s=4 * sixteenth, phase_s=0.0)
+    steps = [(bar * 12 + step, "kick") for bar in range(8) for step in (0, 6)]
+    steps += [(bar * 12 + 8, "snare") for bar in range(0, 8, 2)]
+    steps.sort()
+    times = np.array([step * sixteenth for step, _ in steps])
+    classes = [name for _, name in steps]
+    assert not found_beats_are_eighths(times, np.full(len(times), 110.0), classes, grid, (6, 8))
