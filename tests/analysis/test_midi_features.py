@@ -643,6 +643,15 @@ def test_an_accent_on_one_third_does_not_make_the_other_unplayed() -> None:
     assert straight_eighths_in_threes(positions, weights)
 
 
+def played_swung_sixteenths(rng: random.Random, pairs: int, off_beat_scatter: float) -> np.ndarray:
+    """Positions in beats of 16th pairs swung at 56 %, scattered as played: starts 0.03 of a pair, off-beats more."""
+    positions = []
+    for pair in range(pairs):
+        positions.append(pair * 0.5 + 0.5 * rng.gauss(0, 0.03))
+        positions.append(pair * 0.5 + 0.5 * (0.56 + rng.gauss(0, off_beat_scatter)))
+    return np.array(positions)
+
+
 def test_swing_of_scattered_off_beats_does_not_jump_with_a_grid_a_little_off() -> None:
     # Swung 16ths (56 %) played with the scatter of a human (or the engine's humanising): the
     # off-beats 0.06 of a pair around their place, the starts 0.03. Read on grids 0.15-0.3 %
@@ -650,14 +659,10 @@ def test_swing_of_scattered_off_beats_does_not_jump_with_a_grid_a_little_off() -
     # what the clip's own grid reads, and that near the swing played.
     readings, jumps = [], 0
     for seed in range(40):
-        rng = random.Random(seed)
-        positions = []
-        for pair in range(64):
-            positions.append(pair * 0.5 + 0.5 * rng.gauss(0, 0.03))
-            positions.append(pair * 0.5 + 0.5 * (0.56 + rng.gauss(0, 0.06)))
-        on_grid = measure_swing_percent(np.array(positions), 0.5)
+        positions = played_swung_sixteenths(random.Random(seed), pairs=64, off_beat_scatter=0.06)
+        on_grid = measure_swing_percent(positions, 0.5)
         readings.append(on_grid)
-        moved = [measure_swing_percent(np.array(positions) * (1 + e), 0.5) for e in (-0.003, -0.0015, 0.0015, 0.003)]
+        moved = [measure_swing_percent(positions * (1 + e), 0.5) for e in (-0.003, -0.0015, 0.0015, 0.003)]
         jumps += max(abs(m - on_grid) for m in moved) > 2.0
     assert jumps <= 1
     assert float(np.std(readings)) < 1.5
@@ -671,13 +676,9 @@ def test_swing_on_a_grid_drifting_off_the_played_pairs_keeps_its_ends_starts() -
     # near each pair's local start keeps them: the swing reads as on the clip's own grid.
     jumps, total = 0, 0.0
     for seed in range(40):
-        rng = random.Random(seed)
-        positions = []
-        for pair in range(48):
-            positions.append(pair * 0.5 + 0.5 * rng.gauss(0, 0.03))
-            positions.append(pair * 0.5 + 0.5 * (0.56 + rng.gauss(0, 0.04)))
-        on_grid = measure_swing_percent(np.array(positions), 0.5)
-        error = max(abs(measure_swing_percent(np.array(positions) * (1 + e), 0.5) - on_grid) for e in (-0.006, 0.006))
+        positions = played_swung_sixteenths(random.Random(seed), pairs=48, off_beat_scatter=0.04)
+        on_grid = measure_swing_percent(positions, 0.5)
+        error = max(abs(measure_swing_percent(positions * (1 + e), 0.5) - on_grid) for e in (-0.006, 0.006))
         jumps += error > 2.0
         total += error
     assert jumps == 0
