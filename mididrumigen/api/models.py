@@ -105,7 +105,8 @@ class GenerateBody(Body):
         from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES, get_drum_map
 
         known = ", ".join(DRUM_MAP_NAMES)
-        if "/" in value or "\\" in value or value.lower().endswith((".toml", ".json")):
+        name = value.strip()  # as get_drum_map reads it: "kit.toml " must not reach its file branch
+        if "/" in name or "\\" in name or name.lower().endswith((".toml", ".json")):
             raise ValueError(f"the API takes a built-in drum map name ({known}), not a map file")
         try:
             drum_map = get_drum_map(value)

@@ -647,3 +647,20 @@ async def test_providers_show_configuration_never_keys(
     assert rows["openai"]["reachable"] is True
     assert rows["anthropic"]["configured"] is False
     assert rows["anthropic"]["reachable"] is False  # closed local port
+
+
+@pytest.mark.parametrize("drum_map", ["kit.toml ", " kit.toml", "kit.json\n"])
+def test_a_map_file_name_with_spaces_around_it_is_refused_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drum_map: str
+) -> None:
+    # get_drum_map strips the name before it looks for a file: the API's check must see what it sees, or a
+    # map file in the daemon's working folder is read (and used) for a name it refuses without the spaces.
+    from pydantic import ValidationError
+
+    from mididrumigen.api.models import GenerateBody
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kit.toml").write_text('name = "cwd-kit"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\n')
+    (tmp_path / "kit.json").write_text('{"name": "cwd-kit", "pieces": {"kick": 36, "snare": 38, "hihat_closed": 42}}')
+    with pytest.raises(ValidationError, match="not a map file"):
+        GenerateBody.model_validate({"style": "funk", "drum_map": drum_map})
