@@ -251,8 +251,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def as_played_on(clip: Any, drum_map: str) -> Any:
-    """The clip as the file plays it on the drum map's kit: a piece the kit lacks shows on its substitute."""
+def as_played_on(clip: Any, drum_map: Any) -> Any:
+    """The clip as the file plays it on the drum map's kit (name, file or DrumMap): a missing piece on its substitute."""
     from mididrumigen.generation.output import fit_clip_to_kit
     from mididrumigen.midi.drum_maps import get_drum_map
 

@@ -308,19 +308,23 @@ def _check_artist_known(client: Any, artist: str) -> None:
             raise with_research_hint(exc, artist) from None
 
 
-def _notes_in_gm(notes: dict[str, Any]) -> Any:
+def _notes_in_gm(notes: dict[str, Any], answer_map: Any) -> Any:
     """A file's notes JSON as a clip at General MIDI pitches: the JSON has the pitches of the drum map it names
     (`drum_map`; a daemon of an earlier release sent General MIDI and no name)."""
     from mididrumigen.midi.drum_maps import GM, translate_clip
     from mididrumigen.midi.notes import Clip
 
     clip = Clip.from_json(notes)
-    played_on = notes.get("drum_map") or "gm"
-    return clip if played_on == "gm" else translate_clip(clip, str(played_on), GM)
+    played_on = str(notes.get("drum_map") or "gm")
+    if played_on == "gm":
+        return clip
+    # A map file (the daemon's default_drum_map) is named by its own name, which only the answer's map knows.
+    return translate_clip(clip, answer_map if played_on == answer_map.name else played_on, GM)
 
 
 def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     from mididrumigen.cli import _failure_lines, as_played_on, plural
+    from mididrumigen.midi.drum_maps import get_drum_map
     from mididrumigen.midi.grid import render_grid
 
     # The same header as in-process generate: tempo as typed, the seed to repeat it, the drummer's traits.
@@ -334,10 +338,11 @@ def _print_result(result: dict[str, Any], requested_provider: str) -> None:
     traits = (result.get("profile") or {}).get("signature_traits") or []
     if traits:
         print("  " + "; ".join(traits[:3]))
+    answer_map = get_drum_map(str(result.get("drum_map") or "gm"))
     for info in result["files"]:
         print()
         print(info["name"])
-        print(render_grid(as_played_on(_notes_in_gm(info["notes"]), str(result.get("drum_map") or "gm"))))
+        print(render_grid(as_played_on(_notes_in_gm(info["notes"], answer_map), answer_map)))
         print(f"→ {info['path']}")
     for line in _failure_lines(result.get("attempts") or [], requested_provider):
         print(line, file=sys.stderr)

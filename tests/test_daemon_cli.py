@@ -388,3 +388,27 @@ def test_a_named_provider_without_a_key_says_how_to_add_one_through_the_daemon(
     captured = capsys.readouterr()
     assert "via the daemon" in captured.out
     assert captured.err == "  anthropic: skipped (no API key; add one with: mididrumigen keys set anthropic)\n"
+
+
+@pytest.fixture
+def kit_file_by_default(isolated_dirs: Path) -> Path:
+    """A user map file (notes off General MIDI's) as the default_drum_map setting the CLI and the daemon read."""
+    isolated_dirs.mkdir(parents=True, exist_ok=True)
+    kit = isolated_dirs / "kit.toml"
+    kit.write_text('name = "my-kit"\n[pieces]\nkick = 35\nsnare = 40\nhihat_closed = 44\nhihat_open = 46\n')
+    (isolated_dirs / "config").mkdir(parents=True, exist_ok=True)
+    (isolated_dirs / "config" / "settings.toml").write_text(f"default_drum_map = {json.dumps(str(kit))}\n")
+    return kit
+
+
+def test_the_grid_on_the_default_map_file_is_the_same_with_and_without_the_daemon(
+    kit_file_by_default: Path, running_daemon: DaemonInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The daemon writes for the map file of its settings and names it in the notes JSON by the map's own
+    # name ("my-kit"): the CLI reads that back through the file the answer's drum_map gives.
+    grids = {}
+    for daemon in ("no", "yes"):
+        args = ["generate", "--style", "funk", "--bars", "1", "--variations", "1", "--seed", "3", "--daemon", daemon]
+        assert main(args) == 0, capsys.readouterr().err
+        grids[daemon] = [line for line in capsys.readouterr().out.splitlines() if line.count("|") >= 2]
+    assert grids["yes"] == grids["no"] and len(grids["no"]) > 3
