@@ -783,3 +783,47 @@ def test_found_beats_in_quarters_with_a_two_bar_phrase_are_not_read_as_eighths()
     times = np.array([step * sixteenth for step, _ in steps])
     classes = [name for _, name in steps]
     assert not found_beats_are_eighths(times, np.full(len(times), 110.0), classes, grid, (6, 8))
+
+
+def odd_meter_fast_swing(tempo: float, beats_per_bar: int, bars: int, early_ticks: int = 0) -> Clip:
+    """A fast 'ding ding-a ding' in 3/4 or 5/4 written to a file: the ride on every beat, a swung
+    skip note (at 62 %) before the even beats; beat 1's ride left out every other bar and the beats
+    played early_ticks ahead (the skip notes and a soft kick on every beat where written)."""
+    notes = []
+    for bar in range(bars):
+        for beat in range(beats_per_bar):
+            tick = (bar * beats_per_bar + beat) * TPB
+            if beat or bar % 2 == 0:
+                notes.append(Note(RIDE, 90, max(0, tick - early_ticks), 60))
+            if beat % 2 == 0 and beat + 1 < beats_per_bar:
+                notes.append(Note(RIDE, 60, tick + round(0.62 * TPB), 60))
+            notes.append(Note(KICK, 40, tick, 60))
+    return through_midi_file(notes, tempo, (beats_per_bar, 4), bars)
+
+
+def test_a_fast_swing_ride_in_three_four_is_counted_in_its_quarters() -> None:
+    # Read at half, a 3/4 bar holds a beat and a half: the beats the grid calls its own and the
+    # ones it calls half beats change places every bar, so beat 1's missing ride thins either
+    # (the rule asks the same of both), and a ride played a little ahead of a beat is on it.
+    clip = odd_meter_fast_swing(180.0, 3, 8, early_ticks=TPB // 20)
+    assert analyze_clip(clip).tempo_bpm == pytest.approx(180.0, rel=0.02)
+
+
+def test_a_two_bar_fast_swing_in_five_four_is_counted_in_its_quarters() -> None:
+    # Two bars of a fast 5/4 ride hold a dozen ride hits: enough to hear 'ding ding-a ding'.
+    clip = odd_meter_fast_swing(172.0, 5, 2)
+    assert analyze_clip(clip).tempo_bpm == pytest.approx(172.0, rel=0.02)
+
+
+def test_a_grid_a_third_of_a_beat_off_in_six_eight_is_moved_by_that_third() -> None:
+    from mididrumigen.analysis.midi_features import beats_through_clip_start
+    from mididrumigen.analysis.tempo import BeatGrid
+
+    # 8ths at 0.2 s, three to the dotted quarter (0.6 s); a grid putting the first hit at 0.37
+    # of its beat (a third, played a little late against it) is a third off, not half a beat.
+    times = np.arange(24) * 0.2
+    off = BeatGrid(period_s=0.6, phase_s=-0.37 * 0.6)
+    moved = beats_through_clip_start(off, times, compound=True)
+    assert moved.beat_position(0.0) % 1.0 == pytest.approx(0.0, abs=1e-9)
+    # Outside a compound file the same grid moves by half a beat, as before.
+    assert beats_through_clip_start(off, times).beat_position(0.0) % 1.0 == pytest.approx(0.87, abs=1e-9)
