@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,17 @@ from mididrumigen.jobs import JobContext
 from mididrumigen.research import orchestrator as research
 from mididrumigen.settings import Settings
 from tests.store.test_store import make_profile
+
+
+@contextlib.asynccontextmanager
+async def started_app(tmp_path: Path) -> AsyncIterator[App]:
+    """A started app on a data folder under tmp_path, closed afterwards."""
+    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.close()
 
 
 async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
@@ -32,9 +45,7 @@ async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
 
     monkeypatch.setattr(research, "research_artist", fake_research)
     monkeypatch.setattr(research, "augment_artist", fake_augment)
-    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
-    await app.start()
-    try:
+    async with started_app(tmp_path) as app:
         first = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "hook drummer"}), 10)
         assert first["status"] == "succeeded", first
         assert first["result"]["artist"] == "Hook Drummer"
@@ -43,8 +54,6 @@ async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
         assert calls == [("research", "hook drummer", False), ("augment", "Hook Drummer", True)]
         row = await app.store.get_artist("HOOK DRUMMER")
         assert row is not None and row.research_status == "cached" and row.confidence == 0.9
-    finally:
-        await app.close()
 
 
 async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +62,7 @@ async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monke
 
     monkeypatch.setattr(research, "research_artist", broken)
     monkeypatch.setattr(research, "augment_artist", broken)
-    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
-    await app.start()
-    try:
+    async with started_app(tmp_path) as app:
         await app.store.save_profile(make_profile("Known Drummer"))
         job_id = await app.scheduler.submit("research", {"artist": "Known Drummer", "augment": True})
         job = await app.scheduler.wait(job_id, 10)
@@ -66,8 +73,6 @@ async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monke
         job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
         assert job["status"] == "failed" and job["error"] == "every source was unreachable"
         assert await app.store.get_artist("Lost Cause") is None
-    finally:
-        await app.close()
 
 
 async def test_failed_research_in_a_job_is_settled_once_by_the_jobs_hook(
@@ -90,9 +95,7 @@ async def test_failed_research_in_a_job_is_settled_once_by_the_jobs_hook(
 
     monkeypatch.setattr(research, "_research", nothing_found)
     monkeypatch.setattr(research, "settle_unfinished_research", counted)
-    app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
-    await app.start()
-    try:
+    async with started_app(tmp_path) as app:
         job = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "Lost Cause"}), 10)
         assert job["status"] == "failed" and job["error"] == "no sources found for 'Lost Cause'"
         assert seen == ["researching"] and settled == ["Lost Cause"]  # listed while researched; settled once
@@ -117,5 +120,3 @@ async def test_failed_research_in_a_job_is_settled_once_by_the_jobs_hook(
         assert row is not None and row.research_status == builtin.research_status  # not left "researching"
         row = await app.store.get_artist("Jon Bonhamm")
         assert row is not None and row.research_status == "cached"
-    finally:
-        await app.close()
