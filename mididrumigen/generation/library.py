@@ -377,11 +377,10 @@ def groove_offsets(bar_of_note: np.ndarray, classes: list[str], bars: int, avail
     All starts when no excerpt of the performance qualifies.
     """
     count = available + bars - 1
-    hits = np.bincount(bar_of_note[(bar_of_note >= 0) & (bar_of_note < count)], minlength=count)[:count]
-    toms = np.zeros(count, dtype=int)
-    for bar, kit_class in zip(bar_of_note, classes, strict=True):
-        if 0 <= bar < count and kit_class.startswith("tom"):
-            toms[bar] += 1
+    inside = (bar_of_note >= 0) & (bar_of_note < count)
+    is_tom = np.array([kit_class.startswith("tom") for kit_class in classes], dtype=bool)
+    hits = np.bincount(bar_of_note[inside], minlength=count)
+    toms = np.bincount(bar_of_note[inside & is_tom], minlength=count)
     floor = GROOVE_BAR_SHARE * float(np.median(hits)) if count else 0.0
     good = [
         start
