@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class UserError(Exception):
@@ -87,3 +90,14 @@ def missing_extra(extra: str, exc: ImportError) -> UserError:
         code="missing_extra",
         status=501,
     )
+
+
+def name_not_resolved(exc: aiohttp.ClientConnectorError) -> bool:
+    """Whether a connection failed because the host name could not be resolved (DNS), not a refused or
+    timed-out connection: research gives up on such a host at once, the provider probe says "offline?"."""
+    import socket
+
+    import aiohttp
+
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)  # aiohttp 3.10 and later
+    return (dns_error is not None and isinstance(exc, dns_error)) or isinstance(exc.os_error, socket.gaierror)

@@ -7,7 +7,6 @@ import email.utils
 import json
 import logging
 import random
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from mididrumigen import __version__
+from mididrumigen.errors import name_not_resolved
 
 log = logging.getLogger(__name__)
 
@@ -232,13 +232,6 @@ class HttpClient:
         if key in self.limiter.down:
             self.limiter.down.discard(key)
             log.warning("%s is reachable again", key)
-
-
-def name_not_resolved(exc: aiohttp.ClientConnectorError) -> bool:
-    """Whether a connection failed because the host name could not be resolved (DNS), not a refused or
-    timed-out connection."""
-    dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)  # aiohttp 3.10 and later
-    return (dns_error is not None and isinstance(exc, dns_error)) or isinstance(exc.os_error, socket.gaierror)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mididrumigen.errors import name_not_resolved
 from mididrumigen.keys import key_status
 from mididrumigen.settings import Settings
 
@@ -54,8 +54,7 @@ def why_unreachable(exc: BaseException, timeout_s: float = PROBE_TIMEOUT_S) -> s
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
         return "secure connection refused (TLS certificate not accepted)"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)  # aiohttp 3.10 and later
-        if (dns_error is not None and isinstance(exc, dns_error)) or isinstance(exc.os_error, socket.gaierror):
+        if name_not_resolved(exc):
             return "name not resolved (offline?)"
         if exc.os_error.errno == errno.ECONNREFUSED:
             return "connection refused (is the server running?)"
