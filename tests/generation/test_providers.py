@@ -22,6 +22,7 @@ from mididrumigen.generation.providers.base import (
 from mididrumigen.generation.providers.google import gemini_schema
 from mididrumigen.settings import Settings
 from tests.fakes.llm_servers import API_KEYS, FakeLLMServer
+from tests.fakes.offline_resolver import NoNameResolves
 
 SPEC = GridSpec(bars=2, time_signature=(4, 4), tempo_bpm=100.0, pieces=BASE_PIECES)
 SCHEMA = groove_schema(SPEC)
@@ -225,16 +226,6 @@ def test_retry_after_parses_seconds_dates_and_milliseconds() -> None:
     assert retry_after_seconds({}) is None
 
 
-class _NoNameResolves:
-    """A resolver as offline: every host name lookup fails."""
-
-    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Any]:
-        raise OSError(None, "Temporary failure in name resolution")
-
-    async def close(self) -> None:
-        return None
-
-
 async def test_unreachable_providers_are_told_in_words() -> None:
     import asyncio
 
@@ -243,7 +234,7 @@ async def test_unreachable_providers_are_told_in_words() -> None:
 
     from mididrumigen.generation.providers.status import probe_url
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_NoNameResolves())) as offline:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=NoNameResolves())) as offline:
         dns = await probe_url(offline, "https://api.anthropic.com")
 
     async def stall(request: web.Request) -> web.Response:

@@ -10,7 +10,6 @@ import random
 import time
 
 import aiohttp
-import aiohttp.abc
 import pytest
 
 from mididrumigen.research.http import (
@@ -21,6 +20,7 @@ from mididrumigen.research.http import (
     retry_after_s,
     user_agent,
 )
+from tests.fakes.offline_resolver import NoNameResolves
 from tests.fakes.research_servers import FakeResearchServer
 
 
@@ -179,22 +179,8 @@ async def test_oversized_bodies_are_refused(http: HttpClient, fake_server: FakeR
         await http.get(s2_url(fake_server), service="semantic_scholar", max_bytes=100)
 
 
-class _NoNameResolves(aiohttp.abc.AbstractResolver):
-    """A resolver as offline: every host name lookup fails, as getaddrinfo does without a network."""
-
-    def __init__(self) -> None:
-        self.lookups = 0
-
-    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[aiohttp.abc.ResolveResult]:
-        self.lookups += 1
-        raise OSError(None, "Temporary failure in name resolution")
-
-    async def close(self) -> None:
-        return None
-
-
 async def test_a_host_name_that_does_not_resolve_is_not_retried() -> None:
-    resolver = _NoNameResolves()
+    resolver = NoNameResolves()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver)) as session:
         http = HttpClient(session, HostRateLimiter(), backoff_base_s=1.0, request_timeout_s=2.0, seed=1)
         loop = asyncio.get_running_loop()
