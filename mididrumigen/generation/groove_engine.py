@@ -656,13 +656,8 @@ def _place_ghosts(
             fill_start[e[0]] = min(fill_start.get(e[0], e[1]), e[1])
     grid = list(patterns.ghost_grid)
     rng.shuffle(grid)
-    # Last resort for very ghost-heavy players: chatter on the beats too (never on the downbeat),
-    # and in 6/8 or 12/8 on the 16ths between the 8ths (not in a triplet feel, whose 8ths are the finest).
-    beats = [start for start, _ in patterns.groups[1:]]
-    between: list[int] = []
-    if patterns.compound and not settings.style.triplet_feel:
-        between = [start + step for start, length in patterns.groups for step in range(TICKS_PER_BEAT // 4, length, TICKS_PER_BEAT // 2)]
-    order = list(dict.fromkeys([*patterns.ghost_spots, *grid, *beats, *between]))
+    # Last resort for very ghost-heavy players: chatter on the beats too, and in 6/8 or 12/8 on the 16ths.
+    order = list(dict.fromkeys([*patterns.ghost_spots, *grid, *patterns.ghost_last_resort]))
     bars = list(range(settings.bars))
     added: list[_Event] = []
     for tick in order:

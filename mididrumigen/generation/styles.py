@@ -172,6 +172,7 @@ class MeterPatterns:
     open_spots: tuple[int, ...]  # ticks where the hat may open
     ghost_spots: tuple[int, ...]  # preferred ghost ticks (straight grid), in priority order
     ghost_grid: tuple[int, ...]  # every tick a ghost note may go (straight grid)
+    ghost_last_resort: tuple[int, ...]  # where a very ghost-heavy player may go once the grid is full
 
 
 def meter_groups(meter: tuple[int, int]) -> tuple[tuple[int, int], ...]:
@@ -600,7 +601,20 @@ def meter_patterns(key: str, meter: tuple[int, int]) -> MeterPatterns:
         open_spots=open_spots,
         ghost_spots=tuple(h.tick for h in ghost_hits),
         ghost_grid=_ghost_grid(groups, is_compound(meter), style.triplet_feel),
+        ghost_last_resort=_ghost_last_resort(groups, is_compound(meter), style.triplet_feel),
     )
+
+
+def _ghost_last_resort(groups: tuple[tuple[int, int], ...], compound: bool, triplet_feel: bool) -> tuple[int, ...]:
+    """The beats (never the downbeat) and, in 6/8 or 12/8, the 16ths between the 8ths.
+
+    Not in a triplet feel, whose 8ths are the finest.
+    """
+    beats = [start for start, _ in groups[1:]]
+    if not compound or triplet_feel:
+        return tuple(beats)
+    step = TICKS_PER_BEAT // 2
+    return (*beats, *(start + tick for start, length in groups for tick in range(TICKS_PER_BEAT // 4, length, step)))
 
 
 def _ghost_grid(groups: tuple[tuple[int, int], ...], compound: bool, triplet_feel: bool) -> tuple[int, ...]:
