@@ -28,6 +28,7 @@ from mididrumigen.research.collectors.base import (
 from mididrumigen.research.embeddings import TextEmbedder, embed_profile
 from mididrumigen.research.http import SERVICE_INTERVAL_S, HostRateLimiter, HttpClient
 from mididrumigen.research.profile_builder import BuildReport, build_profile, merge_records
+from mididrumigen.store.store import same_artist_name
 
 if TYPE_CHECKING:
     import aiohttp
@@ -211,8 +212,8 @@ async def run_research(
     name = builtin.artist_name if builtin is not None else cleaned
     # The job's hook (research_stopped) settles `artist`, as queued: settling it here too would first mark a
     # name the job created "failed", then remove it. Research with no job (the CLI), or whose name led to
-    # another (a built-in drummer), is settled here.
-    settle_here = job is None or name != artist
+    # another artist (a built-in drummer, not the same name in another case), is settled here.
+    settle_here = job is None or not same_artist_name(name, artist)
     store = deps.store
     known_before = await store.get_artist(name) is not None
     await store.set_research_status(name, "researching")

@@ -50,6 +50,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def same_artist_name(a: str, b: str) -> bool:
+    """Whether two names are one artist row: artists.name is COLLATE NOCASE, which folds ASCII letters only
+    ("john bonham" is "John Bonham"; "TRÉ COOL" is not "Tré Cool")."""
+    return a.encode().lower() == b.encode().lower()  # bytes.lower() folds ASCII bytes only, as NOCASE does
+
+
 def embedding_blob(embedding: Iterable[float]) -> bytes:
     """Pack a 384-d embedding for sqlite-vec, or raise ValueError."""
     values = [float(v) for v in embedding]

@@ -120,3 +120,11 @@ async def test_failed_research_in_a_job_is_settled_once_by_the_jobs_hook(
         assert row is not None and row.research_status == builtin.research_status  # not left "researching"
         row = await app.store.get_artist("Jon Bonhamm")
         assert row is not None and row.research_status == "cached"
+
+        # The built-in drummer named in another case is the job's own artist (one row): settled once, by the hook.
+        settled.clear()
+        job_id = await app.scheduler.submit("research", {"artist": "john bonham", "augment": True})
+        assert (await app.scheduler.wait(job_id, 10))["status"] == "failed"
+        assert settled == ["john bonham"]
+        row = await app.store.get_artist("John Bonham")
+        assert row is not None and row.research_status == builtin.research_status

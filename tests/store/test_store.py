@@ -13,6 +13,7 @@ import pytest
 from mididrumigen.profile import QuantitativeParams, StyleProfile
 from mididrumigen.store import EMBEDDING_DIMS, Store
 from mididrumigen.store.db import migration_files
+from mididrumigen.store.store import same_artist_name
 
 
 def make_profile(name: str, embedding: list[float] | None = None, confidence: float = 0.7) -> StyleProfile:
@@ -114,6 +115,12 @@ async def test_delete_artist_removes_profile_sources_and_embedding(store: Store)
         row = await store.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
         assert row is not None and row["n"] == 0, table
     assert not await store.delete_artist("Gone")
+
+
+async def test_same_artist_name_is_one_row_exactly_as_the_store_finds_it(store: Store) -> None:
+    await store.set_research_status("Tré Cool", "cached")
+    for other in ("Tré Cool", "tré cool", "TRé COOL", "TRÉ COOL", "Tre Cool"):
+        assert same_artist_name("Tré Cool", other) == (await store.get_artist(other) is not None), other
 
 
 async def test_an_artist_under_research_is_neither_deleted_nor_reset_in_the_same_transaction(store: Store) -> None:
