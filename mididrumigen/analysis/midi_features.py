@@ -17,6 +17,16 @@ from mididrumigen.analysis.tempo import (
     fit_beat_grid,
     tempo_scores,
 )
+from mididrumigen.midi.humanize import (
+    LOCAL_MIN_STARTS,
+    LOCAL_PAIRS,
+    LOCAL_START_ROUNDS,
+    START_HALF_WIDTH,
+    START_WINDOW_ROUNDS,
+    STRAIGHT_SIXTEENTH_EDGE,
+    SWING_HALF_WIDTH,
+    SWING_WINDOW,
+)
 from mididrumigen.midi.kit import KIT_CLASSES, kit_class_of_pitch
 from mididrumigen.midi.notes import NOTE_ORDER, Clip
 
@@ -35,16 +45,9 @@ CLASS_WEIGHT: dict[str, float] = {
 OTHER_WEIGHT = 0.3  # percussion outside the nine kit classes
 GHOST_FACTOR = 0.5  # a ghost note is below half the player's accent level
 ACCENT_PERCENTILE = 90.0
-SWING_WINDOW = (0.45, 0.72)  # where the off-beat of a pair may sit (straight .. hard swing)
-# Hits this close to the swing peak count toward the median. Played off-beats scatter around
-# their place by 0.05-0.08 of a pair (the engine's humanising; GMD players as much): a window of
-# +-0.07 kept under half of them, so its median followed the chance bumps of the scatter and a
-# beat grid 0.2 % off read another swing. Set on the fidelity renders (in-sample): 0.085-0.13
-# all read more of them right where the tempo is right (95.9 % at 0.07; 97-98 %), 0.11 most.
-SWING_HALF_WIDTH = 0.11
-LOCAL_PAIRS = 4  # pair starts this many pairs either side of a pair place it (a slow grid drift cancels)
-LOCAL_MIN_STARTS = 3  # fewer hits near those pair starts: the clip-wide median start
-STRAIGHT_SIXTEENTH_EDGE = 0.70  # above this, with 'e' sixteenths present, hits are 'a' sixteenths
+# The swing measure's constants (SWING_WINDOW, SWING_HALF_WIDTH, LOCAL_PAIRS, the start windows
+# and rounds) are defined with the groove engine's numpy-free copy of measure_swing_percent
+# (mididrumigen.midi.humanize) and imported from there, so the two cannot drift apart.
 COMPOUND_METERS = ((6, 8), (12, 8))
 TOMS = ("tom_low", "tom_mid", "tom_high")
 EARLY_BEATS = 0.125  # how far ahead of a bar line a hit still counts as on it
@@ -59,13 +62,6 @@ COMPOUND_OFF_DOWNBEAT_SLOTS: dict[tuple[int, int], tuple[int, ...]] = {(6, 8): (
 # Levels tried there, as dotted quarters per heard beat: the comb may hear the 8ths, a
 # dotted quarter's pair of 8ths, the quarters, the dotted quarters themselves or a bar of 6/8.
 COMPOUND_LEVELS = (1 / 6, 1 / 3, 1 / 2, 2 / 3, 1.0, 2.0)
-START_WINDOW_ROUNDS = 3  # re-centrings of the pair-start window in measure_swing_percent
-# Then rounds of taking as pair starts the hits near each pair's local start (not the clip-wide
-# one): a beat grid a few tenths of a percent off the played tempo (a tempo estimate) drifts a
-# tenth of a beat from the starts at the clip's ends, out of a clip-wide window. On the fidelity
-# renders (in-sample) swing where the tempo is right: 97.9 % with none, 98.4 % one, 99.4 % three.
-LOCAL_START_ROUNDS = 3
-START_HALF_WIDTH = 0.12  # how near a pair's start, in pairs, a hit counts as that start
 CUE_TOLERANCE_BEATS = 0.12  # how far from a beat a hit still counts as on it
 CUE_EVERY_BAR = 0.6  # a beat is 'played every bar' when at least this share of bars have it
 CUE_ON_BEATS = 0.6  # and, in the median bar, at least this share of the cue's hits must sit on beats
