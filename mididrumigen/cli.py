@@ -182,7 +182,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     request = _build_request(args, settings)
     from mididrumigen.midi.drum_maps import get_drum_map
 
-    get_drum_map(request.drum_map)  # fail before any work on a bad map name or file
+    drum_map = get_drum_map(request.drum_map)  # fail before any work on a bad map name or file; read it once
     profile = None
     if request.artist is not None:
         profile = _resolve_profile(settings, request.artist)
@@ -209,7 +209,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     label = profile.artist_name if profile is not None else str(request.style)
     out_dir = args.out if args.out is not None else artist_folder(settings.output_dir, label)
     _stat_user_path(out_dir, "output folder")  # a loop of links or a too-long name, as one line
-    paths = write_clips(clips, out_dir, label, drum_map=request.drum_map)
+    paths = write_clips(clips, out_dir, label, drum_map=drum_map)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     first = clips[0]
     if args.json:
@@ -243,7 +243,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     for clip, path in zip(clips, paths, strict=True):
         print()
         print(clip.name)
-        print(render_grid(as_played_on(clip, request.drum_map)))
+        print(render_grid(as_played_on(clip, drum_map)))
         print(f"→ {path}")
     for line in _failure_lines(attempts, request.provider):
         print(line, file=sys.stderr)

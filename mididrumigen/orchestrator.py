@@ -314,7 +314,8 @@ async def generate_with_profile(
     # On the loop, not in a thread: a few small files without fsync take well under a millisecond,
     # less than handing them to a thread and back costs in wake-ups and GIL switches.
     # The notes JSON gives the pitches the files play (a script or the Live device plays them as they are).
-    generated.clips = clips_on_kit(generated.clips, request.drum_map)
+    drum_map = get_drum_map(request.drum_map)  # once: a map file is read and checked here, not per use
+    generated.clips = clips_on_kit(generated.clips, drum_map)
     paths = write_clips(generated.clips, out_dir, label)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     file_ids = await app.store.record_generation(
@@ -329,7 +330,7 @@ async def generate_with_profile(
     )
     summary = app.profile_summary(profile) if profile is not None else None
     return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms, profile_json=summary,
-                            notes_map=get_drum_map(request.drum_map).name)
+                            notes_map=drum_map.name)
 
 
 async def generate_now(app: App, request: GenerationRequest) -> GenerationResult:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mididrumigen.errors import UserError
 from mididrumigen.files import safe_slug, write_atomic
 from mididrumigen.midi.kit import GM_PITCH_BY_PIECE
 from mididrumigen.midi.notes import Clip, Note
+
+if TYPE_CHECKING:
+    from mididrumigen.midi.drum_maps import DrumMap
 
 # When a target kit lacks a piece, the closer pieces a drummer would reach for instead, nearest
 # first. They are followed on (a floor tom falls to the low tom, then the mid, ...) until the kit
@@ -94,9 +98,10 @@ def artist_folder(output_dir: Path, label: str) -> Path:
     return output_dir / safe_slug(label, fallback="drums", max_chars=40)
 
 
-def clips_on_kit(clips: list[Clip], drum_map: str | None) -> list[Clip]:
-    """The clips (General MIDI pitches) as a file for the drum map plays them: a piece the kit lacks moved
-    to its closest substitute, every pitch the map's. None (or General MIDI) keeps GM pitches."""
+def clips_on_kit(clips: list[Clip], drum_map: str | DrumMap | None) -> list[Clip]:
+    """The clips (General MIDI pitches) as a file for the drum map (a name, file or DrumMap) plays them: a
+    piece the kit lacks moved to its closest substitute, every pitch the map's. None (or General MIDI) keeps
+    GM pitches."""
     from mididrumigen.midi.drum_maps import GM, get_drum_map, translate_clip
 
     if drum_map is None:
@@ -109,7 +114,9 @@ def clips_on_kit(clips: list[Clip], drum_map: str | None) -> list[Clip]:
     return [translate_clip(clip, GM, target) for clip in fitted]
 
 
-def write_clips(clips: list[Clip], out_dir: Path, label: str, drum_map: str | None = None) -> list[Path]:
+def write_clips(
+    clips: list[Clip], out_dir: Path, label: str, drum_map: str | DrumMap | None = None
+) -> list[Path]:
     """Render every clip first, then write each atomically; on a failure remove what was written.
 
     clips are at General MIDI pitches, written for drum_map (clips_on_kit); with drum_map None they are
