@@ -728,6 +728,7 @@ def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
     inside = (np.asarray(positions, dtype=float) % pair_beats) / pair_beats
     late = inside > 0.5
     wrapped = np.where(late, inside - 1.0, inside)
+    would_start = pair_index + late  # the pair each hit would start (the next one late in a pair)
     is_start = np.abs(wrapped) < START_HALF_WIDTH
     # Centre the start window on the starts as played, so a grid sitting a little off them
     # does not leave the earlier (or later) half of them out of the local offsets.
@@ -740,11 +741,11 @@ def measure_swing_percent(positions: np.ndarray, pair_beats: float) -> float:
         is_start = centred
     starts = wrapped[is_start]
     if len(starts) >= 4:
-        start_pairs = (pair_index + late)[is_start]
+        start_pairs = would_start[is_start]
         # Follow the starts along the clip: the hits near the local start of the pair they would
-        # start (the next one for a hit in a pair's second half) are its starts.
+        # start are its starts.
         for _ in range(LOCAL_START_ROUNDS):
-            local = _local_start_offsets(pair_index + late, start_pairs, starts, LOCAL_PAIRS)
+            local = _local_start_offsets(would_start, start_pairs, starts, LOCAL_PAIRS)
             near_local = (inside - local + 0.5) % 1.0 - 0.5  # from that local start, -0.5..0.5
             follows = np.abs(near_local) < START_HALF_WIDTH
             if np.count_nonzero(follows) < 4 or np.array_equal(follows, is_start):

@@ -365,13 +365,14 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
         if centred == chosen:
             break
         chosen = centred
+    # The pair each hit would start (the next one for a hit in a pair's second half).
+    would_start = [index + 1 if x > 0.5 else index for index, x in zip(pair_index, inside, strict=True)]
     starts_by_pair: dict[int, list[float]] = {}
-    for index, x, w in itertools.compress(zip(pair_index, inside, wrapped, strict=True), chosen):
-        starts_by_pair.setdefault(index + 1 if x > 0.5 else index, []).append(w)
+    for start, w in itertools.compress(zip(would_start, wrapped, strict=True), chosen):
+        starts_by_pair.setdefault(start, []).append(w)
     if sum(len(v) for v in starts_by_pair.values()) >= 4:
         # Follow the starts along the clip: the hits near the local start of the pair they would
-        # start (the next one for a hit in a pair's second half) are its starts.
-        would_start = [index + 1 if x > 0.5 else index for index, x in zip(pair_index, inside, strict=True)]
+        # start are its starts.
         pairs = set(pair_index).union(would_start)
         offset_of = _local_start_offsets(starts_by_pair, pairs)
         started = set(itertools.compress(range(len(chosen)), chosen))
