@@ -64,10 +64,10 @@ class GenerationResult:
 
     def to_json_text(self) -> str:
         """to_json() as compact JSON text, made without building a dict per note (the daemon's hot path)."""
-        notes_map = _json(self.notes_map)
+        notes_map = {"drum_map": self.notes_map}
         files = ",".join(
             f'{{"id":{_json(file_id)},"path":{_json(str(path))},"url":{_json(f"/api/v1/files/{file_id}")},'
-            f'"name":{_json(clip.name)},"notes":{clip.to_json_text()[:-1]},"drum_map":{notes_map}}}}}'
+            f'"name":{_json(clip.name)},"notes":{clip.to_json_text(notes_map)}}}'
             for file_id, path, clip in zip(self.file_ids, self.paths, self.generated.clips, strict=True)
         )
         head = _json(self._head())

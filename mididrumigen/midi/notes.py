@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -80,12 +81,12 @@ class Clip:
         """Return the notes JSON of ../shared/DESIGN.md."""
         return {"notes": [n.to_json() for n in sorted(self.notes, key=NOTE_ORDER)], **self._fields_json()}
 
-    def to_json_text(self) -> str:
-        """to_json() as compact JSON text; the notes are formatted directly (they are ints by contract)."""
+    def to_json_text(self, extra: Mapping[str, Any] | None = None) -> str:
+        """to_json() (with extra fields after its own) as compact JSON text; the notes are formatted directly."""
         notes = ",".join(
             [NOTE_JSON_TEXT % (n.pitch, n.velocity, n.time, n.duration) for n in sorted(self.notes, key=NOTE_ORDER)]
         )
-        fields = json.dumps(self._fields_json(), separators=(",", ":"))
+        fields = json.dumps({**self._fields_json(), **(extra or {})}, separators=(",", ":"))
         return f'{{"notes":[{notes}],{fields[1:]}'
 
     def _fields_json(self) -> dict[str, Any]:
