@@ -472,9 +472,8 @@ def thirds_of_found_beats(
     accent = accented_snare(velocities, classes)
     if np.count_nonzero(accent) < 4:
         return 8
-    sixteenths_per_bar = meter[0] * 16 // meter[1]
-    at_eighths = _bar_likeness(times_s[accent], grid.period_s / 6.0, sixteenths_per_bar)
-    at_sixteenths = _bar_likeness(times_s[accent], grid.period_s / 3.0, sixteenths_per_bar)
+    at_eighths = _bar_likeness(times_s[accent], grid.period_s, 6, meter)
+    at_sixteenths = _bar_likeness(times_s[accent], grid.period_s, 3, meter)
     return 16 if at_sixteenths - at_eighths >= THIRDS_MARGIN else 8
 
 
@@ -495,19 +494,19 @@ def found_beats_are_eighths(
     marks = accented_snare(velocities, classes) | np.array([c == "kick" for c in classes], dtype=bool)
     if np.count_nonzero(marks) < 4:
         return False
-    sixteenths_per_bar = meter[0] * 16 // meter[1]
-    as_eighths = _bar_likeness(times_s[marks], grid.period_s / 2.0, sixteenths_per_bar)
-    as_quarters = _bar_likeness(times_s[marks], grid.period_s / 4.0, sixteenths_per_bar)
-    as_dotted_quarters = _bar_likeness(times_s[marks], grid.period_s / 6.0, sixteenths_per_bar)
+    as_eighths = _bar_likeness(times_s[marks], grid.period_s, 2, meter)
+    as_quarters = _bar_likeness(times_s[marks], grid.period_s, 4, meter)
+    as_dotted_quarters = _bar_likeness(times_s[marks], grid.period_s, 6, meter)
     clearly = as_eighths - max(as_quarters, as_dotted_quarters) >= THIRDS_MARGIN
     return clearly and as_quarters < UNLIKE_BARS
 
 
-def _bar_likeness(accent_s: np.ndarray, sixteenth_s: float, sixteenths_per_bar: int) -> float:
-    """How alike consecutive bars' accents are, counted in 16ths of this length from the clip's start:
-    the mean over pairs of neighbouring bars of the share of their accented 16ths they have in common
-    (0 when no two neighbouring bars have accents)."""
-    slot = np.rint(accent_s / sixteenth_s).astype(int)
+def _bar_likeness(accent_s: np.ndarray, beat_s: float, sixteenths_per_beat: int, meter: tuple[int, int]) -> float:
+    """How alike consecutive bars of the meter are when a beat of beat_s is read as this many 16ths,
+    counted from the clip's start: the mean over pairs of neighbouring bars of the share of their
+    accented 16ths they have in common (0 when no two neighbouring bars have accents)."""
+    sixteenths_per_bar = meter[0] * 16 // meter[1]
+    slot = np.rint(accent_s / (beat_s / sixteenths_per_beat)).astype(int)
     bar, place = slot // sixteenths_per_bar, slot % sixteenths_per_bar
     accented = [set(place[bar == b].tolist()) for b in range(int(bar.max()) + 1)]
     common = [len(a & b) / len(a | b) for a, b in itertools.pairwise(accented) if a | b]
