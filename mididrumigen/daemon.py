@@ -22,6 +22,7 @@ from mididrumigen.settings import Settings, config_dir
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from filelock import BaseFileLock
 
     from mididrumigen.app import App
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DISCOVERY_FILE = "daemon.json"
 TOKEN_FILE = "token"
+LOCK_FILE = "daemon.lock"
 PORT_TRIES = 20
 SHUTDOWN_TIMEOUT_S = 3.0
 HEALTH_TIMEOUT_S = 0.5
@@ -113,6 +115,20 @@ def remove_discovery(folder: Path, pid: int) -> None:
         pass
 
 
+def claim_folder(folder: Path) -> BaseFileLock | None:
+    """Take the folder's daemon lock (the OS drops it when the process dies); None if another holds it."""
+    from filelock import FileLock, Timeout
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # Not thread-local: the lock belongs to the daemon, whichever thread ends up releasing it.
+    lock = FileLock(folder / LOCK_FILE, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return None
+    return lock
+
+
 async def serve(
     settings: Settings,
     *,
@@ -121,22 +137,47 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run the daemon until SIGINT/SIGTERM (or `stop` is set): API, scheduler and store in one loop."""
+    host = str(settings["host"])
+    if not is_loopback(host) and not settings["allow_remote"]:
+        raise ValueError(f"refusing to bind {host}: set allow_remote = true to serve beyond this machine")
+    folder = config_dir()
+    # The lock, not the discovery file, decides: two daemons started at once would both find no daemon.json.
+    lock = claim_folder(folder)
+    try:
+        # Asked even with the lock: it names the running daemon, and finds one that takes no lock (older).
+        running = await asyncio.to_thread(discover, folder)
+        if running is not None:
+            # A second daemon would share the store and the jobs, and take over (then remove) the discovery file.
+            raise UserError(
+                f"a daemon is already running at {running.url} (pid {running.pid})"
+                " for this config folder; stop it first (Ctrl-C where it runs, or kill it)"
+            )
+        if lock is None:
+            raise UserError(
+                f"another daemon holds {folder / LOCK_FILE} but does not answer yet"
+                " (starting, stopping or busy); try again in a moment, or stop it first"
+            )
+        await _serve_locked(settings, folder, host, configure=configure, ready=ready, stop=stop)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve_locked(
+    settings: Settings,
+    folder: Path,
+    host: str,
+    *,
+    configure: Callable[[App], None] | None,
+    ready: Callable[[DaemonInfo], None] | None,
+    stop: asyncio.Event | None,
+) -> None:
+    """serve() once the folder's lock is held: token, App, API, discovery file, then wait for `stop`."""
     from aiohttp import web
 
     from mididrumigen.api import GUARD, RUNNER_OPTIONS, build_api
     from mididrumigen.app import App
 
-    host = str(settings["host"])
-    if not is_loopback(host) and not settings["allow_remote"]:
-        raise ValueError(f"refusing to bind {host}: set allow_remote = true to serve beyond this machine")
-    folder = config_dir()
-    running = await asyncio.to_thread(discover, folder)
-    if running is not None:
-        # A second daemon would share the store and the jobs, and take over (then remove) the discovery file.
-        raise UserError(
-            f"a daemon is already running at {running.url} (pid {running.pid}) for this config folder;"
-            " stop it first (Ctrl-C where it runs, or kill it)"
-        )
     token = load_or_create_token(folder)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import stat
@@ -23,7 +24,9 @@ from mididrumigen.cli import main as cli_main
 from mididrumigen.client import DaemonClient
 from mididrumigen.daemon import (
     DISCOVERY_FILE,
+    LOCK_FILE,
     DaemonInfo,
+    claim_folder,
     discover,
     load_or_create_token,
     read_discovery,
@@ -85,6 +88,52 @@ async def test_a_second_daemon_for_the_same_config_is_refused(isolated_dirs: Pat
 
     await _serve_until(Settings({"port": 0}), check)
     assert not (config_dir() / DISCOVERY_FILE).exists()
+
+
+async def _nothing(_info: DaemonInfo) -> None:
+    pass
+
+
+def _hold_lock_elsewhere(path: Path) -> subprocess.Popen[str]:
+    """Another process that takes the lock file and holds it until its stdin closes."""
+    code = (
+        "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(timeout=10);"
+        " print('held', flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+async def test_a_daemon_whose_lock_another_process_holds_is_refused(isolated_dirs: Path) -> None:
+    folder = config_dir()
+    folder.mkdir(parents=True)
+    holder = _hold_lock_elsewhere(folder / LOCK_FILE)  # a daemon that has not written daemon.json yet
+    try:
+        refused = f"^another daemon holds {re.escape(str(folder / LOCK_FILE))} but does not answer yet"
+        with pytest.raises(UserError, match=refused):
+            await asyncio.wait_for(serve(Settings({"port": 0})), 10)
+        assert not (folder / DISCOVERY_FILE).exists()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+    # The lock died with its holder.
+    await _serve_until(Settings({"port": 0, "engine_processes": 0}), _nothing)
+
+
+async def test_a_daemon_holds_its_lock_until_it_stops_so_a_restart_works_at_once(isolated_dirs: Path) -> None:
+    async def check(_info: DaemonInfo) -> None:
+        assert claim_folder(config_dir()) is None
+
+    settings = Settings({"port": 0, "engine_processes": 0})
+    await _serve_until(settings, check)
+    await _serve_until(settings, check)
+    lock = claim_folder(config_dir())
+    assert lock is not None
+    lock.release()
 
 
 async def test_taken_port_moves_to_the_next_free_one(isolated_dirs: Path) -> None:
@@ -278,6 +327,34 @@ async def _integrity(home: Path) -> str:
         return await store.db.integrity_check()
     finally:
         await store.close()
+
+
+def test_two_daemons_started_at_once_leave_one_running(isolated_dirs: Path) -> None:
+    env = _env(isolated_dirs) | {"MIDIDRUMIGEN_ENGINE_PROCESSES": "0"}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "mididrumigen", "serve"], cwd=REPO, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 20
+        while (info := discover()) is None:
+            assert time.monotonic() < deadline, "no daemon started"
+            time.sleep(0.05)
+        winner = next(p for p in procs if p.pid == info.pid)
+        loser = next(p for p in procs if p is not winner)
+        _, err = loser.communicate(timeout=15)  # without the lock both would run: this times out
+        assert loser.returncode == 2
+        assert err.count("\n") == 1 and err.startswith("mididrumigen: error: "), err
+        assert "a daemon is already running at" in err or "another daemon holds" in err, err
+        assert winner.poll() is None and discover() == info
+        assert _stop(winner) == 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    assert not (config_dir() / DISCOVERY_FILE).exists()
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("plain", "failed"), ("resumable", "succeeded")])
