@@ -77,18 +77,24 @@ class ResearchRunningError(UserError):
         return {"artist": self.artist, "task_id": self.task_id}
 
 
-# How missing_extra's message begins, so a collector's failure can be told apart from an unreachable service.
-MISSING_EXTRA_PREFIX = "this needs the '"
+class MissingExtraError(UserError):
+    """A feature whose optional dependencies (a pip extra) are not installed."""
+
+    status = 501
+    code = "missing_extra"
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra  # the extra's name, so research can tell this failure from an unreachable service
 
 
-def missing_extra(extra: str, exc: ImportError) -> UserError:
+def missing_extra(extra: str, exc: ImportError) -> MissingExtraError:
     """A clear error for a feature whose optional dependencies are not installed."""
     module = exc.name or "a module"
-    return UserError(
-        f"{MISSING_EXTRA_PREFIX}{extra}' extra ({module} is not installed): "
+    return MissingExtraError(
+        f"this needs the '{extra}' extra ({module} is not installed): "
         f"run installer/test.sh, or .venv/bin/pip install -e '.[{extra}]'",
-        code="missing_extra",
-        status=501,
+        extra,
     )
 
 

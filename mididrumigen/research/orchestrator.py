@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mididrumigen.errors import (
-    MISSING_EXTRA_PREFIX,
+    MissingExtraError,
     NotFoundError,
     UnknownArtistError,
     UserError,
@@ -76,6 +76,7 @@ class CollectorOutcome:
     sources: int = 0
     seconds: float = 0.0
     error: str = ""
+    missing_extra: str | None = None  # the pip extra it failed for want of: it asked no service
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe data."""
@@ -308,13 +309,13 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome], *, known: b
     failed = [o for o in outcomes if o.status != "ok"]
     # A collector whose extra is not installed (audio on the core install) asked no service: it neither
     # says the computer is online nor that it is not.
-    not_installed = [o for o in failed if (o.error or "").startswith(MISSING_EXTRA_PREFIX)]
+    not_installed = [o for o in failed if o.missing_extra]
     asked = [o for o in failed if o not in not_installed]
     if asked and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in asked):
         # Every service unreachable: one reason, not a DNS error per host and collector.
         details = "no research service could be reached: is this computer offline?"
         if not_installed:
-            extras = " and ".join(sorted({repr(o.error.split("'")[1]) for o in not_installed}))
+            extras = " and ".join(sorted({repr(o.missing_extra) for o in not_installed}))
             names = ", ".join(o.name for o in not_installed)
             details = f"{names}: needs the {extras} extra; the others reached no service: is this computer offline?"
     else:
@@ -404,7 +405,9 @@ async def _collect_all(
             found = []
         except Exception as exc:  # isolation: one collector's failure never stops the others
             log.info("research collector %s failed for %s: %s", name, artist, exc)
-            outcome = CollectorOutcome(name, cls.kind, "failed", 0, loop.time() - began, str(exc) or type(exc).__name__)
+            extra = exc.extra if isinstance(exc, MissingExtraError) else None
+            outcome = CollectorOutcome(name, cls.kind, "failed", 0, loop.time() - began, str(exc) or type(exc).__name__,
+                                       missing_extra=extra)
             found = []
         else:
             outcome = CollectorOutcome(name, cls.kind, "ok", len(found), loop.time() - began)

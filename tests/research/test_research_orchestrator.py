@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -314,7 +315,7 @@ def test_offline_on_the_core_install_is_still_one_short_reason() -> None:
     dns = "crossref: crossref unavailable: cannot reach api.crossref.org (Name or service not known)"
     extra = missing_extra("research", ImportError("no module", name="imageio_ffmpeg")).message
     outcomes = [CollectorOutcome(name, name, "failed", error=dns) for name in ("papers", "articles", "midi")]
-    audio = CollectorOutcome("audio", "audio", "failed", error=extra)
+    audio = CollectorOutcome("audio", "audio", "failed", error=extra, missing_extra="research")
     assert nothing_found("Zed Zebra", [*outcomes, audio]).message == (
         "no sources found for 'Zed Zebra' (audio: needs the 'research' extra; the others reached no service:"
         " is this computer offline?)"
@@ -322,6 +323,27 @@ def test_offline_on_the_core_install_is_still_one_short_reason() -> None:
     answered = CollectorOutcome("papers", "paper", "failed", error="arxiv: arxiv unavailable: http 503")
     detailed = nothing_found("Zed Zebra", [answered, *outcomes[1:], audio]).message
     assert "http 503" in detailed and "offline" not in detailed
+
+
+async def test_a_collector_missing_its_extra_says_which_extra_in_its_outcome(
+    fake_server: FakeResearchServer, store: Store, session: aiohttp.ClientSession, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The core install offline: the audio collector cannot import its extra's modules, the others reach no
+    # service (on a closed port). Without the outcome's missing_extra its failure would read as an answer.
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    closed = {k: v.replace(fake_server.base_url, "http://127.0.0.1:9") if isinstance(v, str) else v
+              for k, v in fake_server.settings().items()}
+    settings = Settings(closed | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
+    deps = ResearchDeps(settings=settings, store=store, session=session, limiter=HostRateLimiter(),
+                        embedder=HashingEmbedder(), collectors=["papers", "midi", "audio"],
+                        intervals_s=FAST_INTERVALS_S)
+    with pytest.raises(UserError) as nothing:
+        await run_research(deps, "Zed Zebra")
+    assert nothing.value.message == (
+        "no sources found for 'Zed Zebra' (audio: needs the 'research' extra; the others reached no service:"
+        " is this computer offline?)"
+    )
 
 
 def test_out_of_reach_reads_connection_failures_only() -> None:
