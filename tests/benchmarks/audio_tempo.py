@@ -14,7 +14,7 @@ figures are printed after it.
 
 Run from /work/main (about 8 minutes on 2 cores for all 426 files; --limit for a subset):
 
-    .venv/bin/python -m tests.benchmarks.audio_tempo [--limit N] [--madmom] [--excerpt-s 60]
+    .venv/bin/python -m tests.benchmarks.audio_tempo [--limit N] [--madmom] [--excerpt-s 60] [--verbose]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ MERGE_S = 0.025  # MIDI notes this close sound as one onset
 class Result:
     """One file's measurements."""
 
+    name: str
     split: str
     duration_s: float
     truth_bpm: float
@@ -95,6 +96,7 @@ def measure(row: dict[str, str], excerpt_s: float, use_madmom: bool, weights: np
         tempo, _ = af._madmom_tempo_and_beats(audio, SAMPLE_RATE_HZ)
         madmom_bpm = tempo.tempo_bpm
     return Result(
+        name=row["midi_filename"],
         split=row["split"],
         duration_s=len(audio) / SAMPLE_RATE_HZ,
         truth_bpm=truth,
@@ -126,9 +128,15 @@ def accuracy_line(label: str, results: list[Result], pick: str) -> str:
     return f"  {label:<28} n={len(pairs):3d}  Accuracy1 {acc1:6.1%}  Accuracy2 {acc2:6.1%}"
 
 
-def report(results: list[Result], jit_s: float) -> None:
-    """Print every figure."""
+def report(results: list[Result], jit_s: float, verbose: bool = False) -> None:
+    """Print every figure (verbose: also every headline file the held-out tempo misses)."""
     long = [r for r in results if r.duration_s >= MIN_DURATION_S]
+    if verbose:
+        print("headline files outside Accuracy1 (file, truth, held-out, in-sample, ratio):")
+        for r in long:
+            if not within(r.ours_bpm, r.truth_bpm):
+                ratio = r.ours_bpm / r.truth_bpm
+                print(f"  {r.name}  {r.truth_bpm:.0f}  {r.ours_bpm:.1f}  {r.in_sample_bpm:.1f}  x{ratio:.3f}")
     print(f"\nfiles: {len(results)} beat performances ({len(long)} of them >= {MIN_DURATION_S:.0f} s)")
     for name, subset in (
         (f"all >= {MIN_DURATION_S:.0f} s (headline)", long),
@@ -176,6 +184,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="deterministic subset: every k-th file to about N")
     parser.add_argument("--excerpt-s", type=float, default=60.0)
     parser.add_argument("--madmom", action="store_true", help="also measure madmom's RNN tempo (slow)")
+    parser.add_argument("--verbose", action="store_true", help="also list the headline files whose tempo is missed")
     args = parser.parse_args()
     rows = beat_rows()
     if args.limit and args.limit < len(rows):
@@ -204,7 +213,7 @@ def main() -> None:
         results.append(measure(row, args.excerpt_s, use_madmom, held_out.get(row["drummer"])))
         if i % 50 == 0:
             print(f"  {i}/{len(rows)} files, {time.perf_counter() - started:.0f} s")
-    report(results, jit_s)
+    report(results, jit_s, verbose=args.verbose)
 
 
 if __name__ == "__main__":
