@@ -14,6 +14,7 @@ if [ ! -f .venv/.dev-installed ] || [ pyproject.toml -nt .venv/.dev-installed ];
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check mididrumigen tests
+.venv/bin/ruff format --check mididrumigen tests
 .venv/bin/mypy
 .venv/bin/pytest -m "not slow" -q "$@"
 .venv/bin/pytest -m slow -q "$@" || { rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }

@@ -57,7 +57,7 @@ _SHOWN_CHARS = 100
 def _shown(path: Path) -> str:
     """A path for a one-line message, its middle cut out if it is very long."""
     text = str(path)
-    return text if len(text) <= _SHOWN_CHARS else f"{text[:60]}…{text[-(_SHOWN_CHARS - 61):]}"
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:60]}…{text[-(_SHOWN_CHARS - 61) :]}"
 
 
 def _os_reason(exc: OSError) -> str:
@@ -90,13 +90,20 @@ def _add_generate(sub: Any) -> None:
     p.add_argument("--variations", type=int, default=None, help="number of clips, 1-8 (default 4)")
     p.add_argument("--tempo", type=float, default=None, help="tempo in BPM, 40-300 (default: the drummer's)")
     p.add_argument("--time-signature", default=None, help="4/4, 3/4, 5/4, 6/8, 7/8 or 12/8")
-    p.add_argument("--drum-map", default=None, help="gm, ableton, ezdrummer, superior, ad2, logic, roland or a map file")
+    p.add_argument(
+        "--drum-map", default=None, help="gm, ableton, ezdrummer, superior, ad2, logic, roland or a map file"
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible output")
     p.add_argument("--humanize", type=float, default=None, help="0 (quantized) to 1 (fully played)")
-    p.add_argument("--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine")
     p.add_argument(
-        "--out", type=Path, default=None, help="folder to write the files in (default: generated/<drummer or style>/ in the user data dir,"
-        " or in the output_dir setting); runs in-process, not through the daemon"
+        "--provider", default="auto", help="auto, anthropic, google, openai, local or groove-engine"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write the files in (default: generated/<drummer or style>/ in the user data dir,"
+        " or in the output_dir setting); runs in-process, not through the daemon",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of grids")
     from mididrumigen.daemon_cli import add_daemon_option
@@ -295,7 +302,9 @@ def _wants_llm(request: Any, settings: Any) -> bool:
 
 
 def _add_providers(sub: Any) -> None:
-    p = sub.add_parser("providers", help="show which LLM providers are configured and reachable (keys hidden)")
+    p = sub.add_parser(
+        "providers", help="show which LLM providers are configured and reachable (keys hidden)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_providers)
 
@@ -312,8 +321,12 @@ def _cmd_providers(args: argparse.Namespace) -> int:
     for row in rows:
         order = f"#{row['order']}" if row["order"] else "--"
         configured = f"configured ({row['key_source']})" if row["configured"] else "not configured"
-        reach = f"reachable (HTTP {row['http_status']})" if row["reachable"] else f"unreachable: {row['error']}"
-        print(f"{order:>3} {row['provider']:<10} {configured:<38} {reach:<32} {row['model']} @ {row['base_url']}")
+        reach = (
+            f"reachable (HTTP {row['http_status']})" if row["reachable"] else f"unreachable: {row['error']}"
+        )
+        print(
+            f"{order:>3} {row['provider']:<10} {configured:<38} {reach:<32} {row['model']} @ {row['base_url']}"
+        )
     return 0
 
 
@@ -323,7 +336,9 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 def _add_analyze(sub: Any) -> None:
     p = sub.add_parser("analyze", help="measure tempo, swing, ghost notes and feel of a drum MIDI file")
     p.add_argument("file", type=Path, help="a .mid file")
-    p.add_argument("--trust-tempo", action="store_true", help="use the file's tempo event instead of estimating")
+    p.add_argument(
+        "--trust-tempo", action="store_true", help="use the file's tempo event instead of estimating"
+    )
     p.add_argument(
         "--drum-map",
         default=None,
@@ -465,7 +480,9 @@ def _cmd_library_add(args: argparse.Namespace) -> int:
     if found is None:
         raise UserError(f"no such folder: {_shown(folder)}")
     if not stat.S_ISDIR(found.st_mode):
-        raise UserError(f"{_shown(folder)} is a file, not a folder; give the folder that holds the MIDI files")
+        raise UserError(
+            f"{_shown(folder)} is a file, not a folder; give the folder that holds the MIDI files"
+        )
     settings = _load_settings()
     from rich.progress import Progress
 

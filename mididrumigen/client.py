@@ -49,7 +49,9 @@ class DaemonClient:
         except urllib.error.HTTPError as exc:
             raise _error_from(exc) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise UserError(f"cannot reach the daemon at {self.url}: {exc}", code="daemon_unreachable") from None
+            raise UserError(
+                f"cannot reach the daemon at {self.url}: {exc}", code="daemon_unreachable"
+            ) from None
 
     @staticmethod
     def quote(text: str) -> str:

@@ -46,7 +46,9 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     tasks = p.add_subparsers(dest="tasks_command", parser_class=parser_class)
     cancel = tasks.add_parser("cancel", help="cancel a queued or running task by its id")
     cancel.add_argument("task_id", metavar="ID", help="the task's id (first column of `mididrumigen tasks`)")
-    cancel.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print its final state as JSON")
+    cancel.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print its final state as JSON"
+    )
     cancel.set_defaults(func=cmd_tasks_cancel)
 
 
@@ -85,7 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host is not None:
         overrides["host"] = args.host
     logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     asyncio.run(serve(Settings.load(overrides=overrides)))
     return 0
@@ -254,7 +257,9 @@ def generate_via_daemon(args: argparse.Namespace) -> int | None:
         return None
     if args.drum_map is not None and drum_map is None:
         if args.daemon == "yes":
-            raise UserError("a drum map file cannot be used with --daemon yes: the daemon takes built-in map names")
+            raise UserError(
+                "a drum map file cannot be used with --daemon yes: the daemon takes built-in map names"
+            )
         return None
     client = daemon_client(args.daemon)
     if client is None:

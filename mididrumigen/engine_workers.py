@@ -61,7 +61,10 @@ class EngineWorkers:
         for _ in range(count):
             ours, theirs = context.Pipe()
             process = context.Process(
-                target=serve_engine_requests, args=(theirs, os.getpid()), name="mididrumigen-engine", daemon=True
+                target=serve_engine_requests,
+                args=(theirs, os.getpid()),
+                name="mididrumigen-engine",
+                daemon=True,
             )
             process.start()
             theirs.close()
@@ -79,7 +82,9 @@ class EngineWorkers:
         try:
             self._loop.add_reader(worker.connection.fileno(), self._read, worker)
         except NotImplementedError:
-            threading.Thread(target=self._read_in_thread, args=(worker,), name="engine-reader", daemon=True).start()
+            threading.Thread(
+                target=self._read_in_thread, args=(worker,), name="engine-reader", daemon=True
+            ).start()
 
     def _read(self, worker: _EngineWorker) -> None:
         try:
@@ -150,7 +155,9 @@ class EngineWorkers:
         future: asyncio.Future[list[PackedClip]] = self._loop.create_future()
         worker.pending[job_id] = future
         try:
-            worker.connection.send_bytes(data)  # small (a request and at most one profile): never fills the pipe
+            worker.connection.send_bytes(
+                data
+            )  # small (a request and at most one profile): never fills the pipe
         except OSError:
             self._lost(worker)
             raise BrokenProcessPool("the groove engine's worker process died") from None

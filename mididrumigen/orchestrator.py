@@ -45,8 +45,12 @@ class GenerationResult:
     paths: list[Path]
     file_ids: list[str]
     generation_time_ms: float
-    profile_json: dict[str, Any] | None = None  # profile_summary(profile), when the caller has it made already
-    notes_map: str = "gm"  # the drum map the clips' pitches follow: the files' (generated.clips are as written)
+    profile_json: dict[str, Any] | None = (
+        None  # profile_summary(profile), when the caller has it made already
+    )
+    notes_map: str = (
+        "gm"  # the drum map the clips' pitches follow: the files' (generated.clips are as written)
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The POST /generate answer."""
@@ -90,8 +94,11 @@ class GenerationResult:
             "attempts": self.generated.attempts,
             "generation_time_ms": round(self.generation_time_ms, 2),
             "profile": (
-                self.profile_json if self.profile_json is not None
-                else profile_summary(self.profile) if self.profile else None
+                self.profile_json
+                if self.profile_json is not None
+                else profile_summary(self.profile)
+                if self.profile
+                else None
             ),
         }
 
@@ -329,8 +336,16 @@ async def generate_with_profile(
         cost=generated.cost,
     )
     summary = app.profile_summary(profile) if profile is not None else None
-    return GenerationResult(request, profile, generated, paths, file_ids, elapsed_ms, profile_json=summary,
-                            notes_map=drum_map.name)
+    return GenerationResult(
+        request,
+        profile,
+        generated,
+        paths,
+        file_ids,
+        elapsed_ms,
+        profile_json=summary,
+        notes_map=drum_map.name,
+    )
 
 
 async def generate_now(app: App, request: GenerationRequest) -> GenerationResult:
@@ -386,7 +401,11 @@ async def queue_research(
         return collects_all(active["params"].get("kinds"), kinds)
 
     return await app.scheduler.submit_once(
-        "research", params, artist=artist, covered_by=covered_by, research_status=None if augment else "pending"
+        "research",
+        params,
+        artist=artist,
+        covered_by=covered_by,
+        research_status=None if augment else "pending",
     )
 
 
@@ -435,7 +454,11 @@ async def research_and_save(app: App, artist: str, job: JobContext) -> StyleProf
     await store.set_research_status(artist, "researching")
     profile = await run_research(app, artist, job)
     await job.set_stage("saving profile", 95)
-    origin = "builtin" if profile.sources_count.get("builtin") and sum(profile.sources_count.values()) == 1 else "research"
+    origin = (
+        "builtin"
+        if profile.sources_count.get("builtin") and sum(profile.sources_count.values()) == 1
+        else "research"
+    )
     await store.save_profile(profile, origin=origin)
     if profile.artist_name.casefold() != artist.casefold():
         # The name researched resolved to another (e.g. "bonham" -> "John Bonham"): keep no stale row.
@@ -453,13 +476,19 @@ async def research_stopped(app: App, job_id: str, params: dict[str, Any], status
     artist = params.get("artist")
     if isinstance(artist, str):
         new = bool(params.get("new_artist"))
-        await settle_unfinished_research(app.store, artist, new=new, job_id=job_id, resumes=status == "queued")
+        await settle_unfinished_research(
+            app.store, artist, new=new, job_id=job_id, resumes=status == "queued"
+        )
 
 
 async def research_job(app: App, job: JobContext) -> dict[str, Any]:
     """Job handler for kind 'research' (params: artist, augment)."""
     profile = await research_and_save(app, str(job.params["artist"]), job)
-    return {"artist": profile.artist_name, "confidence": profile.confidence_score, "profile": profile_summary(profile)}
+    return {
+        "artist": profile.artist_name,
+        "confidence": profile.confidence_score,
+        "profile": profile_summary(profile),
+    }
 
 
 async def generate_job(app: App, job: JobContext) -> dict[str, Any]:
@@ -487,7 +516,9 @@ async def researched_profile(app: App, job: JobContext, artist: str) -> StylePro
         research_id, _ = await queue_research(app, artist)
 
     async def show(state: dict[str, Any]) -> None:
-        stage = "waiting for a research slot" if state["status"] == "queued" else f"researching: {state['stage']}"
+        stage = (
+            "waiting for a research slot" if state["status"] == "queued" else f"researching: {state['stage']}"
+        )
         await job.set_stage(stage, 5 + 0.8 * float(state["progress"]))
 
     final = await app.scheduler.follow(research_id, show)

@@ -31,32 +31,64 @@ SETTINGS: tuple[Setting, ...] = (
     # Generation defaults
     Setting("default_bars", 4, "Bars per clip when a request does not say."),
     Setting("default_variations", 4, "Variations per request when a request does not say."),
-    Setting("default_drum_map", "gm", "Drum map for written files: gm, ableton, ezdrummer, superior, ad2, logic, roland, or a map file."),
+    Setting(
+        "default_drum_map",
+        "gm",
+        "Drum map for written files: gm, ableton, ezdrummer, superior, ad2, logic, roland, or a map file.",
+    ),
     Setting("default_humanize", 0.6, "How played the output feels, 0 (quantized) to 1."),
     # Daemon
     Setting("host", "127.0.0.1", "Address the daemon binds; keep loopback unless you know why not."),
     Setting("port", 8765, "Preferred daemon port; the next free one is used if it is taken."),
     Setting("allow_remote", False, "Allow binding a non-loopback host."),
     Setting("max_body_bytes", 1_000_000, "Largest request body the API accepts."),
-    Setting("rate_limit_per_hour", 100, "Research and generation requests that start work, per hour and client address: every program on this computer shares one count (all come from 127.0.0.1); refused requests do not count; 0 means no limit."),
+    Setting(
+        "rate_limit_per_hour",
+        100,
+        "Research and generation requests that start work, per hour and client address: every program on this computer shares one count (all come from 127.0.0.1); refused requests do not count; 0 means no limit.",
+    ),
     Setting("research_concurrency", 1, "Research jobs that may run at once."),
     Setting("generation_concurrency", 4, "Generation jobs that may run at once."),
-    Setting("engine_processes", 1, "Worker processes the daemon runs the groove engine in (the other cores); 0 runs it in a thread."),
+    Setting(
+        "engine_processes",
+        1,
+        "Worker processes the daemon runs the groove engine in (the other cores); 0 runs it in a thread.",
+    ),
     # LLM providers
-    Setting("provider_order", ["anthropic", "google", "openai"], "Providers tried in order before the groove engine."),
+    Setting(
+        "provider_order",
+        ["anthropic", "google", "openai"],
+        "Providers tried in order before the groove engine.",
+    ),
     Setting("anthropic_base_url", "https://api.anthropic.com", "Anthropic API base URL."),
     Setting("anthropic_model", "claude-sonnet-4-6", "Anthropic model name."),
     Setting("google_base_url", "https://generativelanguage.googleapis.com", "Gemini API base URL."),
     Setting("google_model", "gemini-2.5-flash", "Gemini model name."),
     Setting("openai_base_url", "https://api.openai.com/v1", "OpenAI API base URL."),
     Setting("openai_model", "gpt-4.1-mini", "OpenAI model name."),
-    Setting("local_base_url", "http://127.0.0.1:11434/v1", "OpenAI-compatible local server (Ollama, LM Studio, llama.cpp)."),
+    Setting(
+        "local_base_url",
+        "http://127.0.0.1:11434/v1",
+        "OpenAI-compatible local server (Ollama, LM Studio, llama.cpp).",
+    ),
     Setting("local_model", "llama3.1", "Model name on the local server."),
-    Setting("local_enabled", False, "Use the OpenAI-compatible local server (tried after provider_order unless listed in it)."),
-    Setting("llm_retry_wait_max_s", 5.0, "Longest Retry-After wait before retrying the same provider; longer waits fail over instead."),
+    Setting(
+        "local_enabled",
+        False,
+        "Use the OpenAI-compatible local server (tried after provider_order unless listed in it).",
+    ),
+    Setting(
+        "llm_retry_wait_max_s",
+        5.0,
+        "Longest Retry-After wait before retrying the same provider; longer waits fail over instead.",
+    ),
     Setting("llm_timeout_s", 30.0, "Seconds one provider call may take."),
     Setting("llm_budget_s", 60.0, "Seconds all provider attempts of one request may take together."),
-    Setting("llm_prices", {}, "Price per million tokens by model, e.g. {model = [input, output]}, for cost estimates."),
+    Setting(
+        "llm_prices",
+        {},
+        "Price per million tokens by model, e.g. {model = [input, output]}, for cost estimates.",
+    ),
     # Research
     Setting("contact", "", "Contact (email or URL) sent in the User-Agent so services can reach you."),
     Setting("semantic_scholar_base_url", "https://api.semanticscholar.org", "Semantic Scholar API base URL."),
@@ -65,14 +97,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wikipedia_base_url", "https://en.wikipedia.org", "Wikipedia base URL (REST and action API)."),
     Setting("article_sites", [], "Extra drummer-profile page URL templates, with {slug} or {query}."),
     Setting("bitmidi_base_url", "https://bitmidi.com", "BitMIDI base URL."),
-    Setting("midi_sites", [], "Extra MIDI search page URL templates with {query} or {slug}; .mid links on them are used."),
-    Setting("audio_search_template", "ytsearch3:{artist} drum cam", "yt-dlp search or URL template for recordings."),
+    Setting(
+        "midi_sites",
+        [],
+        "Extra MIDI search page URL templates with {query} or {slug}; .mid links on them are used.",
+    ),
+    Setting(
+        "audio_search_template",
+        "ytsearch3:{artist} drum cam",
+        "yt-dlp search or URL template for recordings.",
+    ),
     Setting("audio_max_duration_s", 600.0, "Longest recording the audio collector downloads, in seconds."),
     Setting("papers_timeout_s", 300.0, "Seconds the papers collector may take."),
     Setting("articles_timeout_s", 300.0, "Seconds the articles collector may take."),
     Setting("audio_timeout_s", 480.0, "Seconds the audio collector may take."),
     Setting("midi_timeout_s", 120.0, "Seconds the MIDI collector may take."),
-    Setting("research_request_timeout_s", 20.0, "Seconds one research HTTP request may take before it is retried."),
+    Setting(
+        "research_request_timeout_s", 20.0, "Seconds one research HTTP request may take before it is retried."
+    ),
 )
 
 SETTING_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -37,7 +37,21 @@ def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
 
 def test_generate_json_writes_real_midi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    code = main(["generate", "John Bonham", "--bars", "4", "--variations", "3", "--seed", "7", "--out", str(out), "--json"])
+    code = main(
+        [
+            "generate",
+            "John Bonham",
+            "--bars",
+            "4",
+            "--variations",
+            "3",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["artist"] == "John Bonham"
@@ -65,8 +79,12 @@ def test_generate_is_reproducible_with_a_seed(tmp_path: Path, capsys: pytest.Cap
         assert Path(first).read_bytes() == Path(second).read_bytes()
 
 
-def test_generate_style_without_artist_shows_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["generate", "--style", "funk", "--variations", "2", "--bars", "2", "--out", str(tmp_path)]) == 0
+def test_generate_style_without_artist_shows_grids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["generate", "--style", "funk", "--variations", "2", "--bars", "2", "--out", str(tmp_path)]) == 0
+    )
     text = capsys.readouterr().out
     assert "Variation 1" in text and "Variation 2" in text
     assert text.count(".mid") == 2
@@ -102,12 +120,19 @@ def test_generate_meter_tempo_and_drum_map(tmp_path: Path, capsys: pytest.Captur
         (["generate", "John Bonham", "--bars", "four"], "invalid int value"),
         (["analyze", "/nonexistent/file.mid"], "no such file"),
         (["analyze", "/nonexistent/file.mid", "--drum-map", "nonexistent-map"], "unknown drum map"),
-        (["analyze", "/nonexistent/file.mid", "--drum-map", "/nonexistent/kit.toml"], "cannot read drum map file"),
+        (
+            ["analyze", "/nonexistent/file.mid", "--drum-map", "/nonexistent/kit.toml"],
+            "cannot read drum map file",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     out = tmp_path / "out"
-    result = run_cli(*args, "--out", str(out), env_home=tmp_path) if args[0] == "generate" else run_cli(*args, env_home=tmp_path)
+    result = (
+        run_cli(*args, "--out", str(out), env_home=tmp_path)
+        if args[0] == "generate"
+        else run_cli(*args, env_home=tmp_path)
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -146,7 +171,9 @@ def test_drum_map_missing_a_piece_writes_nothing(tmp_path: Path) -> None:
     user_map = tmp_path / "tiny.toml"
     user_map.write_text('name = "tiny"\n[pieces]\nkick = 36\nsnare = 38\n')
     out = tmp_path / "out"
-    result = run_cli("generate", "John Bonham", "--drum-map", str(user_map), "--out", str(out), env_home=tmp_path)
+    result = run_cli(
+        "generate", "John Bonham", "--drum-map", str(user_map), "--out", str(out), env_home=tmp_path
+    )
     assert result.returncode == 2
     assert "tiny" in result.stderr
     assert not out.exists() or not any(out.iterdir())
@@ -213,7 +240,9 @@ def test_generate_prefers_a_researched_profile_of_a_builtin_drummer(
     assert result["profile"]["sources_count"] == {"builtin": 1, "audio": 2}
 
 
-def test_unknown_artist_hint_is_the_name_as_typed_quoted_for_a_shell(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_artist_hint_is_the_name_as_typed_quoted_for_a_shell(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["generate", "Zoë Ångström 🥁", "--daemon", "no"]) == 2
     err = capsys.readouterr().err
     assert "(or research it first: mididrumigen research 'Zoë Ångström 🥁')" in err
@@ -251,18 +280,27 @@ def odd_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     }
 
 
-@pytest.mark.parametrize("problem", ["too long", "a file, not a folder", "symbolic links", "permission denied"])
-@pytest.mark.parametrize("command", [["analyze"], ["library", "add"], ["generate", "--style", "funk", "--out"]])
+@pytest.mark.parametrize(
+    "problem", ["too long", "a file, not a folder", "symbolic links", "permission denied"]
+)
+@pytest.mark.parametrize(
+    "command", [["analyze"], ["library", "add"], ["generate", "--style", "funk", "--out"]]
+)
 def test_paths_the_os_refuses_are_one_line_and_exit_2(
     odd_paths: dict[str, Path], capsys: pytest.CaptureFixture[str], command: list[str], problem: str
 ) -> None:
-    assert main([*command, str(odd_paths[problem]), *(["--daemon", "no"] if command[0] == "generate" else [])]) == 2
+    assert (
+        main([*command, str(odd_paths[problem]), *(["--daemon", "no"] if command[0] == "generate" else [])])
+        == 2
+    )
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "internal error" not in err, err
     assert problem in err and len(err) < 250
 
 
-def test_a_folder_is_not_a_file_and_a_file_not_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_is_not_a_file_and_a_file_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "beats").mkdir()
     (tmp_path / "beat.mid").write_bytes(b"MThd")
     assert main(["analyze", str(tmp_path / "beats")]) == 2
@@ -274,7 +312,18 @@ def test_a_folder_is_not_a_file_and_a_file_not_a_folder(tmp_path: Path, capsys: 
 def test_counts_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from mididrumigen.cli import _print_features
 
-    args = ["generate", "John Bonham", "--bars", "1", "--variations", "1", "--out", str(tmp_path), "--seed", "3"]
+    args = [
+        "generate",
+        "John Bonham",
+        "--bars",
+        "1",
+        "--variations",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--seed",
+        "3",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert " · 1 bar · " in out and "\n1 file in " in out
@@ -312,10 +361,16 @@ def test_the_grid_shows_the_pieces_the_file_plays_on_a_small_kit(
     kit.write_text('name = "four"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\nhihat_open = 46\n')
     args = ["generate", "--style", "samba", "--bars", "1", "--variations", "1", "--seed", "1"]
     assert main([*args, "--drum-map", str(kit), "--out", str(tmp_path / "out")]) == 0
-    rows = {line.split("|")[0].strip() for line in capsys.readouterr().out.splitlines() if line.count("|") >= 2}
-    pitches = {m.note for m in mido.MidiFile(next((tmp_path / "out").glob("*.mid"))).play() if m.type == "note_on"}
+    rows = {
+        line.split("|")[0].strip() for line in capsys.readouterr().out.splitlines() if line.count("|") >= 2
+    }
+    pitches = {
+        m.note for m in mido.MidiFile(next((tmp_path / "out").glob("*.mid"))).play() if m.type == "note_on"
+    }
     assert pitches <= {36, 38, 42, 46}
-    assert "Snare" in rows and rows - {"Bar 1"} <= {"Kick", "Snare", "Hi-hat", "HH open"}, rows  # samba's hat pedal plays the hi-hat
+    assert "Snare" in rows and rows - {"Bar 1"} <= {"Kick", "Snare", "Hi-hat", "HH open"}, (
+        rows
+    )  # samba's hat pedal plays the hi-hat
 
 
 def write_kit_file(path: Path, drum_map: str) -> Path:
@@ -332,19 +387,25 @@ def write_kit_file(path: Path, drum_map: str) -> Path:
     return path
 
 
-def test_analyze_reads_a_file_in_its_kits_drum_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_reads_a_file_in_its_kits_drum_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Addictive Drums 2 puts the open hi-hat on 56 (GM's cowbell), the pedal on 48 (a GM tom),
     # the toms on 65..71 (Latin percussion in GM): read as GM the hats vanish or turn into toms.
     path = write_kit_file(tmp_path / "ad2.mid", "ad2")
     assert main(["analyze", str(path), "--json"]) == 0
     as_gm = json.loads(capsys.readouterr().out)
-    assert "hihat_open" not in as_gm["hits_per_bar"] and as_gm["hits_per_bar"]["tom_high"] == pytest.approx(8 / 3, abs=0.01)
+    assert "hihat_open" not in as_gm["hits_per_bar"] and as_gm["hits_per_bar"]["tom_high"] == pytest.approx(
+        8 / 3, abs=0.01
+    )
     assert main(["analyze", str(path), "--json", "--drum-map", "AD2"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data["hits_per_bar"]["hihat_open"] == pytest.approx(16 / 3, abs=0.01)
     assert data["hits_per_bar"]["hihat_closed"] == pytest.approx(8 / 3, abs=0.01)  # the pedal
-    assert sum(data["hits_per_bar"][t] for t in ("tom_low", "tom_mid", "tom_high")) == pytest.approx(4 / 3, abs=0.01)
+    assert sum(data["hits_per_bar"][t] for t in ("tom_low", "tom_mid", "tom_high")) == pytest.approx(
+        4 / 3, abs=0.01
+    )
     assert (data["drum_map"], data["unmapped_notes"], data["drum_map_hint"]) == ("ad2", 0, None)
     assert data["tempo_bpm"] == pytest.approx(100.0, rel=0.02)
     assert captured.err == ""
@@ -366,14 +427,18 @@ def test_analyze_hints_at_the_map_of_a_file_made_for_another_kit(
         assert capsys.readouterr().err == ""
 
 
-def test_analyze_names_the_notes_a_drum_map_does_not_know(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_names_the_notes_a_drum_map_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_kit_file(tmp_path / "ad2.mid", "ad2")
     bare = tmp_path / "bare.toml"
     bare.write_text('name = "bare"\n[pieces]\nkick = 36\nsnare = 38\n', encoding="utf-8")
     assert main(["analyze", str(path), "--drum-map", str(bare), "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["unmapped_notes"] == 28
-    assert captured.err.startswith("note: 28 of 36 notes (78 %) are on pitches the bare drum map does not know")
+    assert captured.err.startswith(
+        "note: 28 of 36 notes (78 %) are on pitches the bare drum map does not know"
+    )
     assert "56 (16x), 48 (8x)" in captured.err and captured.err.count("\n") == 1
     nothing = tmp_path / "nothing.toml"
     nothing.write_text('name = "nothing"\n[pieces]\nkick = 100\n', encoding="utf-8")

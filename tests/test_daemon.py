@@ -82,7 +82,9 @@ async def test_serve_publishes_discovery_and_cleans_up(isolated_dirs: Path) -> N
 
 async def test_a_second_daemon_for_the_same_config_is_refused(isolated_dirs: Path) -> None:
     async def check(info: DaemonInfo) -> None:
-        with pytest.raises(UserError, match=f"a daemon is already running at {info.url} \\(pid {os.getpid()}\\)"):
+        with pytest.raises(
+            UserError, match=f"a daemon is already running at {info.url} \\(pid {os.getpid()}\\)"
+        ):
             await asyncio.wait_for(serve(Settings({"port": 0})), 10)
         assert read_discovery() == info  # the first one's discovery file stays, naming it
 
@@ -142,6 +144,7 @@ async def test_taken_port_moves_to_the_next_free_one(isolated_dirs: Path) -> Non
     blocker.listen()
     taken = blocker.getsockname()[1]
     try:
+
         async def check(info: DaemonInfo) -> None:
             assert info.port != taken and taken < info.port <= taken + 20
 
@@ -192,8 +195,10 @@ async def test_a_client_leaving_an_event_stream_is_not_an_error(
     async def check(info: DaemonInfo) -> None:
         task_id = await daemon.app.scheduler.submit("forever", {})
         reader, writer = await asyncio.open_connection("127.0.0.1", info.port)
-        writer.write(f"GET /api/v1/task/{task_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{info.port}\r\n"
-                     f"Authorization: Bearer {info.token}\r\n\r\n".encode())
+        writer.write(
+            f"GET /api/v1/task/{task_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{info.port}\r\n"
+            f"Authorization: Bearer {info.token}\r\n\r\n".encode()
+        )
         await asyncio.wait_for(reader.readuntil(b"event: progress"), 5)
         writer.close()
         await asyncio.sleep(0.5)
@@ -332,8 +337,14 @@ async def _integrity(home: Path) -> str:
 def test_two_daemons_started_at_once_leave_one_running(isolated_dirs: Path) -> None:
     env = _env(isolated_dirs) | {"MIDIDRUMIGEN_ENGINE_PROCESSES": "0"}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "mididrumigen", "serve"], cwd=REPO, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "mididrumigen", "serve"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     try:

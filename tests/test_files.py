@@ -20,7 +20,6 @@ def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
 def test_write_atomic_leaves_nothing_on_failure(tmp_path: Path) -> None:
     path = tmp_path / "x.mid"
 
-
     with pytest.raises(TypeError):
         write_atomic(path, "not bytes")  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
@@ -28,7 +27,12 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("John Bonham", "John_Bonham"), ("../../etc/passwd", "etc_passwd"), ("Björk", "Bjork"), ("???", "untitled")],
+    [
+        ("John Bonham", "John_Bonham"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("Björk", "Bjork"),
+        ("???", "untitled"),
+    ],
 )
 def test_safe_slug(text: str, slug: str) -> None:
     assert safe_slug(text) == slug

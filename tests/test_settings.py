@@ -17,7 +17,17 @@ def test_every_setting_has_help_and_a_unique_name() -> None:
 
 def test_every_outside_service_url_is_a_setting() -> None:
     names = {s.name for s in SETTINGS}
-    for service in ("anthropic", "google", "openai", "local", "semantic_scholar", "arxiv", "crossref", "wikipedia", "bitmidi"):
+    for service in (
+        "anthropic",
+        "google",
+        "openai",
+        "local",
+        "semantic_scholar",
+        "arxiv",
+        "crossref",
+        "wikipedia",
+        "bitmidi",
+    ):
         assert f"{service}_base_url" in names
 
 
@@ -40,7 +50,10 @@ def test_env_values_are_coerced() -> None:
 
 @pytest.mark.parametrize(
     ("environ", "message"),
-    [({"MIDIDRUMIGEN_PORT": "eighty"}, "port must be an integer"), ({"MIDIDRUMIGEN_ALLOW_REMOTE": "maybe"}, "true or false")],
+    [
+        ({"MIDIDRUMIGEN_PORT": "eighty"}, "port must be an integer"),
+        ({"MIDIDRUMIGEN_ALLOW_REMOTE": "maybe"}, "true or false"),
+    ],
 )
 def test_bad_values_are_clear_errors(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -90,7 +103,9 @@ def test_a_negative_rate_limit_is_a_settings_error(tmp_path: Path, raw: str) -> 
     assert Settings.load(path, environ={})["rate_limit_per_hour"] == 0
 
 
-def test_settings_made_in_code_honour_the_data_dir_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_made_in_code_honour_the_data_dir_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Settings({...}) reads no environment, but its default data dir must not escape the variable
     # (it did: tests and tools making Settings in code wrote to the user's real store).
     monkeypatch.setenv("MIDIDRUMIGEN_DATA_DIR", str(tmp_path / "data"))

@@ -49,7 +49,9 @@ FFMPEG_TIMEOUT_S = 300.0
 SWING_WINDOW = (0.42, 0.72)
 ON_BEAT_WINDOW = 0.12  # |position - nearest beat| in beats for a hit to anchor the grid
 GHOST_RATIO = 0.5
-ONSET_THRESHOLD = 0.06  # how far (in units of the band's 99th percentile) a peak must rise above its local mean
+ONSET_THRESHOLD = (
+    0.06  # how far (in units of the band's 99th percentile) a peak must rise above its local mean
+)
 LOCAL_MEAN_S = 0.15
 MERGE_S = 0.018  # peaks in different bands this close are one hit (a 25 ms late snare is its own)
 
@@ -272,7 +274,9 @@ def detect_onsets(envelopes: OnsetEnvelopes) -> Onsets:
     band_strength = np.stack([band[window].max(axis=1) for band in normalised], axis=1)
     left, centre, right = env[frames - 1], env[frames], env[frames + 1]
     denominator = left - 2 * centre + right
-    shift = np.where(np.abs(denominator) > 1e-12, 0.5 * (left - right) / np.where(denominator == 0, 1, denominator), 0)
+    shift = np.where(
+        np.abs(denominator) > 1e-12, 0.5 * (left - right) / np.where(denominator == 0, 1, denominator), 0
+    )
     times = (frames + np.clip(shift, -0.5, 0.5)) / envelopes.frame_rate_hz
     strength = envelopes.full[window].max(axis=1)
     # The loudest band at the peak frame itself names the hit (the window's max favours long hat tails).
@@ -453,7 +457,9 @@ def _kit_phase_features(onsets: Onsets, periods_s: np.ndarray) -> list[np.ndarra
     at_half = at_one * at_one
     total = onsets.strength
     snare2 = _window_phasors(index, at_two, accent)
-    backbeat = phase_locking(snare2, float(accent.sum())) * antiphase(_window_phasors(index, at_two, kick), snare2)
+    backbeat = phase_locking(snare2, float(accent.sum())) * antiphase(
+        _window_phasors(index, at_two, kick), snare2
+    )
     kick_locking = phase_locking(_window_phasors(index, at_one, kick), float(kick.sum()))
     beat_locking = phase_locking(_window_phasors(index, at_one, total), float(total.sum()))
     half_locking = phase_locking(_window_phasors(index, at_half, total), float(total.sum()))
@@ -545,7 +551,9 @@ def estimate_audio_tempo(
         raise ValueError(f"tempo feature weights must have {features.shape[1]} values")
     score = features @ np.asarray(weights, dtype=float)
     best = int(np.argmax(score))
-    period = _refine_period_frames(full_ac, envelopes.frame_rate_hz * 60.0 / candidates[best], len(envelopes.full))
+    period = _refine_period_frames(
+        full_ac, envelopes.frame_rate_hz * 60.0 / candidates[best], len(envelopes.full)
+    )
     tempo = float(np.clip(envelopes.frame_rate_hz * 60.0 / period, MIN_BPM, MAX_BPM))
     rivals = np.abs(np.log(candidates / candidates[best])) > 0.04
     margin = float(score[best] - score[rivals].max()) if rivals.any() else 0.0
@@ -569,7 +577,9 @@ CUE_SNARE_SHARE = 0.3
 CUE_SNARE_HIGH_OVER_LOW = 0.5
 CUE_SLOWER = 0.04  # a counted tempo this much below the reading replaces it
 CUE_PITCHES = (36, 38, 42)  # kick, snare, closed hi-hat, by band class
-CUE_ON_BEAT_BEATS = 0.12  # the first bar line: the grid's beat at or before the first onset, or this close after it
+CUE_ON_BEAT_BEATS = (
+    0.12  # the first bar line: the grid's beat at or before the first onset, or this close after it
+)
 
 
 def onsets_as_kit_hits(onsets: Onsets) -> tuple[np.ndarray, np.ndarray]:
@@ -812,7 +822,9 @@ def ghost_share(strength: np.ndarray) -> float:
 # ---------------------------------------------------------------- entry points
 
 
-def analyze_audio_file(path: str | Path, *, backend: str = "auto", max_duration_s: float | None = None) -> AudioFeatures:
+def analyze_audio_file(
+    path: str | Path, *, backend: str = "auto", max_duration_s: float | None = None
+) -> AudioFeatures:
     """Decode an audio file (any format ffmpeg reads) and measure its rhythm features."""
     samples = decode_audio_file(path, ANALYSIS_SAMPLE_RATE_HZ)
     return analyze_audio(samples, ANALYSIS_SAMPLE_RATE_HZ, backend=backend, max_duration_s=max_duration_s)

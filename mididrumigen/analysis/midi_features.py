@@ -120,7 +120,9 @@ HALF_BEAT_SLACK = 0.15  # a grid putting that hit this close to a half beat is h
 # of a dotted quarter early). Set on the fidelity renders (in-sample): 0.1 also moves one second
 # line in 6/8 whose first hit the humanising put 0.1-0.15 beat off, which then reads wrong.
 OFF_BEAT_SLACK = 0.15
-FILE_BEAT_TOLERANCE = 0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
+FILE_BEAT_TOLERANCE = (
+    0.08  # beats this close to the file's tempo are its beats (a clip's meter from the file)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
     velocities = np.array([n.velocity for n in notes], dtype=float)
     classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
     if all(c == "other" for c in classes):
-        raise ValueError("no drum-kit notes (kick, snare, hi-hat, toms, cymbals) to analyze: is this a drum track?")
+        raise ValueError(
+            "no drum-kit notes (kick, snare, hi-hat, toms, cymbals) to analyze: is this a drum track?"
+        )
     # Ticks become the performance's real time through the clip's own tempo (the first one).
     seconds_per_tick = 60.0 / (clip.tempo_bpm * clip.ticks_per_beat)
     times_s = ticks * seconds_per_tick
@@ -235,7 +239,11 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             meter, beats_per_bar, downbeat = guess_meter(positions, classes, weights)
             # Where the file's meter explains what was heard better than the guess, it is taken.
             takes_files_meter = True
-            if file_meter in COMPOUND_METERS and meter not in COMPOUND_METERS and beats_split_in_three(positions, weights):
+            if (
+                file_meter in COMPOUND_METERS
+                and meter not in COMPOUND_METERS
+                and beats_split_in_three(positions, weights)
+            ):
                 # The file says 6/8 or 12/8 and the found beats divide in three: they are its dotted quarters.
                 pass
             elif (
@@ -245,9 +253,15 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
             ):
                 # The file says 6/8 or 12/8 and the found beats are its 8ths (a one-drop's hi-hat
                 # heard as the beat): three of them are its dotted quarter, through the clip's start.
-                grid = beats_through_clip_start(BeatGrid(period_s=3.0 * grid.period_s, phase_s=grid.phase_s), times_s)
+                grid = beats_through_clip_start(
+                    BeatGrid(period_s=3.0 * grid.period_s, phase_s=grid.phase_s), times_s
+                )
                 positions = grid.beat_position(times_s)
-            elif file_meter in ((3, 4), (7, 8)) and meter != file_meter and straight_eighths_in_threes(positions, weights):
+            elif (
+                file_meter in ((3, 4), (7, 8))
+                and meter != file_meter
+                and straight_eighths_in_threes(positions, weights)
+            ):
                 # The file says 3/4 or 7/8 and the found beats hold three straight 8ths each: they
                 # are dotted quarters (a 6/8 hearing of the bar); the file's pulse is its own.
                 # Or three 16ths each (dotted 8ths: a second line's 3-3-2), when only so counted
@@ -349,7 +363,9 @@ def analyze_clip(clip: Clip, *, trust_tempo: bool = False) -> RhythmFeatures:
         swing_percent=swing8,
         swing_ratio=swing_ratio_of_percent(swing8),
         swing_percent_16th=swing16,
-        ghost_note_share=ghost_note_share([v for v, c in zip(velocities, classes, strict=True) if c == "snare"]),
+        ghost_note_share=ghost_note_share(
+            [v for v, c in zip(velocities, classes, strict=True) if c == "snare"]
+        ),
         velocity=velocity,
         microtiming_ms=microtiming,
         syncopation=float(syncopation(bar_index, bar_positions, classes, beats_per_bar, compound)),
@@ -501,7 +517,9 @@ def found_beats_are_eighths(
     return clearly and as_quarters < UNLIKE_BARS
 
 
-def _bar_likeness(accent_s: np.ndarray, beat_s: float, sixteenths_per_beat: int, meter: tuple[int, int]) -> float:
+def _bar_likeness(
+    accent_s: np.ndarray, beat_s: float, sixteenths_per_beat: int, meter: tuple[int, int]
+) -> float:
     """How alike consecutive bars of the meter are when a beat of beat_s is read as this many 16ths,
     counted from the clip's start: the mean over pairs of neighbouring bars of the share of their
     accented 16ths they have in common (0 when no two neighbouring bars have accents)."""
@@ -581,7 +599,9 @@ def ride_quarters_in_eighths_bpm(times_s: np.ndarray, classes: list[str], grid: 
     in_half = (phase % 0.5) / 0.5  # where a hit sits in the fast beat
     swung = float(np.mean((in_half > RIDE_SWUNG_SKIP[0]) & (in_half < RIDE_SWUNG_SKIP[1])))
     medium = float(np.mean((in_half > RIDE_MEDIUM_SKIP[0]) & (in_half < RIDE_MEDIUM_SKIP[1])))
-    fast_swing = on >= RIDE_ON_MIN and half >= RIDE_HALF_MIN and swung >= RIDE_SKIP_MIN and medium <= RIDE_MEDIUM_MAX
+    fast_swing = (
+        on >= RIDE_ON_MIN and half >= RIDE_HALF_MIN and swung >= RIDE_SKIP_MIN and medium <= RIDE_MEDIUM_MAX
+    )
     return 2.0 * grid.tempo_bpm if fast_swing else None
 
 
@@ -650,7 +670,9 @@ def _levels_with_cue(
 def _share_of_bars_per_beat(beat_index: np.ndarray, beats_per_bar: int, bars: int) -> list[float]:
     """For each beat of the bar, the share of bars with a hit on it."""
     bar = beat_index // beats_per_bar
-    return [len(set(bar[beat_index % beats_per_bar == slot].tolist())) / bars for slot in range(beats_per_bar)]
+    return [
+        len(set(bar[beat_index % beats_per_bar == slot].tolist())) / bars for slot in range(beats_per_bar)
+    ]
 
 
 def _single_in_range(factors: list[float], tempo_bpm: float, bpm_range: tuple[float, float]) -> float | None:
@@ -826,7 +848,9 @@ def guess_meter(
     first = int(np.floor(positions.min()))
     pulse = np.floor(positions).astype(int) - first
     n_pulses = _pulse_span(positions)
-    group = np.array([0 if c == "kick" else 1 if c == "snare" else 2 if c in ("crash", "ride") else 3 for c in classes])
+    group = np.array(
+        [0 if c == "kick" else 1 if c == "snare" else 2 if c in ("crash", "ride") else 3 for c in classes]
+    )
     sub = np.minimum((phase * 4).round().astype(int), 3)
     sub[(phase * 4).round().astype(int) == 4] = 0
     whole = pulse.copy()
@@ -871,7 +895,9 @@ def downbeat_pulse(positions: np.ndarray, classes: list[str], weights: np.ndarra
     """
     index = np.rint(positions).astype(int)
     on_pulse = np.abs(positions - index) < 0.15
-    role = np.array([1.0 if c == "kick" else 1.5 if c == "crash" else -0.5 if c == "snare" else 0.0 for c in classes])
+    role = np.array(
+        [1.0 if c == "kick" else 1.5 if c == "crash" else -0.5 if c == "snare" else 0.0 for c in classes]
+    )
     strength = np.zeros(beats_per_bar)
     np.add.at(strength, index[on_pulse] % beats_per_bar, (role * weights)[on_pulse])
     return int(np.argmax(strength))

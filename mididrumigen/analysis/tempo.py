@@ -534,7 +534,9 @@ def estimate_beat_grid(
     chosen = None
     # The level score was fitted with kit cues; without pitches the perceptual prior decides.
     if prior_bpm is None and pitches is not None:
-        chosen = choose_tempo_bpm(times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm, origin_s=origin_s)
+        chosen = choose_tempo_bpm(
+            times, w, pitches=pitch, min_bpm=min_bpm, max_bpm=max_bpm, origin_s=origin_s
+        )
     if chosen is None:
         chosen = refine_tempo_bpm(times, w, float(candidates[int(np.argmax(score))]))
     grid = fit_beat_grid(times, chosen, w)

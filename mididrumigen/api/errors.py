@@ -132,8 +132,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra)
-    except UserError as exc:  # unknown_artist adds artist and suggestions, research_running artist and task_id
+        return error_response(
+            exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra
+        )
+    except (
+        UserError
+    ) as exc:  # unknown_artist adds artist and suggestions, research_running artist and task_id
         return error_response(exc.status, exc.code, exc.message, extra=exc.details)
     except ValidationError as exc:
         err = validation_error(exc)

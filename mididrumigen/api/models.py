@@ -34,7 +34,9 @@ class Body(BaseModel):
 class ResearchBody(Body):
     """POST /research: the artist to research."""
 
-    artist: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Drummer name, e.g. 'John Bonham'.")
+    artist: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Drummer name, e.g. 'John Bonham'."
+    )
 
     @field_validator("artist")
     @classmethod
@@ -51,9 +53,14 @@ class AugmentBody(Body):
 class GenerateBody(Body):
     """POST /generate: the CLI's generate options (unset ones come from the settings or the profile)."""
 
-    artist: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, description="Drummer name.")
+    artist: str | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_CHARS, description="Drummer name."
+    )
     style: str | None = Field(
-        default=None, min_length=1, max_length=40, description="Style key or alias in any case, e.g. funk, 'Hip Hop'."
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Style key or alias in any case, e.g. funk, 'Hip Hop'.",
     )
     bars: int | None = Field(default=None, ge=MIN_BARS, le=MAX_BARS, description="Bars per clip.")
     variations: int | None = Field(default=None, ge=MIN_VARIATIONS, le=MAX_VARIATIONS, description="Clips.")
@@ -62,7 +69,10 @@ class GenerateBody(Body):
         default=None, description="Meter as '6/8' or [6, 8]: 4/4, 3/4, 5/4, 6/8, 7/8 or 12/8."
     )
     drum_map: str | None = Field(
-        default=None, min_length=1, max_length=40, description="Built-in drum map name or alias in any case, e.g. ad2."
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Built-in drum map name or alias in any case, e.g. ad2.",
     )
     seed: int | None = Field(default=None, ge=0, lt=2**63, description="Seed for reproducible output.")
     humanize: float | None = Field(default=None, ge=0.0, le=1.0, description="0 quantized .. 1 fully played.")
@@ -131,7 +141,9 @@ class GenerateBody(Body):
             artist=self.artist,
             style=self.style,
             bars=self.bars if self.bars is not None else int(settings["default_bars"]),
-            variations=self.variations if self.variations is not None else int(settings["default_variations"]),
+            variations=self.variations
+            if self.variations is not None
+            else int(settings["default_variations"]),
             tempo_bpm=self.tempo,
             time_signature=meter,
             drum_map=self.drum_map or str(settings["default_drum_map"]),
@@ -157,10 +169,13 @@ class ErrorDetail(Reply):
     code: str
     message: str
     field: str | None = None
-    artist: str | None = Field(default=None, description="unknown_artist: the name asked for; research_running: it.")
+    artist: str | None = Field(
+        default=None, description="unknown_artist: the name asked for; research_running: it."
+    )
     suggestions: list[str] | None = Field(default=None, description="unknown_artist: close built-in names.")
     task_id: str | None = Field(
-        default=None, description="research_running: the research task queued or running for the artist (to cancel)."
+        default=None,
+        description="research_running: the research task queued or running for the artist (to cancel).",
     )
 
 

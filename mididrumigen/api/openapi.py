@@ -27,7 +27,13 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "responses": {}}
     if route.params:
         op["parameters"] = [
-            {"name": p.name, "in": p.where, "required": p.required, "description": p.description, "schema": p.schema}
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required,
+                "description": p.description,
+                "schema": p.schema,
+            }
             for p in route.params
         ]
     if route.body is not None:
@@ -49,9 +55,13 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
             continue
         response: dict[str, Any] = {"description": CODE_BY_STATUS.get(status, "error"), "content": error_ref}
         if status == 429:
-            response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+            response["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+            }
         if status == 416:
-            response["headers"] = {"Content-Range": {"schema": {"type": "string"}, "description": "bytes */<size>"}}
+            response["headers"] = {
+                "Content-Range": {"schema": {"type": "string"}, "description": "bytes */<size>"}
+            }
         op["responses"][str(status)] = response
     if PREFIX + route.path in PUBLIC_PATHS:
         op["security"] = []

@@ -325,7 +325,9 @@ async def task_events(request: web.Request) -> web.StreamResponse:
         while True:
             if streams.closing:
                 # A last event and a proper end instead of a stream cut off mid-chunk.
-                await response.write(_sse("shutdown", {"task_id": task_id, "message": SHUTDOWN_MESSAGE}, event_id))
+                await response.write(
+                    _sse("shutdown", {"task_id": task_id, "message": SHUTDOWN_MESSAGE}, event_id)
+                )
                 break
             final = state["status"] in TERMINAL_STATUSES
             await response.write(_sse(state["status"] if final else "progress", state, event_id))
@@ -368,10 +370,14 @@ async def get_similar(request: web.Request) -> web.Response:
             try:
                 embedded = await orchestrator.embed_missing_profile(app, canonical)
             except UserError as exc:  # no research extra: nothing can embed it here
-                raise ApiError(409, f"{canonical!r} has no embedding: {exc.message}", code="no_embedding") from None
+                raise ApiError(
+                    409, f"{canonical!r} has no embedding: {exc.message}", code="no_embedding"
+                ) from None
             found = await app.store.similar(canonical, limit) if embedded else None
         if found is None:
-            raise ApiError(409, f"{canonical!r} has no embedding yet; research computes one", code="no_embedding")
+            raise ApiError(
+                409, f"{canonical!r} has no embedding yet; research computes one", code="no_embedding"
+            )
     else:
         row = await app.store.get_artist(name)
         canonical = row.name if row is not None else name
@@ -473,20 +479,36 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 # -- the table --------------------------------------------------------------------------------
 
-ARTIST = Param("artist", "path", {"type": "string", "minLength": 1, "maxLength": 200}, "Drummer name (URL-encoded).")
-TASK_ID = Param("task_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "Task id from a 202 answer.")
-FILE_ID = Param("file_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "File id from a generate answer.")
+ARTIST = Param(
+    "artist", "path", {"type": "string", "minLength": 1, "maxLength": 200}, "Drummer name (URL-encoded)."
+)
+TASK_ID = Param(
+    "task_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "Task id from a 202 answer."
+)
+FILE_ID = Param(
+    "file_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "File id from a generate answer."
+)
 LIMIT = Param(
-    "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_SIMILAR, "default": 10}, "Neighbours.", False
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_SIMILAR, "default": 10},
+    "Neighbours.",
+    False,
 )
 TASKS_LIMIT = Param(
-    "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_TASKS, "default": DEFAULT_TASKS},
-    "How many tasks at most (newest first).", False,
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_TASKS, "default": DEFAULT_TASKS},
+    "How many tasks at most (newest first).",
+    False,
 )
 TASK_STATUS = Param(
-    "status", "query", {"type": "array", "items": {"type": "string", "enum": list(JOB_STATUSES)}},
+    "status",
+    "query",
+    {"type": "array", "items": {"type": "string", "enum": list(JOB_STATUSES)}},
     "Only tasks in these statuses; repeat the parameter for several (?status=queued&status=running)."
-    " All statuses when omitted.", False,
+    " All statuses when omitted.",
+    False,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -548,6 +570,8 @@ def add_routes(api: web.Application) -> None:
     api.on_shutdown.append(close_streams)
     for route in ROUTES:
         if route.method == "GET":
-            api.router.add_get(PREFIX + route.path, route.handler, name=route.name, allow_head=route.allow_head)
+            api.router.add_get(
+                PREFIX + route.path, route.handler, name=route.name, allow_head=route.allow_head
+            )
         else:
             api.router.add_route(route.method, PREFIX + route.path, route.handler, name=route.name)

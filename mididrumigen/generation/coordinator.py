@@ -311,7 +311,9 @@ async def generate(
     if missing:
         run_engine = getattr(app_or_deps, "run_engine", None)  # the daemon's App: a worker process
         engine = await _fill_from_engine(clips, missing, profile, request, library, run_engine)
-        if attempts:  # the engine's share after providers that were tried; alone it is provider_used, no attempt
+        if (
+            attempts
+        ):  # the engine's share after providers that were tried; alone it is provider_used, no attempt
             attempts.append(engine)
     final = [clip for clip in clips if clip is not None]
     made_by = {str(clip.meta.get("provider", GROOVE_ENGINE)) for clip in final}

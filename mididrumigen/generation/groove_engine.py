@@ -184,7 +184,9 @@ def generate_grooves(
 PackedClip = tuple[list[int], float, tuple[int, int], int, int | None, str, dict[str, Any]]
 
 
-def generate_grooves_packed(request: GenerationRequest, profile: StyleProfile | None = None) -> list[PackedClip]:
+def generate_grooves_packed(
+    request: GenerationRequest, profile: StyleProfile | None = None
+) -> list[PackedClip]:
     """generate_grooves for a worker process: the clips as plain data (see unpack_clips)."""
     return [
         (
@@ -552,9 +554,14 @@ def _arrange(
         if swap_to and style.timekeeper == "hihat_pedal":
             # The hand joins on the ride; the foot keeps its own pattern (a samba's or second
             # line's chick on the '&'s does not move to the snare's accents).
-            hits.extend(Hit(h.tick, swap_to, h.level, h.swings, h.offset) for h in hits if h.piece == "hihat_pedal")
+            hits.extend(
+                Hit(h.tick, swap_to, h.level, h.swings, h.offset) for h in hits if h.piece == "hihat_pedal"
+            )
         elif swap_to:
-            hits = [Hit(h.tick, swap_to, h.level, h.swings, h.offset) if h.piece == style.timekeeper else h for h in hits]
+            hits = [
+                Hit(h.tick, swap_to, h.level, h.swings, h.offset) if h.piece == style.timekeeper else h
+                for h in hits
+            ]
             if swap_to in ("ride", "ride_bell") and not any(h.piece == "hihat_pedal" for h in hits):
                 hits.extend(Hit(t, "hihat_pedal", "normal", True) for t in backbeats)
         fill_start = patterns.bar_ticks
@@ -607,7 +614,9 @@ def _choose_fill(
     hits = place_fill(fill, region)
     # Sparse fillers stay on the snare: round the toms only as often as their fill density says.
     if rng.random() >= density**1.5:
-        hits = [Hit(h.tick, "snare", h.level, h.swings, h.offset) if h.piece in TOM_PIECES else h for h in hits]
+        hits = [
+            Hit(h.tick, "snare", h.level, h.swings, h.offset) if h.piece in TOM_PIECES else h for h in hits
+        ]
     return hits, region[0][0]
 
 

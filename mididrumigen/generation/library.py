@@ -367,7 +367,9 @@ def _entry_from_file(file: Path, folder: Path) -> IndexEntry | None:
 
 
 TEMPLATE_EARLY_BEATS = 0.15  # hits played just ahead of a downbeat still belong to it
-GROOVE_BAR_SHARE = 0.6  # a bar with fewer hits than this share of the file's median bar is a break, not groove
+GROOVE_BAR_SHARE = (
+    0.6  # a bar with fewer hits than this share of the file's median bar is a break, not groove
+)
 
 
 def groove_offsets(bar_of_note: np.ndarray, classes: list[str], bars: int, available: int) -> list[int]:
@@ -390,7 +392,9 @@ def groove_offsets(bar_of_note: np.ndarray, classes: list[str], bars: int, avail
     return good or list(range(available))
 
 
-def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = None, seed: int | None = None) -> Clip:
+def load_template(
+    entry: IndexEntry, bars: int = 2, offset_bars: int | None = None, seed: int | None = None
+) -> Clip:
     """Cut a bars-long excerpt from an indexed file, starting on an estimated downbeat."""
     from mididrumigen.analysis.midi_features import downbeat_pulse, onset_weights
     from mididrumigen.analysis.tempo import estimate_beat_grid
@@ -417,7 +421,9 @@ def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = No
     available = max(last_bar - first_bar + 1 - bars + 1, 1)
     if offset_bars is None:
         rng = random.Random(seed if seed is not None else zlib.crc32(entry.path.encode()))
-        bar_of_note = np.floor((positions - downbeat + TEMPLATE_EARLY_BEATS) / beats_per_bar).astype(int) - first_bar
+        bar_of_note = (
+            np.floor((positions - downbeat + TEMPLATE_EARLY_BEATS) / beats_per_bar).astype(int) - first_bar
+        )
         offset_bars = rng.choice(groove_offsets(bar_of_note, classes, bars, available))
     elif not 0 <= offset_bars < available:
         raise ValueError(f"offset_bars must be from 0 to {available - 1} for this template")
@@ -442,6 +448,11 @@ def load_template(entry: IndexEntry, bars: int = 2, offset_bars: int | None = No
         ticks_per_beat=tpb,
         bars=bars,
         name=Path(entry.path).stem,
-        meta={"source": entry.path, "style": entry.style, "offset_bars": offset_bars, "drummer": entry.drummer},
+        meta={
+            "source": entry.path,
+            "style": entry.style,
+            "offset_bars": offset_bars,
+            "drummer": entry.drummer,
+        },
     )
     return clip.sorted()

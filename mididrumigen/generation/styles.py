@@ -128,7 +128,9 @@ class Style:
     swap: str
     timing_ms: Mapping[str, float]
     fills: tuple[Fill, ...]  # the style's own fill sets
-    compound_fills: tuple[Fill, ...]  # fills whose beats divide in three, for 6/8 and 12/8 (the triplet set too)
+    compound_fills: tuple[
+        Fill, ...
+    ]  # fills whose beats divide in three, for 6/8 and 12/8 (the triplet set too)
     core: Mapping[str, str]
     alts: tuple[Mapping[str, str], ...]
     vary: Mapping[str, str]
@@ -138,7 +140,9 @@ class Style:
     jitter_ms: float  # the style's own timing_jitter_ms when no profile speaks
     velocity_std: float  # its velocity_std likewise
     fill_density: float  # its fill_density likewise (few toms where the GMD's players use few)
-    under_fills: frozenset[str]  # pieces that keep playing under a fill (the hat foot; a four-on-the-floor kick)
+    under_fills: frozenset[
+        str
+    ]  # pieces that keep playing under a fill (the hat foot; a four-on-the-floor kick)
     meters: Mapping[tuple[int, int], tuple[Mapping[str, str], tuple[Mapping[str, str], ...]]]
 
     @property
@@ -605,7 +609,9 @@ def meter_patterns(key: str, meter: tuple[int, int]) -> MeterPatterns:
     )
 
 
-def _ghost_last_resort(groups: tuple[tuple[int, int], ...], compound: bool, triplet_feel: bool) -> tuple[int, ...]:
+def _ghost_last_resort(
+    groups: tuple[tuple[int, int], ...], compound: bool, triplet_feel: bool
+) -> tuple[int, ...]:
     """The beats (never the downbeat) and, in 6/8 or 12/8, the 16ths between the 8ths.
 
     Not in a triplet feel, whose 8ths are the finest.
@@ -614,7 +620,10 @@ def _ghost_last_resort(groups: tuple[tuple[int, int], ...], compound: bool, trip
     if not compound or triplet_feel:
         return tuple(beats)
     step = TICKS_PER_BEAT // 2
-    return (*beats, *(start + tick for start, length in groups for tick in range(TICKS_PER_BEAT // 4, length, step)))
+    return (
+        *beats,
+        *(start + tick for start, length in groups for tick in range(TICKS_PER_BEAT // 4, length, step)),
+    )
 
 
 def _ghost_grid(groups: tuple[tuple[int, int], ...], compound: bool, triplet_feel: bool) -> tuple[int, ...]:

@@ -10,4 +10,12 @@ from mididrumigen.jobs.scheduler import (
     task_summary,
 )
 
-__all__ = ["TERMINAL_STATUSES", "JobContext", "JobHandler", "JobKind", "Scheduler", "job_event", "task_summary"]
+__all__ = [
+    "TERMINAL_STATUSES",
+    "JobContext",
+    "JobHandler",
+    "JobKind",
+    "Scheduler",
+    "job_event",
+    "task_summary",
+]

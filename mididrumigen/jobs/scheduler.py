@@ -27,7 +27,9 @@ INTERRUPTED_BY_SHUTDOWN = "interrupted by shutdown"
 class JobContext:
     """What a running handler sees: its params, a way to report progress, and whether it was cancelled."""
 
-    def __init__(self, scheduler: Scheduler, job_id: str, kind: str, params: dict[str, Any], attempt: int) -> None:
+    def __init__(
+        self, scheduler: Scheduler, job_id: str, kind: str, params: dict[str, Any], attempt: int
+    ) -> None:
         self.id = job_id
         self.kind = kind
         self.params = params
@@ -129,7 +131,10 @@ class Scheduler:
                 self._launch(job["id"], job["kind"], job["params"], job["attempts"])
             else:
                 await store.update_job(
-                    job["id"], status="failed", error=f"no handler for job kind {job['kind']!r}", finished_at=time.time()
+                    job["id"],
+                    status="failed",
+                    error=f"no handler for job kind {job['kind']!r}",
+                    finished_at=time.time(),
                 )
 
     async def recover(self) -> None:
@@ -220,7 +225,12 @@ class Scheduler:
                 async with asyncio.timeout(kind.timeout_s):
                     result = await kind.handler(self.app, ctx)
             await self.store_and_publish(
-                job_id, status="succeeded", progress=100.0, stage="done", result=result or {}, finished_at=time.time()
+                job_id,
+                status="succeeded",
+                progress=100.0,
+                stage="done",
+                result=result or {},
+                finished_at=time.time(),
             )
         except asyncio.CancelledError:
             await self._record_cancellation(job_id, kind, ctx)
@@ -240,7 +250,9 @@ class Scheduler:
         if ctx.cancelled:
             await self._settle(kind, job_id, ctx.params, "cancelled", stage="cancelled")
         elif kind.resumable:
-            await self._settle(kind, job_id, ctx.params, "queued", stage=f"{INTERRUPTED_BY_SHUTDOWN}; will resume")
+            await self._settle(
+                kind, job_id, ctx.params, "queued", stage=f"{INTERRUPTED_BY_SHUTDOWN}; will resume"
+            )
         else:
             await self._settle(kind, job_id, ctx.params, "failed", error=INTERRUPTED_BY_SHUTDOWN)
 
@@ -313,7 +325,9 @@ class Scheduler:
             if task is not None:
                 task.cancel()
                 await asyncio.wait([task])
-            await self._settle(self.kinds.get(job["kind"]), job_id, job["params"], "cancelled", stage="cancelled")
+            await self._settle(
+                self.kinds.get(job["kind"]), job_id, job["params"], "cancelled", stage="cancelled"
+            )
         return await self.get(job_id)
 
     async def wait(self, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:

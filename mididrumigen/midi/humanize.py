@@ -238,7 +238,9 @@ def apply_feel(
         if cycled:
             gain += accent_depth * accent_gain(written, tpb, hat_accent or "none", eighths_only=eighths_only)
         velocity = round(note.velocity * gain)
-        out[index] = Note(pitch, 1 if velocity < 1 else 127 if velocity > 127 else velocity, time, note.duration)
+        out[index] = Note(
+            pitch, 1 if velocity < 1 else 127 if velocity > 127 else velocity, time, note.duration
+        )
     return replace(clip, notes=out)
 
 
@@ -297,9 +299,7 @@ START_WINDOW_ROUNDS = 3  # re-centrings of the pair-start window
 # renders (in-sample) swing where the tempo is right: 97.9 % with none, 98.4 % one, 99.4 % three.
 LOCAL_START_ROUNDS = 3
 START_HALF_WIDTH = 0.12  # how near a pair's start, in pairs, a hit counts as that start
-_SWING_PROBES = tuple(
-    SWING_WINDOW[0] + (SWING_WINDOW[1] - SWING_WINDOW[0]) * i / 54 for i in range(55)
-)
+_SWING_PROBES = tuple(SWING_WINDOW[0] + (SWING_WINDOW[1] - SWING_WINDOW[0]) * i / 54 for i in range(55))
 _DENSITY_REACH = 0.09  # 4.5 bandwidths: farther hits add under 4e-5 each to a probe's density
 _SWING_PROBE_REACH = tuple((p, p - _DENSITY_REACH, p + _DENSITY_REACH) for p in _SWING_PROBES)
 # Bands of a cheap upper bound of a probe's density: hits within _BAND_INNER add at most their
@@ -427,7 +427,9 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
     def density_at(probe: float, first: int, last: int) -> float:
         density = 0.0
         for index in range(first, last):
-            d = (values[index] - probe) * 25.0  # exp(-0.5 ((x - probe) / 0.02)^2) = exp(-2 (25 (x - probe))^2)
+            d = (
+                values[index] - probe
+            ) * 25.0  # exp(-0.5 ((x - probe) / 0.02)^2) = exp(-2 (25 (x - probe))^2)
             density += weights[index] * exp(-d * d * 2.0)
         return density
 
@@ -450,7 +452,9 @@ def measured_swing_percent(times_ticks: list[int] | list[float], pair_ticks: flo
         if reach < best:
             continue
         inner = cumulative[find(values, probe + _BAND_INNER)] - cumulative[find(values, probe - _BAND_INNER)]
-        middle = cumulative[find(values, probe + _BAND_MIDDLE)] - cumulative[find(values, probe - _BAND_MIDDLE)]
+        middle = (
+            cumulative[find(values, probe + _BAND_MIDDLE)] - cumulative[find(values, probe - _BAND_MIDDLE)]
+        )
         bound = inner + _KERNEL_INNER * (middle - inner) + _KERNEL_MIDDLE * (reach - middle)
         if bound * _BOUND_MARGIN < best:
             continue

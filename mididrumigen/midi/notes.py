@@ -84,7 +84,10 @@ class Clip:
     def to_json_text(self, extra: Mapping[str, Any] | None = None) -> str:
         """to_json() (with extra fields after its own) as compact JSON text; the notes are formatted directly."""
         notes = ",".join(
-            [NOTE_JSON_TEXT % (n.pitch, n.velocity, n.time, n.duration) for n in sorted(self.notes, key=NOTE_ORDER)]
+            [
+                NOTE_JSON_TEXT % (n.pitch, n.velocity, n.time, n.duration)
+                for n in sorted(self.notes, key=NOTE_ORDER)
+            ]
         )
         fields = json.dumps({**self._fields_json(), **(extra or {})}, separators=(",", ":"))
         return f'{{"notes":[{notes}],{fields[1:]}'
@@ -170,7 +173,9 @@ def validate_time_signature(numerator: int, denominator: int, strict: bool = Tru
         raise ValueError(f"time signature {numerator}/{denominator} is not a valid meter")
     if strict and (numerator, denominator) not in SUPPORTED_TIME_SIGNATURES:
         supported = ", ".join(f"{n}/{d}" for n, d in SUPPORTED_TIME_SIGNATURES)
-        raise ValueError(f"time signature {numerator}/{denominator} is not supported (use one of {supported})")
+        raise ValueError(
+            f"time signature {numerator}/{denominator} is not supported (use one of {supported})"
+        )
     return (numerator, denominator)
 
 

@@ -87,8 +87,15 @@ def clip_to_midi_bytes(clip: Clip, drum_map: DrumMap | str | None = None) -> byt
     header = b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big") + (2).to_bytes(2, "big")
     header += tpb.to_bytes(2, "big")
     return b"".join(
-        (header, b"MTrk", len(conductor).to_bytes(4, "big"), bytes(conductor),
-         b"MTrk", len(drums).to_bytes(4, "big"), bytes(drums))
+        (
+            header,
+            b"MTrk",
+            len(conductor).to_bytes(4, "big"),
+            bytes(conductor),
+            b"MTrk",
+            len(drums).to_bytes(4, "big"),
+            bytes(drums),
+        )
     )
 
 
@@ -123,7 +130,9 @@ def _note_events(notes: list[Note], length: int) -> list[tuple[int, int, int, in
     # Hits by pitch, then time, then velocity (then written order: the last of equals wins below).
     hits = sorted([(n.pitch, n.time, n.velocity, i, n.duration) for i, n in enumerate(notes)])
     pitches_ok = not hits or (hits[0][0] >= 0 and hits[-1][0] <= 127)
-    if not pitches_ok or not all(1 <= velocity <= 127 and 0 <= time < length for _, time, velocity, _, _ in hits):
+    if not pitches_ok or not all(
+        1 <= velocity <= 127 and 0 <= time < length for _, time, velocity, _, _ in hits
+    ):
         _check_notes(notes, length)  # raises, naming the first bad note as written
     events: list[tuple[int, int, int, int]] = []
     add = events.append
@@ -194,7 +203,9 @@ def read_midi_bytes(data: bytes, name: str = "") -> Clip:
     try:
         midi = mido.MidiFile(file=io.BytesIO(data))
     except EOFError:  # mido's word for a file that ends inside a chunk (its message is empty)
-        raise ValueError("not a standard midi file: it is cut short (truncated or still being written)") from None
+        raise ValueError(
+            "not a standard midi file: it is cut short (truncated or still being written)"
+        ) from None
     except Exception as exc:  # mido raises many types (OSError, KeyError, ValueError...)
         detail = str(exc).strip() or type(exc).__name__
         raise ValueError(f"not a standard midi file: {detail}") from None

@@ -61,7 +61,9 @@ def _shipped() -> MappingProxyType[str, tuple[str, str]]:
     data = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
     if data.get("scheme") != embeddings.EMBEDDING_SCHEME:
         return MappingProxyType({})
-    return MappingProxyType({name: (entry["sha256"], entry["vector"]) for name, entry in data["drummers"].items()})
+    return MappingProxyType(
+        {name: (entry["sha256"], entry["vector"]) for name, entry in data["drummers"].items()}
+    )
 
 
 def shipped_embedding(profile: StyleProfile) -> list[float] | None:
@@ -135,13 +137,20 @@ def build(path: Path = VECTORS_PATH) -> int:
 
     async def embed_all() -> dict[str, Any]:
         return {
-            name: {"sha256": embedding_fingerprint(p), "vector": encode_vector(await embed_profile(embedder, p))}
+            name: {
+                "sha256": embedding_fingerprint(p),
+                "vector": encode_vector(await embed_profile(embedder, p)),
+            }
             for name, p in sorted(profiles.items())
         }
 
     drummers = asyncio.run(embed_all())
-    payload = {"model": MODEL_NAME, "scheme": embeddings.EMBEDDING_SCHEME, "dims": EMBEDDING_DIMS,
-               "drummers": drummers}
+    payload = {
+        "model": MODEL_NAME,
+        "scheme": embeddings.EMBEDDING_SCHEME,
+        "dims": EMBEDDING_DIMS,
+        "drummers": drummers,
+    }
     write_atomic(path, (json.dumps(payload, indent=0, sort_keys=True) + "\n").encode("utf-8"))
     return len(drummers)
 

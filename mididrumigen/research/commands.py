@@ -20,10 +20,16 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser] = argpars
     """Add the research subcommands to the CLI's subparsers (imports stay light)."""
     p = sub.add_parser("research", help="research any drummer: papers, articles, recordings and MIDI files")
     p.add_argument("artist")
-    p.add_argument("--only", default="", help="comma-separated collectors to run (papers,articles,audio,midi)")
+    p.add_argument(
+        "--only", default="", help="comma-separated collectors to run (papers,articles,audio,midi)"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bars)")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="also print the log: each service that could not be reached, retries, collector failures")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the log: each service that could not be reached, retries, collector failures",
+    )
     p.set_defaults(func=cmd_research)
 
     p = sub.add_parser("profiles", help="list or show cached drummer profiles")
@@ -118,11 +124,18 @@ def cmd_research(args: argparse.Namespace) -> int:
         if args.json:
             outcome = await run_research(deps, artist)
         else:
-            columns = (TextColumn("{task.fields[label]:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                       TimeElapsedColumn(), TextColumn("{task.description}"))
+            columns = (
+                TextColumn("{task.fields[label]:<9}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+            )
             with Progress(*columns, console=console, transient=False) as progress:
-                tasks = {name: progress.add_task("waiting", total=100, label=COLLECTOR_LABELS.get(name, name))
-                         for name in deps.collectors}
+                tasks = {
+                    name: progress.add_task("waiting", total=100, label=COLLECTOR_LABELS.get(name, name))
+                    for name in deps.collectors
+                }
 
                 def report(name: str, fraction: float, text: str) -> None:
                     if name in tasks:
@@ -152,8 +165,13 @@ def print_summary(summary: dict[str, Any]) -> None:
     for column in ("collector", "status", "sources", "seconds", "detail"):
         table.add_column(column)
     for item in summary["collectors"]:
-        table.add_row(COLLECTOR_LABELS.get(item["name"], item["name"]), item["status"], str(item["sources"]),
-                      f"{item['seconds']:.1f}", item["error"][:70])
+        table.add_row(
+            COLLECTOR_LABELS.get(item["name"], item["name"]),
+            item["status"],
+            str(item["sources"]),
+            f"{item['seconds']:.1f}",
+            item["error"][:70],
+        )
     console.print(table)
     low, typical, high = summary["tempo_bpm"]
     usable = "usable" if summary["confidence"] >= USABLE_CONFIDENCE else "below the usable threshold 0.6"
@@ -216,14 +234,20 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
             print(f"genres: {', '.join(profile.genres)}")
         if profile.signature_traits:
             print(f"traits: {'; '.join(profile.signature_traits)}")
-        print(f"tempo: {q.tempo_min:g}-{q.tempo_max:g} BPM (typical {q.tempo_typical:g}); swing {q.swing_percent:g}% "
-              f"(ratio {q.swing_ratio:.2f}); ghost notes {q.ghost_note_prob:.2f}")
-        print(f"velocity: mean {q.velocity_mean:g}, std {q.velocity_std:g}; timing jitter {q.timing_jitter_ms:g} ms")
+        print(
+            f"tempo: {q.tempo_min:g}-{q.tempo_max:g} BPM (typical {q.tempo_typical:g}); swing {q.swing_percent:g}% "
+            f"(ratio {q.swing_ratio:.2f}); ghost notes {q.ghost_note_prob:.2f}"
+        )
+        print(
+            f"velocity: mean {q.velocity_mean:g}, std {q.velocity_std:g}; timing jitter {q.timing_jitter_ms:g} ms"
+        )
         if q.microtiming_ms:
             print("microtiming: " + ", ".join(f"{k} {v:+g} ms" for k, v in q.microtiming_ms.items()))
         print("sources: " + ", ".join(f"{k} {v}" for k, v in profile.sources_count.items()))
         for source in sources[:20]:
-            print(f"  [{source['kind']}] {source['title'][:70]}  {source['url']}  ({source['confidence']:.2f})")
+            print(
+                f"  [{source['kind']}] {source['title'][:70]}  {source['url']}  ({source['confidence']:.2f})"
+            )
         return 0
 
     return _with_app(work)
@@ -239,7 +263,9 @@ def cmd_profiles_list(args: argparse.Namespace) -> int:
         elif not rows:
             print("no cached profiles yet: run `mididrumigen research ARTIST`")
         for row in rows if not args.json else []:
-            print(f"{row.name:<28} {row.origin:<9} confidence {row.confidence:.2f}  sources {row.sources_count}")
+            print(
+                f"{row.name:<28} {row.origin:<9} confidence {row.confidence:.2f}  sources {row.sources_count}"
+            )
         return 0
 
     return _with_app(work)

@@ -64,7 +64,9 @@ def embedding_texts(profile: StyleProfile) -> list[str]:
 
 def embedding_fingerprint(profile: StyleProfile) -> str:
     """SHA-256 of everything a profile's vector is made of: the scheme and each text it embeds."""
-    return hashlib.sha256("\x1e".join([EMBEDDING_SCHEME, *embedding_texts(profile)]).encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        "\x1e".join([EMBEDDING_SCHEME, *embedding_texts(profile)]).encode("utf-8")
+    ).hexdigest()
 
 
 def mix_vectors(vectors: list[list[float]]) -> list[float]:

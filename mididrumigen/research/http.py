@@ -212,8 +212,10 @@ class HttpClient:
                     self.limiter.defer(key, wait_s)
             if attempt + 1 == self.max_attempts:
                 break
-            delay = wait_s if wait_s is not None else backoff_delay_s(
-                attempt, self.backoff_base_s, self.backoff_max_s, self._rng
+            delay = (
+                wait_s
+                if wait_s is not None
+                else backoff_delay_s(attempt, self.backoff_base_s, self.backoff_max_s, self._rng)
             )
             if deadline is not None and loop.time() + delay >= deadline:
                 problem += f"; retry in {delay:.1f} s would pass the time budget"
@@ -226,7 +228,9 @@ class HttpClient:
     def _mark_down(self, key: str, problem: str) -> None:
         if key not in self.limiter.down:
             self.limiter.down.add(key)
-            log.warning("%s is unavailable (%s); further failures are not logged until it recovers", key, problem)
+            log.warning(
+                "%s is unavailable (%s); further failures are not logged until it recovers", key, problem
+            )
 
     def _mark_up(self, key: str) -> None:
         if key in self.limiter.down:

@@ -80,8 +80,14 @@ class CollectorOutcome:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe data."""
-        return {"name": self.name, "kind": self.kind, "status": self.status, "sources": self.sources,
-                "seconds": round(self.seconds, 2), "error": self.error}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "sources": self.sources,
+            "seconds": round(self.seconds, 2),
+            "error": self.error,
+        }
 
 
 @dataclass(slots=True)
@@ -107,8 +113,11 @@ class ResearchOutcome:
             "known_sources": self.known_sources,
             "collectors": [c.to_json() for c in self.collectors],
             "styles": profile.styles,
-            "tempo_bpm": [profile.quantitative_params.tempo_min, profile.quantitative_params.tempo_typical,
-                          profile.quantitative_params.tempo_max],
+            "tempo_bpm": [
+                profile.quantitative_params.tempo_min,
+                profile.quantitative_params.tempo_typical,
+                profile.quantitative_params.tempo_max,
+            ],
             "swing_percent": profile.quantitative_params.swing_percent,
             "tempo_agreement": self.report.tempo_agreement,
             "style_agreement": self.report.style_agreement,
@@ -253,23 +262,36 @@ async def _research(
         if on_progress is not None:
             on_progress(collector, fraction, text)
 
-    http = HttpClient(deps.session, deps.limiter, contact=deps.settings["contact"], intervals_s=deps.intervals_s,
-                      request_timeout_s=float(deps.settings["research_request_timeout_s"]))
+    http = HttpClient(
+        deps.session,
+        deps.limiter,
+        contact=deps.settings["contact"],
+        intervals_s=deps.intervals_s,
+        request_timeout_s=float(deps.settings["research_request_timeout_s"]),
+    )
     notes: list[str] = []
     if job is not None:
         await job.set_stage(f"researching {name}", PROGRESS_START)
     pump = asyncio.create_task(progress.run(), name="research:progress")
     try:
-        outcomes, records = await _collect_all(deps, classes, name, http, report, notes,
-                                               frozenset(r.url for r in known if r.url))
+        outcomes, records = await _collect_all(
+            deps, classes, name, http, report, notes, frozenset(r.url for r in known if r.url)
+        )
     finally:
         pump.cancel()
         await asyncio.gather(pump, return_exceptions=True)
 
-    new_records = merge_records(known, records)[len(known):]
+    new_records = merge_records(known, records)[len(known) :]
     for record in new_records:
-        await store.add_research_source(name, record.kind, url=record.url, title=record.title, raw=record.raw,
-                                        extracted=record.extracted, confidence=record.confidence)
+        await store.add_research_source(
+            name,
+            record.kind,
+            url=record.url,
+            title=record.title,
+            raw=record.raw,
+            extracted=record.extracted,
+            confidence=record.confidence,
+        )
     if not new_records:
         # Nothing new: rebuilding from what was already known would only replace the stored (or built-in)
         # profile with a poorer text; the research failed and the profile stays exactly as it was.
@@ -317,13 +339,18 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome], *, known: b
         if not_installed:
             extras = " and ".join(sorted({repr(o.missing_extra) for o in not_installed}))
             names = ", ".join(o.name for o in not_installed)
-            details = f"{names}: needs the {extras} extra; the others reached no service: is this computer offline?"
+            details = (
+                f"{names}: needs the {extras} extra; the others reached no service: is this computer offline?"
+            )
     else:
         details = "; ".join(f"{o.name}: {_shortened(o.error or o.status)}" for o in failed)
     reason = f" ({details})" if details else ""
     if known:
-        return UserError(f"no new sources found for {artist!r}{reason}; its profile is unchanged",
-                         status=404, code="no_sources")
+        return UserError(
+            f"no new sources found for {artist!r}{reason}; its profile is unchanged",
+            status=404,
+            code="no_sources",
+        )
     return UserError(f"no sources found for {artist!r}{hint}{reason}", status=404, code="no_sources")
 
 
@@ -373,7 +400,9 @@ async def settle_unfinished_research(
         return
     other = await store.active_job_for("research", row.name, exclude=job_id)
     if other is not None:
-        await store.set_research_status(row.name, "researching" if other["status"] == "running" else "pending")
+        await store.set_research_status(
+            row.name, "researching" if other["status"] == "running" else "pending"
+        )
     elif not (new and await store.delete_unprofiled_artist(row.name)):
         await store.set_research_status(row.name, "cached" if row.has_profile else "failed")
 
@@ -392,22 +421,36 @@ async def _collect_all(
 
     async def run_one(name: str, cls: type[Collector]) -> tuple[CollectorOutcome, list[SourceRecord]]:
         timeout_s = float(deps.settings[cls.timeout_setting])
-        ctx = CollectorContext(settings=deps.settings, http=http, data_dir=deps.settings.data_dir,
-                               deadline=loop.time() + timeout_s, on_progress=report, library=deps.library,
-                               known_urls=known_urls)
+        ctx = CollectorContext(
+            settings=deps.settings,
+            http=http,
+            data_dir=deps.settings.data_dir,
+            deadline=loop.time() + timeout_s,
+            on_progress=report,
+            library=deps.library,
+            known_urls=known_urls,
+        )
         began = loop.time()
         try:
             async with asyncio.timeout(timeout_s):
                 found = await cls().collect(ctx, artist)
         except TimeoutError:
-            outcome = CollectorOutcome(name, cls.kind, "timed out", 0, loop.time() - began,
-                                       f"no answer within {timeout_s:g} s")
+            outcome = CollectorOutcome(
+                name, cls.kind, "timed out", 0, loop.time() - began, f"no answer within {timeout_s:g} s"
+            )
             found = []
         except Exception as exc:  # isolation: one collector's failure never stops the others
             log.info("research collector %s failed for %s: %s", name, artist, exc)
             extra = exc.extra if isinstance(exc, MissingExtraError) else None
-            outcome = CollectorOutcome(name, cls.kind, "failed", 0, loop.time() - began, str(exc) or type(exc).__name__,
-                                       missing_extra=extra)
+            outcome = CollectorOutcome(
+                name,
+                cls.kind,
+                "failed",
+                0,
+                loop.time() - began,
+                str(exc) or type(exc).__name__,
+                missing_extra=extra,
+            )
             found = []
         else:
             outcome = CollectorOutcome(name, cls.kind, "ok", len(found), loop.time() - began)
@@ -415,7 +458,9 @@ async def _collect_all(
         report(name, 1.0, outcome.status if outcome.status != "ok" else f"{len(found)} sources")
         return outcome, found
 
-    tasks = [asyncio.create_task(run_one(name, cls), name=f"research:{name}") for name, cls in classes.items()]
+    tasks = [
+        asyncio.create_task(run_one(name, cls), name=f"research:{name}") for name, cls in classes.items()
+    ]
     try:
         results = await asyncio.gather(*tasks)
     finally:
@@ -453,7 +498,9 @@ class _ProgressPump:
                 await self.job.set_stage(text, percent)
 
 
-async def find_similar(store: Store, embedder: TextEmbedder, artist: str, limit: int = 10) -> list[SimilarArtist]:
+async def find_similar(
+    store: Store, embedder: TextEmbedder, artist: str, limit: int = 10
+) -> list[SimilarArtist]:
     """Nearest drummers by profile embedding (KNN in sqlite-vec); NotFoundError for an unknown artist."""
     if not 1 <= limit <= 100:
         raise ValueError("limit must be from 1 to 100")

@@ -286,7 +286,11 @@ def build_profile(
         high = max(consensus.members_bpm)
     else:
         typical = base.tempo_typical if builtin is not None else primary.tempo_typical
-        low, high = (base.tempo_min, base.tempo_max) if builtin is not None else (primary.tempo_min, primary.tempo_max)
+        low, high = (
+            (base.tempo_min, base.tempo_max)
+            if builtin is not None
+            else (primary.tempo_min, primary.tempo_max)
+        )
     for item in evidence:
         if item.kind in ("builtin", "article"):
             for span in item.facts.get("tempo_range_bpm") or []:
@@ -307,8 +311,12 @@ def build_profile(
     swing_default = base.swing_percent if builtin is not None else primary.swing_percent
     swing_values = _numbers([e for e in evidence if e.kind != "builtin"], _swing_key(styles[0]))
     swing_values += _numbers([e for e in evidence if e.kind == "builtin"], "swing_percent")
-    mentions = [(v, w) for e in evidence for v in e.facts.get("swing_percent_mentions", [])
-                for w in [e.weight * NUMBER_WEIGHT.get(e.kind, 0.3)]]
+    mentions = [
+        (v, w)
+        for e in evidence
+        for v in e.facts.get("swing_percent_mentions", [])
+        for w in [e.weight * NUMBER_WEIGHT.get(e.kind, 0.3)]
+    ]
     swing_found = robust_mean(swing_values + mentions)
     swing = min(75.0, max(50.0, swing_found[0])) if swing_found else swing_default
 
@@ -328,7 +336,9 @@ def build_profile(
         busyness=base.busyness,
         fill_density=base.fill_density,
         crash_after_fill=base.crash_after_fill if builtin is not None else primary.crash_after_fill,
-        microtiming_ms=_microtiming(evidence, dict(base.microtiming_ms) if builtin else dict(primary.timing_ms)),
+        microtiming_ms=_microtiming(
+            evidence, dict(base.microtiming_ms) if builtin else dict(primary.timing_ms)
+        ),
         timing_jitter_ms=round(number("timing_jitter_ms", base.timing_jitter_ms, 0.0, 40.0), 1),
     )
 
@@ -346,8 +356,11 @@ def build_profile(
     traits += [t for t in techniques if t.lower() not in {x.lower() for x in traits}]
     genres = _ranked_strings(evidence, "genres", 6)
     templates = list(builtin.midi_templates) if builtin is not None else []
-    templates += [str(r.extracted["template_path"]) for r in records
-                  if r.kind == "midi" and r.extracted.get("template_path")]
+    templates += [
+        str(r.extracted["template_path"])
+        for r in records
+        if r.kind == "midi" and r.extracted.get("template_path")
+    ]
     profile = StyleProfile(
         artist_name=builtin.artist_name if builtin is not None else artist,
         text_description="",
@@ -376,7 +389,9 @@ def _microtiming(evidence: Sequence[Evidence], default: dict[str, float]) -> dic
         if isinstance(timing, dict):
             for kit_class, value in timing.items():
                 if isinstance(value, int | float):
-                    per_class[kit_class].append((float(value), item.weight * NUMBER_WEIGHT.get(item.kind, 0.3)))
+                    per_class[kit_class].append(
+                        (float(value), item.weight * NUMBER_WEIGHT.get(item.kind, 0.3))
+                    )
     result = dict(default)
     for kit_class, values in per_class.items():
         if kit_class not in TIMING_CLASSES:
@@ -409,23 +424,34 @@ def describe(
     if bands:
         who += f"; bands: {', '.join(bands[:3])}"
     parts.append(who + ".")
-    feel = [f"Tempo {params.tempo_min:.0f}-{params.tempo_max:.0f} BPM, typically about {params.tempo_typical:.0f}"]
+    feel = [
+        f"Tempo {params.tempo_min:.0f}-{params.tempo_max:.0f} BPM, typically about {params.tempo_typical:.0f}"
+    ]
     feel.append("straight 8ths" if params.swing_percent < 53 else f"swing {params.swing_percent:.0f}%")
     feel.append(f"ghost notes on about {params.ghost_note_prob * 100:.0f}% of snare hits")
     laid_back = {k: v for k, v in params.microtiming_ms.items() if abs(v) >= 4}
     if laid_back:
-        feel.append(", ".join(f"{k.replace('_', ' ')} {'behind' if v > 0 else 'ahead of'} the beat by {abs(v):.0f} ms"
-                              for k, v in laid_back.items()))
+        feel.append(
+            ", ".join(
+                f"{k.replace('_', ' ')} {'behind' if v > 0 else 'ahead of'} the beat by {abs(v):.0f} ms"
+                for k, v in laid_back.items()
+            )
+        )
     parts.append("; ".join(feel) + ".")
-    research_traits = [t for t in profile.signature_traits if builtin is None or t not in builtin.signature_traits]
+    research_traits = [
+        t for t in profile.signature_traits if builtin is None or t not in builtin.signature_traits
+    ]
     if research_traits:
         parts.append(f"Sources mention: {', '.join(research_traits[:6])}.")
     if songs:
         parts.append(f"Songs: {', '.join(songs[:4])}.")
     if equipment:
         parts.append(f"Equipment: {', '.join(equipment[:4])}.")
-    counted = [f"{n} {SOURCE_NOUNS[kind][n != 1]}" for kind, n in profile.sources_count.items()
-               if n and kind in SOURCE_NOUNS]
+    counted = [
+        f"{n} {SOURCE_NOUNS[kind][n != 1]}"
+        for kind, n in profile.sources_count.items()
+        if n and kind in SOURCE_NOUNS
+    ]
     basis = ", ".join(counted) if counted else "no research sources"
     if builtin is not None:
         basis += " plus built-in knowledge"

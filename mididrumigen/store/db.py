@@ -87,7 +87,9 @@ class Database:
         try:
             db = cls(path, writer, writer)
             await db.migrate()
-            db._reader = await aiosqlite.Connection(lambda: open_sqlite(path, read_only=True), iter_chunk_size=64)
+            db._reader = await aiosqlite.Connection(
+                lambda: open_sqlite(path, read_only=True), iter_chunk_size=64
+            )
         except BaseException:
             await writer.close()
             raise

@@ -39,9 +39,13 @@ JOB_FIELDS = (
 )
 JSON_JOB_FIELDS = ("params", "result")
 # The queued or running jobs of a kind for an artist (any case); parameters: kind, artist.
-ACTIVE_JOBS_SQL = "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
+ACTIVE_JOBS_SQL = (
+    "SELECT * FROM jobs WHERE kind = ? AND artist = ? COLLATE NOCASE AND status IN ('queued', 'running')"
+)
 # A new queued job; parameters: id, kind, params (JSON text), artist, created_at.
-INSERT_JOB_SQL = "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)"
+INSERT_JOB_SQL = (
+    "INSERT INTO jobs (id, kind, status, params, artist, created_at) VALUES (?, ?, 'queued', ?, ?, ?)"
+)
 GENERATIONS_PER_STATEMENT = 100  # 9 parameters each: far below SQLite's limit on one statement
 
 
@@ -240,7 +244,9 @@ class Store:
                 " sources_count = excluded.sources_count, updated_at = excluded.updated_at",
                 (profile.artist_name, origin, profile.confidence_score, sources, now, now),
             )
-            rows = await conn.execute_fetchall("SELECT id FROM artists WHERE name = ?", (profile.artist_name,))
+            rows = await conn.execute_fetchall(
+                "SELECT id FROM artists WHERE name = ?", (profile.artist_name,)
+            )
             artist_id = int(next(iter(rows))[0])
             await conn.execute(
                 "INSERT INTO style_profiles (artist_id, profile, version, confidence, updated_at)"
@@ -273,7 +279,9 @@ class Store:
         its built-in knowledge, as the daemon seeds it: one transaction, never half-reset. With
         unless_researching, nothing changes (False) while research of the drummer is queued or running."""
         async with self.db.write() as conn:
-            if unless_researching and await conn.execute_fetchall(ACTIVE_JOBS_SQL, ("research", profile.artist_name)):
+            if unless_researching and await conn.execute_fetchall(
+                ACTIVE_JOBS_SQL, ("research", profile.artist_name)
+            ):
                 return False
             await self._delete_artist(conn, profile.artist_name)
             await self._insert_builtin(conn, profile, time.time())
@@ -302,7 +310,9 @@ class Store:
             )
         return 1
 
-    async def set_embedding(self, name: str, embedding: Iterable[float], *, only_if_missing: bool = False) -> bool:
+    async def set_embedding(
+        self, name: str, embedding: Iterable[float], *, only_if_missing: bool = False
+    ) -> bool:
         """Store (or replace) the 384-d embedding of a known artist; return whether it was written.
 
         With only_if_missing, only an artist with a profile and no embedding gets it (one transaction),
@@ -311,12 +321,14 @@ class Store:
         """
         blob = embedding_blob(embedding)
         async with self.db.write() as conn:
-            rows = list(await conn.execute_fetchall(
-                "SELECT a.id, EXISTS(SELECT 1 FROM style_profiles p WHERE p.artist_id = a.id) AS has_profile,"
-                " EXISTS(SELECT 1 FROM profile_embeddings e WHERE e.artist_id = a.id) AS has_embedding"
-                " FROM artists a WHERE a.name = ?",
-                (name,),
-            ))
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT a.id, EXISTS(SELECT 1 FROM style_profiles p WHERE p.artist_id = a.id) AS has_profile,"
+                    " EXISTS(SELECT 1 FROM profile_embeddings e WHERE e.artist_id = a.id) AS has_embedding"
+                    " FROM artists a WHERE a.name = ?",
+                    (name,),
+                )
+            )
             if not rows:
                 if only_if_missing:
                     return False
@@ -349,12 +361,15 @@ class Store:
             return await self._delete_artist(conn, name, only_without_profile=True)
 
     @staticmethod
-    async def _delete_artist(conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False) -> bool:
+    async def _delete_artist(
+        conn: aiosqlite.Connection, name: str, *, only_without_profile: bool = False
+    ) -> bool:
         """Delete an artist's row, embedding and (by cascade) profile and sources; return whether it was there."""
         no_profile = " AND NOT EXISTS (SELECT 1 FROM style_profiles p WHERE p.artist_id = a.id)"
         rows = list(
             await conn.execute_fetchall(
-                "SELECT a.id FROM artists a WHERE a.name = ?" + (no_profile if only_without_profile else ""), (name,)
+                "SELECT a.id FROM artists a WHERE a.name = ?" + (no_profile if only_without_profile else ""),
+                (name,),
             )
         )
         if not rows:
@@ -439,7 +454,9 @@ class Store:
         """
         now = time.time()
         ids = [uuid.uuid4().hex for _ in files]
-        file_json = [{"id": fid, "path": str(path), "name": name} for fid, (path, name) in zip(ids, files, strict=True)]
+        file_json = [
+            {"id": fid, "path": str(path), "name": name} for fid, (path, name) in zip(ids, files, strict=True)
+        ]
         history = (
             artist,
             dumps(request),
@@ -552,7 +569,9 @@ class Store:
     async def jobs_with_status(self, *statuses: str) -> list[dict[str, Any]]:
         """Return jobs in any of the given statuses, oldest first."""
         marks = ", ".join("?" for _ in statuses)
-        rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY created_at", statuses)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY created_at", statuses
+        )
         return [job_from_row(r) for r in rows]
 
     async def recent_jobs(self, statuses: Iterable[str] = (), limit: int = 50) -> list[dict[str, Any]]:
@@ -567,7 +586,9 @@ class Store:
         )
         return [job_from_row(r) for r in rows]
 
-    async def active_job_for(self, kind: str, artist: str, *, exclude: str | None = None) -> dict[str, Any] | None:
+    async def active_job_for(
+        self, kind: str, artist: str, *, exclude: str | None = None
+    ) -> dict[str, Any] | None:
         """Return a queued or running job of this kind for this artist (any case), if any: a running one
         first, then the oldest; never the job with id exclude."""
         row = await self.db.fetchone(

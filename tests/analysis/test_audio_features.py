@@ -92,7 +92,9 @@ def test_swing_ratio_follows_the_played_swing() -> None:
 def test_microtiming_shows_a_laid_back_snare() -> None:
     clip = rock_clip(100.0, bars=8)
     late_ticks = round(25.0 / 1000.0 * 100.0 / 60.0 * TPB)  # 25 ms at 100 bpm
-    clip.notes = [Note(n.pitch, n.velocity, n.time + late_ticks, n.duration) if n.pitch == 38 else n for n in clip.notes]
+    clip.notes = [
+        Note(n.pitch, n.velocity, n.time + late_ticks, n.duration) if n.pitch == 38 else n for n in clip.notes
+    ]
     features = af.analyze_audio(render_clip(clip), SR)
     assert within_percent(features.tempo_bpm, 100.0, 4)
     assert "snare" in features.microtiming_ms and "kick" in features.microtiming_ms
@@ -108,7 +110,9 @@ def test_microtiming_shows_a_laid_back_snare() -> None:
 def test_ghost_notes_are_measured() -> None:
     plain = af.analyze_audio(render_clip(rock_clip(100.0)), SR)
     clip = rock_clip(100.0)
-    clip.notes += [Note(38, 25, bar * 4 * TPB + beat * TPB + 3 * TPB // 4, 30) for bar in range(8) for beat in (0, 2)]
+    clip.notes += [
+        Note(38, 25, bar * 4 * TPB + beat * TPB + 3 * TPB // 4, 30) for bar in range(8) for beat in (0, 2)
+    ]
     assert af.analyze_audio(render_clip(clip), SR).ghost_note_share > plain.ghost_note_share
 
 
@@ -120,7 +124,9 @@ def test_syncopation_is_measured() -> None:
         start = bar * 4 * TPB
         extra += [Note(38, 25, start + beat * TPB + 3 * TPB // 4, 30) for beat in (0, 2)]  # ghost 16ths
         extra.append(Note(36, 110, start + 3 * TPB + TPB // 2, 60))  # kick anticipating the next 1
-    clip.notes = [n for n in clip.notes if not (n.pitch == 36 and n.time % (4 * TPB) == 0 and n.time > 0)] + extra
+    clip.notes = [
+        n for n in clip.notes if not (n.pitch == 36 and n.time % (4 * TPB) == 0 and n.time > 0)
+    ] + extra
     busy = af.analyze_audio(render_clip(clip), SR)
     assert busy.syncopation > plain.syncopation
     assert 0.0 <= busy.syncopation <= 1.0
@@ -148,7 +154,19 @@ def _encode(tmp_path: Path, wav: Path, suffix: str, codec: str) -> Path:
 
     out = tmp_path / f"clip{suffix}"
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", codec, "-b:a", "128k", str(out)],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            codec,
+            "-b:a",
+            "128k",
+            str(out),
+        ],
         check=True,
         timeout=60,
     )
@@ -220,7 +238,9 @@ def test_swing_percent_definition() -> None:
 
 def test_importing_the_analysis_package_stays_light() -> None:
     code = "import sys, mididrumigen.analysis.audio_features; print('librosa' in sys.modules, 'scipy' in sys.modules)"
-    out = subprocess.run([".venv/bin/python", "-c", code], capture_output=True, text=True, check=True, cwd="/work/main")
+    out = subprocess.run(
+        [".venv/bin/python", "-c", code], capture_output=True, text=True, check=True, cwd="/work/main"
+    )
     assert out.stdout.strip() == "False False"
 
 
@@ -229,7 +249,9 @@ GMD_CASES = [
     pytest.param(
         "drummer1/session1/1_funk_80_beat_4-4.mid",
         80.0,
-        marks=pytest.mark.xfail(strict=True, reason="known weakness: its first 30 s read at double tempo (160 bpm)"),
+        marks=pytest.mark.xfail(
+            strict=True, reason="known weakness: its first 30 s read at double tempo (160 bpm)"
+        ),
     ),
 ]
 
@@ -246,7 +268,10 @@ def test_gmd_renders(midi_filename: str, bpm: float) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known weakness: reads 1.97 for a MIDI truth of 2.08 (swung GMD files: see the benchmark)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known weakness: reads 1.97 for a MIDI truth of 2.08 (swung GMD files: see the benchmark)",
+)
 def test_gmd_swing_performance_matches_midi() -> None:
     assert_gmd_swing_matches_midi("drummer1/session1/47_jazz_102_beat_4-4.mid", 102.0)
 

@@ -44,7 +44,11 @@ def groove(
         start = bar * 4 * TPB
         if bar == fill_bar:
             for i in range(16):  # a run of 16ths down the toms
-                add((TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW, SNARE, SNARE)[i // 2], 100, start + i * TPB / 4)
+                add(
+                    (TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW, SNARE, SNARE)[i // 2],
+                    100,
+                    start + i * TPB / 4,
+                )
             continue
         for beat in range(4):
             b = start + beat * TPB
@@ -175,7 +179,9 @@ def test_any_resolution_gives_the_same_answer() -> None:
         ("drummer1/session1/202_rock-halftime_140_beat_4-4.mid", 47.0, 53.0),
     ],
 )
-def test_gmd_swing_by_style(gmd_clip: Callable[[str], Clip], midi_filename: str, low: float, high: float) -> None:
+def test_gmd_swing_by_style(
+    gmd_clip: Callable[[str], Clip], midi_filename: str, low: float, high: float
+) -> None:
     features = analyze_clip(gmd_clip(midi_filename), trust_tempo=True)
     assert low <= features.swing_percent <= high
 
@@ -196,7 +202,6 @@ def test_swing_is_measured_against_the_local_pair_starts_under_a_drifting_grid()
     assert measure_swing_percent(positions, 1.0) == pytest.approx(62.0, abs=1.0)
 
 
-
 def test_beats_in_three_follow_the_files_six_eight() -> None:
     # The engine's hard rock in 6/8 at 140: its hats sit early in the pulse, so the meter
     # guess alone hears 4/4 at 93 bpm; the file's 6/8 and the thirds in the beat correct it.
@@ -204,13 +209,16 @@ def test_beats_in_three_follow_the_files_six_eight() -> None:
     from mididrumigen.generation.request import GenerationRequest
     from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
 
-    request = GenerationRequest(style="hard_rock", bars=8, variations=1, tempo_bpm=140.0, time_signature=(6, 8), seed=17)
+    request = GenerationRequest(
+        style="hard_rock", bars=8, variations=1, tempo_bpm=140.0, time_signature=(6, 8), seed=17
+    )
     clip = read_midi_bytes(clip_to_midi_bytes(generate_grooves(request)[0]))
     assert clip.meta["time_signature_from_file"]
     features = analyze_clip(clip)
     assert features.time_signature == (6, 8)
     assert features.meter_source == "file"
     assert features.tempo_bpm == pytest.approx(140.0, rel=0.02)  # in quarter notes, as the file's tempo
+
 
 @pytest.mark.parametrize(("style", "meter"), [("reggae_one_drop", (3, 4)), ("metal", (7, 8))])
 def test_beats_of_three_eighths_follow_the_files_simple_meter(style: str, meter: tuple[int, int]) -> None:
@@ -220,8 +228,14 @@ def test_beats_of_three_eighths_follow_the_files_simple_meter(style: str, meter:
     from mididrumigen.generation.request import GenerationRequest
     from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
 
-    request = GenerationRequest(style=style, bars=8, variations=1, tempo_bpm=180.0 if style == "metal" else 140.0,
-                                time_signature=meter, seed=17)
+    request = GenerationRequest(
+        style=style,
+        bars=8,
+        variations=1,
+        tempo_bpm=180.0 if style == "metal" else 140.0,
+        time_signature=meter,
+        seed=17,
+    )
     features = analyze_clip(read_midi_bytes(clip_to_midi_bytes(generate_grooves(request)[0])))
     assert features.time_signature == meter
     assert features.tempo_bpm == pytest.approx(request.tempo_bpm, rel=0.02)
@@ -266,8 +280,13 @@ def jazz_ride(bars: int = 8, tempo: float = 200.0) -> Clip:
 
 @pytest.mark.parametrize(
     ("clip", "tempo"),
-    [(groove(tempo=180.0), 180.0), (groove(tempo=200.0), 200.0), (snare_fill_in_last_bar(groove(bars=4, tempo=180.0)), 180.0),
-     (jazz_ride(tempo=200.0), 200.0), (jazz_ride(tempo=240.0), 240.0)],
+    [
+        (groove(tempo=180.0), 180.0),
+        (groove(tempo=200.0), 200.0),
+        (snare_fill_in_last_bar(groove(bars=4, tempo=180.0)), 180.0),
+        (jazz_ride(tempo=200.0), 200.0),
+        (jazz_ride(tempo=240.0), 240.0),
+    ],
     ids=["backbeat-180", "backbeat-200", "four-bars-with-a-fill-180", "jazz-pedal-200", "jazz-pedal-240"],
 )
 def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float) -> None:
@@ -283,12 +302,16 @@ def test_backbeat_and_jazz_pedal_name_the_counted_beat(clip: Clip, tempo: float)
     pitches = np.array([n.pitch for n in notes])
     velocities = np.array([n.velocity for n in notes], dtype=float)
     classes = [kit_class_of_pitch(int(p)) or "other" for p in pitches]
-    assert counted_level_bpm(times, pitches, velocities, classes, grid, (4, 4)) == pytest.approx(tempo, rel=0.01)
+    assert counted_level_bpm(times, pitches, velocities, classes, grid, (4, 4)) == pytest.approx(
+        tempo, rel=0.01
+    )
     # Called a 6/8, the same hits show no snare on the second dotted quarter of every bar.
     assert counted_level_bpm(times, pitches, velocities, classes, grid, (6, 8)) is None
 
 
-def test_a_backbeat_names_the_beat_when_the_comb_hears_three_beats_as_two(gmd_clip: Callable[[str], Clip]) -> None:
+def test_a_backbeat_names_the_beat_when_the_comb_hears_three_beats_as_two(
+    gmd_clip: Callable[[str], Clip],
+) -> None:
     # A 72 bpm shuffle whose comb reading is 108 (its dotted quarters): the snare on 2 and 4
     # of the bars at 72 says which level is the beat.
     clip = gmd_clip("drummer5/session1/17_blues-shuffle_72_beat_4-4.mid")
@@ -330,8 +353,13 @@ def test_a_six_eight_ballad_is_counted_in_dotted_quarters(tempo: float) -> None:
 
 def test_a_four_bar_six_eight_ending_in_a_fill_is_counted_from_its_three_backbeats() -> None:
     eighth = TPB // 2
-    notes = [n for n in six_eight_ballad(72.0, bars=3) if n.velocity > 40]  # no ghosts: three snare hits in all
-    notes += [Note((TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW)[i], 110, 18 * eighth + i * eighth, 30) for i in range(6)]
+    notes = [
+        n for n in six_eight_ballad(72.0, bars=3) if n.velocity > 40
+    ]  # no ghosts: three snare hits in all
+    notes += [
+        Note((TOM_HI, TOM_HI, TOM_MID, TOM_MID, TOM_LOW, TOM_LOW)[i], 110, 18 * eighth + i * eighth, 30)
+        for i in range(6)
+    ]
     features = analyze_clip(through_midi_file(notes, 72.0, (6, 8), 4))
     assert features.time_signature == (6, 8)
     assert features.tempo_bpm == pytest.approx(72.0, rel=0.02)
@@ -383,7 +411,9 @@ def test_a_hi_hat_rolling_faster_than_thirty_seconds_is_counted_twice_as_fast() 
                 notes.append(Note(HAT, 85, tick, 30))
         notes += [Note(KICK, 115, start, 60), Note(KICK, 105, start + 3 * TPB // 2, 60)]
         notes.append(Note(SNARE, 120, start + 2 * TPB, 60))
-    assert analyze_clip(Clip(notes=notes, tempo_bpm=140.0, bars=8)).tempo_bpm == pytest.approx(140.0, rel=0.02)
+    assert analyze_clip(Clip(notes=notes, tempo_bpm=140.0, bars=8)).tempo_bpm == pytest.approx(
+        140.0, rel=0.02
+    )
 
 
 def half_time_shuffle(bars: int = 8) -> list[Note]:
@@ -455,9 +485,9 @@ def test_a_medium_swing_ride_is_not_doubled(tempo: float) -> None:
 
 
 def test_a_drummers_fast_jazz_is_counted_in_its_quarters(gmd_clip: Callable[[str], Clip]) -> None:
-    assert analyze_clip(gmd_clip("drummer1/session1/78_jazz-fast_290_beat_4-4.mid")).tempo_bpm == pytest.approx(
-        290.0, rel=0.02
-    )
+    assert analyze_clip(
+        gmd_clip("drummer1/session1/78_jazz-fast_290_beat_4-4.mid")
+    ).tempo_bpm == pytest.approx(290.0, rel=0.02)
 
 
 def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
@@ -468,7 +498,9 @@ def test_a_half_time_snare_is_not_counted_as_a_slow_backbeat() -> None:
             notes.append(Note(HAT, 80, (bar * 8 + step) * TPB // 2, 60))
         notes.append(Note(KICK, 110, bar * 4 * TPB, 60))
         notes.append(Note(SNARE, 115, (bar * 4 + 2) * TPB, 60))
-    assert analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8)).tempo_bpm == pytest.approx(100.0, rel=0.01)
+    assert analyze_clip(Clip(notes=notes, tempo_bpm=100.0, bars=8)).tempo_bpm == pytest.approx(
+        100.0, rel=0.01
+    )
 
 
 def test_a_hi_hat_in_thirty_seconds_of_the_heard_beat_is_counted_twice_as_fast(
@@ -537,11 +569,16 @@ def one_bar_file(meter: tuple[int, int], tempo: float, step_ticks: int = TPB) ->
     steps = meter[0] * 4 * TPB // meter[1] // step_ticks
     notes: list[Note] = []
     for step in range(steps):
-        notes += [Note(HAT, 90, step * step_ticks, 30), Note(HAT, 60, step * step_ticks + step_ticks // 2, 30)]
+        notes += [
+            Note(HAT, 90, step * step_ticks, 30),
+            Note(HAT, 60, step * step_ticks + step_ticks // 2, 30),
+        ]
         notes.append(Note(KICK if step % 2 == 0 else SNARE, 110, step * step_ticks, 30))
     from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
 
-    return read_midi_bytes(clip_to_midi_bytes(Clip(notes=notes, tempo_bpm=tempo, time_signature=meter, bars=1)))
+    return read_midi_bytes(
+        clip_to_midi_bytes(Clip(notes=notes, tempo_bpm=tempo, time_signature=meter, bars=1))
+    )
 
 
 @pytest.mark.parametrize("meter", [(5, 4), (3, 4)])
@@ -593,7 +630,9 @@ def test_swing_does_not_depend_on_where_the_grid_sits_among_early_pair_starts() 
     on_grid = measure_swing_percent(np.array(positions), 0.5)
     assert on_grid == pytest.approx(64.4, abs=1.0)  # 56 % counted from the starts as played, ~9 % early
     for shift_beats in (0.02, 0.04, 0.06):
-        assert measure_swing_percent(np.array(positions) + shift_beats, 0.5) == pytest.approx(on_grid, abs=0.2)
+        assert measure_swing_percent(np.array(positions) + shift_beats, 0.5) == pytest.approx(
+            on_grid, abs=0.2
+        )
 
 
 def test_a_grid_on_anticipations_is_moved_through_the_clips_first_hit() -> None:
@@ -708,7 +747,9 @@ def second_line_in_three_four(
 
 
 @pytest.mark.parametrize("early_ticks", [0, 12])
-def test_a_second_line_in_three_four_heard_in_dotted_eighths_is_counted_in_its_quarters(early_ticks: int) -> None:
+def test_a_second_line_in_three_four_heard_in_dotted_eighths_is_counted_in_its_quarters(
+    early_ticks: int,
+) -> None:
     # The comb hears the 3-3-2's dotted 8ths, whose thirds are 16ths, not 8ths: counted in 8ths
     # the bars would be half bars with different accents. Its quarters are the file's, and its
     # swung 16ths read on them as on the file's grid: the quarters run through the clip's start
@@ -725,7 +766,9 @@ def test_thirds_of_found_beats_are_sixteenths_only_when_bars_so_counted_are_clea
     from mididrumigen.analysis.tempo import BeatGrid
 
     def thirds(beat_s: float, accent_sixteenths: list[int], sixteenth_s: float, bars: int = 8) -> int:
-        times = np.array([(bar * 12 + step) * sixteenth_s for bar in range(bars) for step in accent_sixteenths])
+        times = np.array(
+            [(bar * 12 + step) * sixteenth_s for bar in range(bars) for step in accent_sixteenths]
+        )
         grid = BeatGrid(period_s=beat_s, phase_s=0.0)
         return thirds_of_found_beats(times, np.full(len(times), 110.0), ["snare"] * len(times), grid, (3, 4))
 

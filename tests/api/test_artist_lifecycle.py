@@ -361,7 +361,9 @@ async def test_a_cancelled_augment_gives_the_artist_its_status_back(
     assert (await artist_names(client))[artist]["research_status"] == "researching"
     async with client.delete(waiting["status_url"]) as resp:
         assert (await resp.json())["status"] == "cancelled"
-    assert (await artist_names(client))[artist]["research_status"] == "researching"  # the first one still runs
+    assert (await artist_names(client))[artist][
+        "research_status"
+    ] == "researching"  # the first one still runs
     async with client.delete(running["status_url"]) as resp:
         assert (await resp.json())["status"] == "cancelled"
     row = (await artist_names(client))[artist]
@@ -383,8 +385,12 @@ async def test_research_found_running_after_a_crash_resumes_or_fails_and_the_art
 
         async def crashed(artist: str, attempts: int, *, augment: bool = False) -> str:
             job, created = await store.insert_job_once(
-                f"{artist[:1]}{attempts}".ljust(32, "0"), "research", {"artist": artist, "augment": augment},
-                artist, covered_by=lambda _job: False, research_status=None if augment else "pending",
+                f"{artist[:1]}{attempts}".ljust(32, "0"),
+                "research",
+                {"artist": artist, "augment": augment},
+                artist,
+                covered_by=lambda _job: False,
+                research_status=None if augment else "pending",
             )
             assert created
             await store.update_job(job["id"], status="running", stage="reading sources", attempts=attempts)
@@ -448,7 +454,9 @@ async def test_deleting_an_artist_while_it_is_researched_is_refused_with_the_tas
             assert (await resp.json())["status"] == "cancelled"
     async with client.delete("/api/v1/artists/known%20one") as resp:
         assert resp.status == 200 and (await resp.json())["deleted"] == "Known One"
-    async with client.delete(f"/api/v1/artists/{TYPO_URL}") as resp:  # cancelled research of a new name left nothing
+    async with client.delete(
+        f"/api/v1/artists/{TYPO_URL}"
+    ) as resp:  # cancelled research of a new name left nothing
         assert resp.status == 404
 
 
@@ -463,7 +471,9 @@ async def test_research_queued_between_the_check_and_the_delete_keeps_its_artist
     real_active_job_for = store.active_job_for
     calls = 0
 
-    async def first_check_sees_nothing(kind: str, artist: str, *, exclude: str | None = None) -> dict[str, Any] | None:
+    async def first_check_sees_nothing(
+        kind: str, artist: str, *, exclude: str | None = None
+    ) -> dict[str, Any] | None:
         # The first look happens before the research is queued, as in a request that races it.
         nonlocal calls
         calls += 1

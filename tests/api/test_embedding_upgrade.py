@@ -38,7 +38,9 @@ def old_vector(rng: random.Random) -> list[float]:
 
 async def stored_vector(store: Store, name: str) -> list[float] | None:
     row = await store.db.fetchone(
-        "SELECT e.embedding FROM profile_embeddings e JOIN artists a ON a.id = e.artist_id WHERE a.name = ?", (name,))
+        "SELECT e.embedding FROM profile_embeddings e JOIN artists a ON a.id = e.artist_id WHERE a.name = ?",
+        (name,),
+    )
     return None if row is None else list(struct.unpack(f"{EMBEDDING_DIMS}f", row["embedding"]))
 
 
@@ -53,13 +55,21 @@ async def test_old_vectors_are_replaced_builtins_at_start_and_researched_ones_in
     rng = random.Random(4)
     old = await Store.open(data / DATABASE_FILE)
     # A plain copy of a built-in seeded by an older release (text since improved), a current copy, a researched artist.
-    stale_copy = dataclasses.replace(find_builtin("John Bonham"), text_description="an older release's text",
-                                     embedding=old_vector(rng))
+    stale_copy = dataclasses.replace(
+        find_builtin("John Bonham"), text_description="an older release's text", embedding=old_vector(rng)
+    )
     current_copy = dataclasses.replace(find_builtin("Elvin Jones"), embedding=old_vector(rng))
     await old.save_builtin_profiles([stale_copy, current_copy])
-    researched = StyleProfile("Jane Groover", "Funky session drummer.", QuantitativeParams(), ["funk"],
-                              genres=["funk", "soul"], confidence_score=0.7, sources_count={"article": 2},
-                              embedding=old_vector(rng))
+    researched = StyleProfile(
+        "Jane Groover",
+        "Funky session drummer.",
+        QuantitativeParams(),
+        ["funk"],
+        genres=["funk", "soul"],
+        confidence_score=0.7,
+        sources_count={"article": 2},
+        embedding=old_vector(rng),
+    )
     await old.save_profile(researched)
     await old.close()
     monkeypatch.undo()
@@ -95,8 +105,11 @@ async def test_closing_while_stored_profiles_are_embedded_stops_that_work(
     newest = db.migration_files()
     monkeypatch.setattr(db, "migration_files", lambda: newest[:2])
     old = await Store.open(tmp_path / "data" / DATABASE_FILE)
-    await old.save_profile(StyleProfile("Jane Groover", "Funky.", QuantitativeParams(), ["funk"],
-                                        embedding=old_vector(random.Random(2))))
+    await old.save_profile(
+        StyleProfile(
+            "Jane Groover", "Funky.", QuantitativeParams(), ["funk"], embedding=old_vector(random.Random(2))
+        )
+    )
     await old.close()
     monkeypatch.undo()
     app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))
@@ -114,8 +127,9 @@ async def test_a_store_with_current_vectors_starts_no_model(tmp_path: Path) -> N
     app.embedder = embedder
     try:
         await app.start()
-        researched = StyleProfile("Jane Groover", "Funky.", QuantitativeParams(), ["funk"],
-                                  embedding=old_vector(random.Random(1)))
+        researched = StyleProfile(
+            "Jane Groover", "Funky.", QuantitativeParams(), ["funk"], embedding=old_vector(random.Random(1))
+        )
         await app.store.save_profile(researched)
         await app.close()
         app = await App.create(Settings({"data_dir": str(tmp_path / "data")}))

@@ -94,7 +94,9 @@ async def test_workers_keep_the_profile_between_requests_and_send_errors_back(tm
         with pytest.raises(ValueError, match="give a style or a profile"):
             await app.run_engine(GenerationRequest(artist="Nobody", bars=2), None)
         # A request given up on (its client went away) leaves the worker usable.
-        slow = asyncio.ensure_future(app.run_engine(GenerationRequest(style="rock", bars=16, variations=8), None))
+        slow = asyncio.ensure_future(
+            app.run_engine(GenerationRequest(style="rock", bars=16, variations=8), None)
+        )
         await asyncio.sleep(0)
         slow.cancel()
         request = GenerationRequest(artist="John Bonham", bars=2, variations=1, seed=6)

@@ -34,8 +34,12 @@ def test_fuzz_every_route_without_server_errors(isolated_dirs: Path, monkeypatch
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=EXAMPLES_PER_MODE,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                )
                 def call(case: schemathesis.Case) -> None:
                     response = case.call(base_url=info.url, headers=auth, timeout=30)
                     label = f"{case.method} {case.path}"
@@ -49,7 +53,11 @@ def test_fuzz_every_route_without_server_errors(isolated_dirs: Path, monkeypatch
                     call()
                 except Unsatisfiable:
                     # Nothing to break in an operation without parameters or body.
-                    assert mode is GenerationMode.NEGATIVE and not operation.path_parameters and not operation.body
+                    assert (
+                        mode is GenerationMode.NEGATIVE
+                        and not operation.path_parameters
+                        and not operation.body
+                    )
         assert len(seen) == len(operations)
         assert _stop(proc) == 0
     finally:

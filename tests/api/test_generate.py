@@ -19,7 +19,9 @@ from mididrumigen.research.drummers import find_builtin
 from tests.api.conftest import Running, assert_error
 
 
-async def test_builtin_artist_answers_with_files_at_once(daemon: Running, client: aiohttp.ClientSession) -> None:
+async def test_builtin_artist_answers_with_files_at_once(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
     body = {"artist": "bonham", "bars": 4, "variations": 3, "tempo": 96, "time_signature": "4/4", "seed": 11}
     async with client.post("/api/v1/generate", json=body) as resp:
         assert resp.status == 200
@@ -39,7 +41,9 @@ async def test_builtin_artist_answers_with_files_at_once(daemon: Running, client
     assert stats["generations"] == 1 and stats["files"] == 3
 
 
-async def test_notes_json_has_the_pitches_of_the_file_and_names_their_map(client: aiohttp.ClientSession) -> None:
+async def test_notes_json_has_the_pitches_of_the_file_and_names_their_map(
+    client: aiohttp.ClientSession,
+) -> None:
     # Samba plays a cowbell and a hat pedal: AD2 has no cowbell (it moves to the ride bell) and puts the
     # hi-hats on General MIDI's crash and a tom. A script or the Live device plays the JSON as it is.
     for drum_map in ("ad2", "gm"):
@@ -56,7 +60,9 @@ async def test_notes_json_has_the_pitches_of_the_file_and_names_their_map(client
             assert sorted((n["time"], n["pitch"], n["velocity"]) for n in info["notes"]["notes"]) == written
         if drum_map == "ad2":
             pitches = {n["pitch"] for info in result["files"] for n in info["notes"]["notes"]}
-            assert pitches <= set(get_drum_map("ad2").pitch_by_piece.values()) and 48 in pitches  # AD2's hat pedal (a tom in GM)
+            assert (
+                pitches <= set(get_drum_map("ad2").pitch_by_piece.values()) and 48 in pitches
+            )  # AD2's hat pedal (a tom in GM)
 
 
 async def test_attempts_without_keys_are_as_in_process(
@@ -64,15 +70,32 @@ async def test_attempts_without_keys_are_as_in_process(
 ) -> None:
     from mididrumigen.cli import main
 
-    assert main(["generate", "--style", "funk", "--variations", "1", "--daemon", "no", "--json",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--style",
+                "funk",
+                "--variations",
+                "1",
+                "--daemon",
+                "no",
+                "--json",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     in_process = json.loads(capsys.readouterr().out)
     async with client.post("/api/v1/generate", json={"style": "funk", "variations": 1}) as resp:
         assert resp.status == 200
         over_http = await resp.json()
     assert over_http["attempts"] == in_process["attempts"] == []  # auto: keyless providers are not used
     assert over_http["provider_used"] == in_process["provider_used"] == "groove-engine"
-    async with client.post("/api/v1/generate", json={"style": "funk", "variations": 1, "provider": "openai"}) as resp:
+    async with client.post(
+        "/api/v1/generate", json={"style": "funk", "variations": 1, "provider": "openai"}
+    ) as resp:
         named = await resp.json()
     assert (named["attempts"][0]["provider"], named["attempts"][0]["reason"]) == ("openai", "no api key")
 
@@ -80,7 +103,9 @@ async def test_attempts_without_keys_are_as_in_process(
 async def test_same_seed_same_notes_and_style_only(client: aiohttp.ClientSession) -> None:
     notes = []
     for _ in range(2):
-        async with client.post("/api/v1/generate", json={"style": "funk", "seed": 5, "variations": 1}) as resp:
+        async with client.post(
+            "/api/v1/generate", json={"style": "funk", "seed": 5, "variations": 1}
+        ) as resp:
             assert resp.status == 200
             result = await resp.json()
         assert result["artist"] is None and result["profile"] is None

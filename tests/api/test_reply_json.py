@@ -14,16 +14,17 @@ from mididrumigen.research.drummers import find_builtin
 def test_answer_text_is_the_answer_dict() -> None:
     profile = find_builtin("John Bonham")
     for seed, meter in ((1, None), (2, (7, 8)), (3, (12, 8))):
-        request = GenerationRequest(artist="John Bonham", bars=3, variations=3, seed=seed, time_signature=meter)
+        request = GenerationRequest(
+            artist="John Bonham", bars=3, variations=3, seed=seed, time_signature=meter
+        )
         clips = generate_grooves(request, profile)
         result = GenerationResult(
             request,
             profile,
             Generated(clips, "groove-engine", [{"provider": "groove-engine", "outcome": "ok"}]),
-            [Path(f"/out/Bonham \"quoted\" é/{n}.mid") for n in range(3)],
+            [Path(f'/out/Bonham "quoted" é/{n}.mid') for n in range(3)],
             [f"{n:032x}" for n in range(3)],
             2.345,
             profile_json=profile_summary(profile),
         )
         assert json.loads(result.to_json_text()) == result.to_json()
-

@@ -68,7 +68,9 @@ async def test_bad_bodies(client: aiohttp.ClientSession, path: str) -> None:
     async with client.post(path, data=b"artist=x", headers={"Content-Type": "text/plain"}) as resp:
         assert resp.status == 415
         assert_error(await resp.json(), "unsupported_media_type")
-    async with client.post(path, data=b'{"artist": "\xff\xfe"}', headers={"Content-Type": "application/json"}) as resp:
+    async with client.post(
+        path, data=b'{"artist": "\xff\xfe"}', headers={"Content-Type": "application/json"}
+    ) as resp:
         assert resp.status == 400
 
 
@@ -81,7 +83,9 @@ async def test_bad_bodies(client: aiohttp.ClientSession, path: str) -> None:
         pytest.param(b'{"artist": "John Bonham", "tempo": Infinity}', "Infinity is not", id="infinity"),
         pytest.param(b'{"artist": "John Bonham", "humanize": -Infinity}', "-Infinity is not", id="-infinity"),
         pytest.param(b'{"artist": "John Bonham", "bars": ' + b"9" * 5000 + b"}", "100 digits", id="long-int"),
-        pytest.param(b'{"artist": "John Bonham", "seed": -' + b"9" * 101 + b"}", "100 digits", id="long-negative"),
+        pytest.param(
+            b'{"artist": "John Bonham", "seed": -' + b"9" * 101 + b"}", "100 digits", id="long-negative"
+        ),
     ],
 )
 async def test_bodies_that_are_not_standard_json_are_bad_json(
@@ -112,9 +116,13 @@ async def test_identity_encoded_bodies_are_read(client: aiohttp.ClientSession) -
         assert resp.status == 200
 
 
-async def test_long_numbers_within_the_digit_limit_are_judged_by_their_field(client: aiohttp.ClientSession) -> None:
+async def test_long_numbers_within_the_digit_limit_are_judged_by_their_field(
+    client: aiohttp.ClientSession,
+) -> None:
     body = b'{"artist": "John Bonham", "seed": ' + b"9" * 100 + b"}"
-    async with client.post("/api/v1/generate", data=body, headers={"Content-Type": "application/json"}) as resp:
+    async with client.post(
+        "/api/v1/generate", data=body, headers={"Content-Type": "application/json"}
+    ) as resp:
         assert resp.status == 422
         assert assert_error(await resp.json(), "validation_error")["field"] == "seed"
 
@@ -189,8 +197,12 @@ async def test_internal_errors_never_show_a_traceback(
     "part", ["..%2F..%2Fetc%2Fpasswd", "%2E%2E", "..", "a%5Cb", "%00", "%0Aname", "x" * 300]
 )
 async def test_artist_path_junk_is_a_4xx_never_a_file(client: aiohttp.ClientSession, part: str) -> None:
-    for method, path in [("GET", "/research/{}"), ("GET", "/similar/{}"), ("DELETE", "/artists/{}"),
-                         ("POST", "/augment/{}")]:
+    for method, path in [
+        ("GET", "/research/{}"),
+        ("GET", "/similar/{}"),
+        ("DELETE", "/artists/{}"),
+        ("POST", "/augment/{}"),
+    ]:
         url = PREFIX + path.format(part)
         async with client.request(method, url) as resp:
             assert 400 <= resp.status < 500, (url, resp.status)
@@ -206,8 +218,12 @@ async def test_a_bad_artist_name_is_the_same_error_in_the_path_as_in_a_body(
     async with client.post("/api/v1/research", json={"artist": unquote(name)}) as resp:
         assert resp.status == 422
         in_body = assert_error(await resp.json(), "validation_error")
-    for method, path in [("GET", "/research/{}"), ("GET", "/similar/{}"), ("DELETE", "/artists/{}"),
-                         ("POST", "/augment/{}")]:
+    for method, path in [
+        ("GET", "/research/{}"),
+        ("GET", "/similar/{}"),
+        ("DELETE", "/artists/{}"),
+        ("POST", "/augment/{}"),
+    ]:
         async with client.request(method, PREFIX + path.format(name)) as resp:
             assert resp.status == 422, (path, resp.status)
             assert assert_error(await resp.json(), "validation_error") == in_body
@@ -234,7 +250,9 @@ async def test_unknown_tasks_are_404(client: aiohttp.ClientSession, task_id: str
 # -- research, tasks, events ----------------------------------------------------------------------
 
 
-async def test_research_unknown_artist_queues_a_job_that_fails_with_a_reason(client: aiohttp.ClientSession) -> None:
+async def test_research_unknown_artist_queues_a_job_that_fails_with_a_reason(
+    client: aiohttp.ClientSession,
+) -> None:
     async with client.post("/api/v1/research", json={"artist": "Zebulon Quux"}) as resp:
         assert resp.status == 202
         accepted = await resp.json()
@@ -258,7 +276,9 @@ async def test_research_status_of_unknown_artist_is_404(client: aiohttp.ClientSe
         assert_error(await resp.json(), "unknown_artist")
 
 
-async def test_research_of_a_cached_profile_answers_200(daemon: Running, client: aiohttp.ClientSession) -> None:
+async def test_research_of_a_cached_profile_answers_200(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
     await daemon.app.store.save_profile(make_profile("Cached Drummer"))
     async with client.post("/api/v1/research", json={"artist": "cached drummer"}) as resp:
         assert resp.status == 200
@@ -269,7 +289,9 @@ async def test_research_of_a_cached_profile_answers_200(daemon: Running, client:
     assert state["status"] == "cached" and state["profile"]["styles"] == ["funk"]
 
 
-async def test_task_events_stream_progress_then_the_end(daemon: Running, client: aiohttp.ClientSession) -> None:
+async def test_task_events_stream_progress_then_the_end(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
     gate = asyncio.Event()
 
     async def stepper(_app: App, job: JobContext) -> dict[str, Any]:
@@ -595,8 +617,18 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     generate = doc["paths"]["/api/v1/generate"]["post"]
     body_ref = generate["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     body_schema = doc["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
-    assert {"artist", "style", "bars", "tempo", "time_signature", "variations", "drum_map", "seed", "humanize",
-            "provider"} == set(body_schema["properties"])
+    assert {
+        "artist",
+        "style",
+        "bars",
+        "tempo",
+        "time_signature",
+        "variations",
+        "drum_map",
+        "seed",
+        "humanize",
+        "provider",
+    } == set(body_schema["properties"])
     assert "429" in generate["responses"] and "Retry-After" in generate["responses"]["429"]["headers"]
     file_answers = doc["paths"]["/api/v1/files/{file_id}"]["get"]["responses"]
     assert {"200", "206", "404", "416"} <= set(file_answers)
@@ -604,7 +636,13 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     tasks = doc["paths"]["/api/v1/tasks"]["get"]
     params = {p["name"]: p for p in tasks["parameters"]}
     assert params["status"]["in"] == "query" and params["status"]["schema"]["type"] == "array"
-    assert params["status"]["schema"]["items"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert params["status"]["schema"]["items"]["enum"] == [
+        "queued",
+        "running",
+        "succeeded",
+        "failed",
+        "cancelled",
+    ]
     assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
     assert {"200", "400", "401"} <= set(tasks["responses"])
     item_ref = doc["components"]["schemas"]["TaskList"]["properties"]["tasks"]["items"]["$ref"]
@@ -613,7 +651,9 @@ async def test_openapi_document_matches_the_routes(daemon: Running, client: aioh
     assert set(item["properties"]) == set(state["properties"]) - {"result"}
 
 
-async def test_similar_for_a_builtin_drummer_needs_no_model(daemon: Running, client: aiohttp.ClientSession) -> None:
+async def test_similar_for_a_builtin_drummer_needs_no_model(
+    daemon: Running, client: aiohttp.ClientSession
+) -> None:
     async with client.get("/api/v1/similar/bonham?limit=5") as resp:
         assert resp.status == 200
         body = await resp.json()
@@ -660,7 +700,11 @@ def test_a_map_file_name_with_spaces_around_it_is_refused_not_read(
     from mididrumigen.api.models import GenerateBody
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "kit.toml").write_text('name = "cwd-kit"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\n')
-    (tmp_path / "kit.json").write_text('{"name": "cwd-kit", "pieces": {"kick": 36, "snare": 38, "hihat_closed": 42}}')
+    (tmp_path / "kit.toml").write_text(
+        'name = "cwd-kit"\n[pieces]\nkick = 36\nsnare = 38\nhihat_closed = 42\n'
+    )
+    (tmp_path / "kit.json").write_text(
+        '{"name": "cwd-kit", "pieces": {"kick": 36, "snare": 38, "hihat_closed": 42}}'
+    )
     with pytest.raises(ValidationError, match="not a map file"):
         GenerateBody.model_validate({"style": "funk", "drum_map": drum_map})

@@ -65,7 +65,9 @@ async def test_the_bearer_scheme_is_case_insensitive(daemon: Running, scheme: st
             assert resp.status == 401
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost", "10.0.0.5:{port}"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost", "10.0.0.5:{port}"]
+)
 async def test_foreign_host_header_is_refused(daemon: Running, host: str) -> None:
     headers = {"Host": host.format(port=daemon.port)}
     async with daemon.client() as session:
@@ -123,7 +125,9 @@ async def test_own_origin_is_accepted(daemon: Running) -> None:
 async def test_huge_body_is_413(daemon: Running, client: aiohttp.ClientSession) -> None:
     limit = int(daemon.app.settings["max_body_bytes"])
     big = b'{"artist": "' + b"x" * (limit + 10) + b'"}'
-    async with client.post("/api/v1/research", data=big, headers={"Content-Type": "application/json"}) as resp:
+    async with client.post(
+        "/api/v1/research", data=big, headers={"Content-Type": "application/json"}
+    ) as resp:
         assert resp.status == 413
         assert_error(await resp.json(), "body_too_large")
 
@@ -131,7 +135,9 @@ async def test_huge_body_is_413(daemon: Running, client: aiohttp.ClientSession) 
         for _ in range(limit // 65536 + 2):
             yield b"x" * 65536
 
-    async with client.post("/api/v1/generate", data=chunks(), headers={"Content-Type": "application/json"}) as resp:
+    async with client.post(
+        "/api/v1/generate", data=chunks(), headers={"Content-Type": "application/json"}
+    ) as resp:
         assert resp.status == 413
         assert_error(await resp.json(), "body_too_large")
 

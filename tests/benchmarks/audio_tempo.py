@@ -164,7 +164,10 @@ def report(results: list[Result], jit_s: float, verbose: bool = False) -> None:
             )
     for name, swung in (
         ("swung files (truth >= 1.3), >= 10 s", [r for r in long if r.swing_truth >= 1.3]),
-        ("swung files, tempo correct", [r for r in long if r.swing_truth >= 1.3 and within(r.ours_bpm, r.truth_bpm)]),
+        (
+            "swung files, tempo correct",
+            [r for r in long if r.swing_truth >= 1.3 and within(r.ours_bpm, r.truth_bpm)],
+        ),
     ):
         if swung:
             share = sum(abs(r.swing_ours - r.swing_truth) <= 0.1 for r in swung) / len(swung)
@@ -172,19 +175,27 @@ def report(results: list[Result], jit_s: float, verbose: bool = False) -> None:
     audio_s = sum(r.duration_s for r in results)
     analysis_s = sum(r.analysis_s for r in results)
     sixty = [r.analysis_s for r in results if r.duration_s >= 55]
-    print(f"speed: {analysis_s:.1f} s analysis for {audio_s:.0f} s audio = {analysis_s / audio_s:.4f} x real time")
+    print(
+        f"speed: {analysis_s:.1f} s analysis for {audio_s:.0f} s audio = {analysis_s / audio_s:.4f} x real time"
+    )
     if sixty:
-        print(f"speed: 60 s excerpts median {statistics.median(sixty):.3f} s, max {max(sixty):.3f} s (target <= 1.2 s)")
+        print(
+            f"speed: 60 s excerpts median {statistics.median(sixty):.3f} s, max {max(sixty):.3f} s (target <= 1.2 s)"
+        )
     print(f"speed: first call (numba JIT and imports), excluded above: {jit_s:.2f} s")
 
 
 def main() -> None:
     """Parse options, measure, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=0, help="deterministic subset: every k-th file to about N")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="deterministic subset: every k-th file to about N"
+    )
     parser.add_argument("--excerpt-s", type=float, default=60.0)
     parser.add_argument("--madmom", action="store_true", help="also measure madmom's RNN tempo (slow)")
-    parser.add_argument("--verbose", action="store_true", help="also list the headline files whose tempo is missed")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also list the headline files whose tempo is missed"
+    )
     args = parser.parse_args()
     rows = beat_rows()
     if args.limit and args.limit < len(rows):
@@ -196,7 +207,9 @@ def main() -> None:
 
         use_madmom = madmom_available()
         print(f"madmom installed: {use_madmom}")
-    warm = render_hits([(i * 0.25, 36 if i % 2 == 0 else 38, 100) for i in range(40)], sample_rate_hz=SAMPLE_RATE_HZ)
+    warm = render_hits(
+        [(i * 0.25, 36 if i % 2 == 0 else 38, 100) for i in range(40)], sample_rate_hz=SAMPLE_RATE_HZ
+    )
     started = time.perf_counter()
     af.analyze_audio(warm, SAMPLE_RATE_HZ, backend="librosa")
     jit_s = time.perf_counter() - started

@@ -98,7 +98,10 @@ def held_out_weights(
 def chosen_accuracy(features: list[np.ndarray], truth_bpm: list[float], weights: list[np.ndarray]) -> float:
     """Share of files whose best-scoring candidate (before period refinement) is within 4 % of the truth."""
     candidates = af.tempo_candidates_bpm()
-    hits = [abs(candidates[int(np.argmax(f @ w))] / t - 1) < 0.04 for f, t, w in zip(features, truth_bpm, weights, strict=True)]
+    hits = [
+        abs(candidates[int(np.argmax(f @ w))] / t - 1) < 0.04
+        for f, t, w in zip(features, truth_bpm, weights, strict=True)
+    ]
     return sum(hits) / len(hits)
 
 
@@ -111,12 +114,18 @@ def main() -> None:
     performances = [candidate_features(r) for r in rows]
     loops = [candidate_features(r, looped=True) for r in rows]
     truth = [float(r["bpm"]) for r in rows]
-    print(f"rendered and featurised {len(rows)} beat performances and loops in {time.perf_counter() - started:.0f} s")
+    print(
+        f"rendered and featurised {len(rows)} beat performances and loops in {time.perf_counter() - started:.0f} s"
+    )
     weights = fit(performances + loops, np.array(truth * 2))
     held_out = held_out_weights(rows, performances, loops)
-    print(f"in-sample Accuracy1 before refinement: {chosen_accuracy(performances, truth, [weights] * len(rows)):.3f}")
+    print(
+        f"in-sample Accuracy1 before refinement: {chosen_accuracy(performances, truth, [weights] * len(rows)):.3f}"
+    )
     held = [held_out[r["drummer"]] for r in rows]
-    print(f"leave-one-drummer-out Accuracy1 before refinement: {chosen_accuracy(performances, truth, held):.3f}")
+    print(
+        f"leave-one-drummer-out Accuracy1 before refinement: {chosen_accuracy(performances, truth, held):.3f}"
+    )
     print("TEMPO_FEATURE_WEIGHTS = (")
     print("    " + ", ".join(f"{w:.4f}" for w in weights) + ",")
     print(")")

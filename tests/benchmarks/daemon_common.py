@@ -32,12 +32,22 @@ class DaemonProcess:
 
 def start_daemon(home: Path, **settings: str) -> DaemonProcess:
     """Run `python -m mididrumigen serve` with its own config/data dirs; wait until /health answers."""
-    env = dict(os.environ, MIDIDRUMIGEN_CONFIG_DIR=str(home / "config"), MIDIDRUMIGEN_DATA_DIR=str(home / "data"),
-               MIDIDRUMIGEN_PORT="0", PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        MIDIDRUMIGEN_CONFIG_DIR=str(home / "config"),
+        MIDIDRUMIGEN_DATA_DIR=str(home / "data"),
+        MIDIDRUMIGEN_PORT="0",
+        PYTHONPATH=str(REPO),
+    )
     env.update({f"MIDIDRUMIGEN_{k.upper()}": v for k, v in settings.items()})
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "mididrumigen", "serve", "--log-level", "warning"], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mididrumigen", "serve", "--log-level", "warning"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     discovery = home / "config" / "daemon.json"
     while True:
         if proc.poll() is not None:

@@ -34,8 +34,9 @@ DRIFT_REQUESTS = 10_000
 BODY = {"artist": "John Bonham", "bars": 4, "variations": 4}
 
 
-async def _worker(session: aiohttp.ClientSession, url: str, todo: list[int], latencies: list[float],
-                  mix: bool) -> None:
+async def _worker(
+    session: aiohttp.ClientSession, url: str, todo: list[int], latencies: list[float], mix: bool
+) -> None:
     while todo:
         n = todo.pop()
         started = time.perf_counter()
@@ -56,13 +57,17 @@ async def run_load(
     todo = list(range(requests))
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}, connector=connector) as session:
+    async with aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {token}"}, connector=connector
+    ) as session:
         started = time.perf_counter()
         await asyncio.gather(*(_worker(session, url, todo, latencies, mix) for _ in range(clients)))
         return latencies, time.perf_counter() - started
 
 
-async def _lean_worker(host: str, port: int, request_bytes: bytes, todo: list[int], latencies: list[float]) -> None:
+async def _lean_worker(
+    host: str, port: int, request_bytes: bytes, todo: list[int], latencies: list[float]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while todo:
@@ -71,7 +76,9 @@ async def _lean_worker(host: str, port: int, request_bytes: bytes, todo: list[in
             writer.write(request_bytes)
             head = await reader.readuntil(b"\r\n\r\n")
             status = head[9:12]
-            length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
+            length = next(
+                int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")
+            )
             body = await reader.readexactly(length)
             data = json.loads(body)
             assert status == b"200" and len(data["files"]) == 4, data
@@ -80,7 +87,9 @@ async def _lean_worker(host: str, port: int, request_bytes: bytes, todo: list[in
         writer.close()
 
 
-async def run_lean_load(url: str, token: str, requests: int, clients: int = CLIENTS) -> tuple[list[float], float]:
+async def run_lean_load(
+    url: str, token: str, requests: int, clients: int = CLIENTS
+) -> tuple[list[float], float]:
     """POST /generate from concurrent minimal HTTP/1.1 clients; return latencies (ms) and wall time (s)."""
     parts = urllib.parse.urlsplit(url)
     assert parts.hostname is not None and parts.port is not None
@@ -135,26 +144,38 @@ def main() -> None:
                 client_before_s = time.process_time()
                 latencies, wall_s = asyncio.run(load(daemon.url, daemon.token, TIMED_REQUESTS))
                 client_ms = (time.process_time() - client_before_s) * 1000.0 / TIMED_REQUESTS
-                cpu_ms = [(cpu_seconds([p]) - before) * 1000.0 / TIMED_REQUESTS
-                          for p, before in zip(processes, cpu_before_s, strict=True)]
-                print(f"cached generation over HTTP, {BODY['variations']} variations x {BODY['bars']} bars, files"
-                      f" written, {CLIENTS} concurrent {label}, {TIMED_REQUESTS} requests:")
-                print(f"  median {statistics.median(latencies):.1f} ms (target <= 20), p99"
-                      f" {percentile(latencies, 99):.1f} ms (target <= 60), max {max(latencies):.1f} ms; throughput"
-                      f" {TIMED_REQUESTS / wall_s:.0f} requests/s ({4 * TIMED_REQUESTS / wall_s:.0f} files/s)")
-                print(f"  CPU per request: daemon {sum(cpu_ms):.2f} ms (main process {cpu_ms[0]:.2f}, engine workers"
-                      f" {sum(cpu_ms[1:]):.2f}), clients {client_ms:.2f} ms; load average {load_before:.2f} before,"
-                      f" {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores; machine yardstick {yardstick_ms():.0f} ms")
+                cpu_ms = [
+                    (cpu_seconds([p]) - before) * 1000.0 / TIMED_REQUESTS
+                    for p, before in zip(processes, cpu_before_s, strict=True)
+                ]
+                print(
+                    f"cached generation over HTTP, {BODY['variations']} variations x {BODY['bars']} bars, files"
+                    f" written, {CLIENTS} concurrent {label}, {TIMED_REQUESTS} requests:"
+                )
+                print(
+                    f"  median {statistics.median(latencies):.1f} ms (target <= 20), p99"
+                    f" {percentile(latencies, 99):.1f} ms (target <= 60), max {max(latencies):.1f} ms; throughput"
+                    f" {TIMED_REQUESTS / wall_s:.0f} requests/s ({4 * TIMED_REQUESTS / wall_s:.0f} files/s)"
+                )
+                print(
+                    f"  CPU per request: daemon {sum(cpu_ms):.2f} ms (main process {cpu_ms[0]:.2f}, engine workers"
+                    f" {sum(cpu_ms[1:]):.2f}), clients {client_ms:.2f} ms; load average {load_before:.2f} before,"
+                    f" {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores; machine yardstick {yardstick_ms():.0f} ms"
+                )
             single, single_s = asyncio.run(run_load(daemon.url, daemon.token, 300, clients=1))
-            print(f"  one client at a time: median {statistics.median(single):.1f} ms, p99 {percentile(single, 99):.1f} ms,"
-                  f" {300 / single_s:.0f} requests/s")
+            print(
+                f"  one client at a time: median {statistics.median(single):.1f} ms, p99 {percentile(single, 99):.1f} ms,"
+                f" {300 / single_s:.0f} requests/s"
+            )
             before, family_before = rss_mb(daemon.proc.pid), family_rss_mb(daemon.proc.pid)
             _, drift_s = asyncio.run(run_load(daemon.url, daemon.token, DRIFT_REQUESTS, mix=True))
             after, family_after = rss_mb(daemon.proc.pid), family_rss_mb(daemon.proc.pid)
-            print(f"RSS over {DRIFT_REQUESTS} more requests (half generate, half GET /research): {before:.1f} MB ->"
-                  f" {after:.1f} MB ({(after - before) / before * 100:+.1f} %, target within +-10 %) in {drift_s:.0f} s;"
-                  f" with the engine worker {family_before:.1f} MB -> {family_after:.1f} MB"
-                  f" ({(family_after - family_before) / family_before * 100:+.1f} %)")
+            print(
+                f"RSS over {DRIFT_REQUESTS} more requests (half generate, half GET /research): {before:.1f} MB ->"
+                f" {after:.1f} MB ({(after - before) / before * 100:+.1f} %, target within +-10 %) in {drift_s:.0f} s;"
+                f" with the engine worker {family_before:.1f} MB -> {family_after:.1f} MB"
+                f" ({(family_after - family_before) / family_before * 100:+.1f} %)"
+            )
         finally:
             daemon.stop()
 

@@ -27,11 +27,15 @@ def main() -> None:
             family.append(family_rss_mb(daemon.proc.pid))
             starts_s.append(daemon.started_to_ready_s)
             daemon.stop()
-            print(f"run {run}: start to /health {daemon.started_to_ready_s * 1000:.0f} ms, idle RSS {rss[-1]:.1f} MB"
-                  f" ({family[-1]:.1f} MB with the engine worker)")
-    print(f"first start {starts_s[0] * 1000:.0f} ms; later starts median {statistics.median(starts_s[1:]) * 1000:.0f} ms"
-          f" (target <= 1500 ms); idle RSS median {statistics.median(rss):.1f} MB, with the engine worker"
-          f" {statistics.median(family):.1f} MB (target <= 150 MB)")
+            print(
+                f"run {run}: start to /health {daemon.started_to_ready_s * 1000:.0f} ms, idle RSS {rss[-1]:.1f} MB"
+                f" ({family[-1]:.1f} MB with the engine worker)"
+            )
+    print(
+        f"first start {starts_s[0] * 1000:.0f} ms; later starts median {statistics.median(starts_s[1:]) * 1000:.0f} ms"
+        f" (target <= 1500 ms); idle RSS median {statistics.median(rss):.1f} MB, with the engine worker"
+        f" {statistics.median(family):.1f} MB (target <= 150 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -346,7 +346,8 @@ def main() -> None:
         f"p90 {times[int(0.9 * (n - 1))]:.1f} ms, max {times[-1]:.1f} ms"
     )
     covered_alt = sum(
-        any(within(bpm / c.truth_bpm, (1.0,)) for bpm in [c.shipped_bpm, *c.shipped_alternatives]) for c in cases
+        any(within(bpm / c.truth_bpm, (1.0,)) for bpm in [c.shipped_bpm, *c.shipped_alternatives])
+        for c in cases
     )
     shown = statistics.mean(len(c.shipped_alternatives) for c in cases)
     print(

@@ -162,7 +162,9 @@ def windows(clip: Clip, limit: int | None = None) -> list[Clip]:
     out = []
     for index in starts:
         low, high = index * bar * WINDOW_BARS, (index + 1) * bar * WINDOW_BARS
-        notes = [n._replace(time=max(0, n.time - low)) for n in clip.notes if low - early <= n.time < high - early]
+        notes = [
+            n._replace(time=max(0, n.time - low)) for n in clip.notes if low - early <= n.time < high - early
+        ]
         if len(notes) >= 8:
             out.append(replace(clip, notes=notes, bars=WINDOW_BARS, meta={}))
     return out
@@ -327,7 +329,10 @@ def main() -> None:
                     f"p95 {ranges[n][1]:6.1f} | generated p5 {percentile(mine, 5):6.1f} "
                     f"p50 {percentile(mine, 50):6.1f} p95 {percentile(mine, 95):6.1f}  in {1 - misses[n] / len(mine):.0%}"
                 )
-    print("hi-hat accent, beat minus '&' velocity, median of windows (diagnostic, not scored): " + "; ".join(accents))
+    print(
+        "hi-hat accent, beat minus '&' velocity, median of windows (diagnostic, not scored): "
+        + "; ".join(accents)
+    )
     strict, per_feature = generated_total.shares()
     h_strict, h_feature = human_total.shares()
     f_strict, f_feature = human_by_file.shares()

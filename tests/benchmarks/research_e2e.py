@@ -45,15 +45,21 @@ async def main() -> None:
             await store.close()
             await server.close()
     profile = outcome.profile
-    print(f"research of {ARTIST!r} end to end: {elapsed:.1f} s (target <= {TARGET_S:.0f} s, "
-          f"ratio {elapsed / TARGET_S:.2f})")
+    print(
+        f"research of {ARTIST!r} end to end: {elapsed:.1f} s (target <= {TARGET_S:.0f} s, "
+        f"ratio {elapsed / TARGET_S:.2f})"
+    )
     for item in outcome.collectors:
-        print(f"  {item.name:<9} {item.status:<9} {item.sources:>2} sources  {item.seconds:5.1f} s  {item.error[:60]}")
+        print(
+            f"  {item.name:<9} {item.status:<9} {item.sources:>2} sources  {item.seconds:5.1f} s  {item.error[:60]}"
+        )
     arxiv_calls = server.calls("arxiv")
     print(f"  requests: {len(server.received)} (arXiv {len(arxiv_calls)}), latency 200-800 ms each")
     q = profile.quantitative_params
-    print(f"  profile: styles {profile.styles[:3]}, tempo {q.tempo_typical:g} BPM (truth {TRUE_TEMPO_BPM:g}), "
-          f"swing {q.swing_percent:g}%, ghost {q.ghost_note_prob:.2f}, confidence {profile.confidence_score:.2f}")
+    print(
+        f"  profile: styles {profile.styles[:3]}, tempo {q.tempo_typical:g} BPM (truth {TRUE_TEMPO_BPM:g}), "
+        f"swing {q.swing_percent:g}%, ghost {q.ghost_note_prob:.2f}, confidence {profile.confidence_score:.2f}"
+    )
     print(f"  sources: {profile.sources_count}")
     print(f"  embedding + store included; {'PASS' if elapsed <= TARGET_S else 'FAIL'}")
 

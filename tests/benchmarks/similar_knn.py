@@ -36,14 +36,21 @@ async def fill(app: App, rng: random.Random) -> None:
         for i in range(PROFILES):
             cursor = await conn.execute(
                 "INSERT INTO artists (name, research_status, confidence, created_at, updated_at)"
-                " VALUES (?, 'cached', ?, ?, ?)", (f"Random Drummer {i}", rng.random(), now, now))
+                " VALUES (?, 'cached', ?, ?, ?)",
+                (f"Random Drummer {i}", rng.random(), now, now),
+            )
             artist_id = cursor.lastrowid
             text = json.dumps(template | {"artist_name": f"Random Drummer {i}"})
-            await conn.execute("INSERT INTO style_profiles (artist_id, profile, confidence, updated_at)"
-                               " VALUES (?, ?, 0.5, ?)", (artist_id, text, now))
+            await conn.execute(
+                "INSERT INTO style_profiles (artist_id, profile, confidence, updated_at)"
+                " VALUES (?, ?, 0.5, ?)",
+                (artist_id, text, now),
+            )
             vec = [rng.gauss(0, 1) for _ in range(EMBEDDING_DIMS)]
-            await conn.execute("INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)",
-                               (artist_id, embedding_blob(vec)))
+            await conn.execute(
+                "INSERT INTO profile_embeddings (artist_id, embedding) VALUES (?, ?)",
+                (artist_id, embedding_blob(vec)),
+            )
 
 
 async def main_async() -> None:
@@ -71,14 +78,18 @@ async def main_async() -> None:
                 for _ in range(QUERIES):
                     name = f"Random%20Drummer%20{rng.randrange(PROFILES)}"
                     t = time.perf_counter()
-                    async with session.get(f"http://127.0.0.1:{server.port}/api/v1/similar/{name}?limit=10") as resp:
+                    async with session.get(
+                        f"http://127.0.0.1:{server.port}/api/v1/similar/{name}?limit=10"
+                    ) as resp:
                         body = await resp.json()
                     http.append((time.perf_counter() - t) * 1000)
                     assert resp.status == 200 and len(body["similar"]) == 10
             p99 = sorted(http)[int(0.99 * len(http)) - 1]
             print(f"store.similar (sqlite-vec KNN, k=10, cosine): median {statistics.median(direct):.2f} ms")
-            print(f"GET /api/v1/similar/{{artist}} over HTTP: median {statistics.median(http):.2f} ms, p99 {p99:.2f} ms"
-                  " (target <= 10 ms)")
+            print(
+                f"GET /api/v1/similar/{{artist}} over HTTP: median {statistics.median(http):.2f} ms, p99 {p99:.2f} ms"
+                " (target <= 10 ms)"
+            )
         finally:
             await server.close()
             await app.close()

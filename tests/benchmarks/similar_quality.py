@@ -40,8 +40,9 @@ def load_judged() -> dict[str, list[str]]:
     return judged
 
 
-def score(names: list[str], vectors: np.ndarray, judged: dict[str, list[str]], k: int,
-          verbose: bool = False) -> tuple[int, int]:
+def score(
+    names: list[str], vectors: np.ndarray, judged: dict[str, list[str]], k: int, verbose: bool = False
+) -> tuple[int, int]:
     """(hits, possible) of judged neighbours among each query's k nearest by cosine."""
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     cosine = unit @ unit.T
@@ -57,11 +58,15 @@ def score(names: list[str], vectors: np.ndarray, judged: dict[str, list[str]], k
     return hits, possible
 
 
-def report(label: str, names: list[str], vectors: np.ndarray, judged: dict[str, list[str]], verbose: bool) -> None:
+def report(
+    label: str, names: list[str], vectors: np.ndarray, judged: dict[str, list[str]], verbose: bool
+) -> None:
     """One line of figures (top 5 and top 10), with each query's top 5 when verbose."""
     h5, p5 = score(names, vectors, judged, 5)
     h10, p10 = score(names, vectors, judged, 10)
-    print(f"{label:<46} top 5: {h5:>2}/{p5} ({100 * h5 / p5:.0f} %)   top 10: {h10:>3}/{p10} ({100 * h10 / p10:.0f} %)")
+    print(
+        f"{label:<46} top 5: {h5:>2}/{p5} ({100 * h5 / p5:.0f} %)   top 10: {h10:>3}/{p10} ({100 * h10 / p10:.0f} %)"
+    )
     if verbose:
         score(names, vectors, judged, 5, verbose=True)
 
@@ -73,13 +78,17 @@ def feel_text(profile: StyleProfile) -> str:
     def band(value: float, cuts: list[float], words: list[str]) -> str:
         return next((w for c, w in zip(cuts, words, strict=False) if value < c), words[-1])
 
-    return "Feel: " + ", ".join([
-        band(q.tempo_typical, [85, 115, 150], ["slow tempo", "medium tempo", "upbeat tempo", "fast tempo"]),
-        band(q.swing_percent, [54, 60], ["straight", "lightly swung", "swung triplet feel"]),
-        band(q.ghost_note_prob, [0.1, 0.25], ["few ghost notes", "some ghost notes", "many ghost notes"]),
-        band(q.busyness, [0.35, 0.65], ["sparse", "moderately busy", "busy"]),
-        band(q.fill_density, [0.35, 0.65], ["few fills", "some fills", "dense fills"]),
-    ])
+    return "Feel: " + ", ".join(
+        [
+            band(
+                q.tempo_typical, [85, 115, 150], ["slow tempo", "medium tempo", "upbeat tempo", "fast tempo"]
+            ),
+            band(q.swing_percent, [54, 60], ["straight", "lightly swung", "swung triplet feel"]),
+            band(q.ghost_note_prob, [0.1, 0.25], ["few ghost notes", "some ghost notes", "many ghost notes"]),
+            band(q.busyness, [0.35, 0.65], ["sparse", "moderately busy", "busy"]),
+            band(q.fill_density, [0.35, 0.65], ["few fills", "some fills", "dense fills"]),
+        ]
+    )
 
 
 def candidate_schemes(names: list[str], profiles: dict[str, StyleProfile]) -> list[tuple[str, np.ndarray]]:
@@ -91,14 +100,20 @@ def candidate_schemes(names: list[str], profiles: dict[str, StyleProfile]) -> li
     texts: dict[str, Callable[[StyleProfile], str]] = {
         "text": embedding_text,
         "description": lambda p: p.text_description,
-        "genres+styles": lambda p: f"Genres: {', '.join(p.genres)}. Styles: {', '.join(s.replace('_', ' ') for s in p.styles)}.",
+        "genres+styles": lambda p: (
+            f"Genres: {', '.join(p.genres)}. Styles: {', '.join(s.replace('_', ' ') for s in p.styles)}."
+        ),
         "genres": lambda p: embedding_texts(p)[1],
         "styles": lambda p: embedding_texts(p)[2],
         "traits": lambda p: "Traits: " + ", ".join(p.signature_traits),
         "feel": feel_text,
     }
-    every = {part: model.encode([make(profiles[n]) for n in names], normalize_embeddings=True, show_progress_bar=False)
-             for part, make in texts.items()}
+    every = {
+        part: model.encode(
+            [make(profiles[n]) for n in names], normalize_embeddings=True, show_progress_bar=False
+        )
+        for part, make in texts.items()
+    }
 
     def mix(*parts: tuple[str, float]) -> np.ndarray:
         return sum((weight * every[part] for part, weight in parts), np.zeros_like(every["text"]))
@@ -118,15 +133,21 @@ def candidate_schemes(names: list[str], profiles: dict[str, StyleProfile]) -> li
 
 def main() -> None:
     """Print the figures of the shipped vectors and, with --schemes, of every scheme tried."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--schemes", action="store_true", help="also embed and score the schemes tried (MiniLM)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--schemes", action="store_true", help="also embed and score the schemes tried (MiniLM)"
+    )
     parser.add_argument("--verbose", action="store_true", help="print each query's five nearest")
     args = parser.parse_args()
     judged = load_judged()
     profiles = builtin_profiles()
     names = sorted(profiles)
     shipped = [shipped_embedding(profiles[n]) for n in names]
-    print(f"{len(judged)} judged drummers, {len(names)} built-in drummers; shipped scheme {EMBEDDING_SCHEME!r}")
+    print(
+        f"{len(judged)} judged drummers, {len(names)} built-in drummers; shipped scheme {EMBEDDING_SCHEME!r}"
+    )
     if all(v is not None for v in shipped):
         report("shipped vectors", names, np.array(shipped), judged, args.verbose)
     else:

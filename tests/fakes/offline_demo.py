@@ -32,7 +32,9 @@ def env_for(settings: dict[str, Any], home: str) -> dict[str, str]:
     for name, value in settings.items():
         env[f"MIDIDRUMIGEN_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
     env.update(
-        ANTHROPIC_API_KEY=API_KEYS["anthropic"], GEMINI_API_KEY=API_KEYS["google"], OPENAI_API_KEY=API_KEYS["openai"]
+        ANTHROPIC_API_KEY=API_KEYS["anthropic"],
+        GEMINI_API_KEY=API_KEYS["google"],
+        OPENAI_API_KEY=API_KEYS["openai"],
     )
     env["HF_HUB_OFFLINE"] = "1"
     return env
@@ -58,8 +60,19 @@ async def main() -> int:
                 await run("research", ARTIST, env=env),
                 await run("profiles", "show", ARTIST, env=env),
                 await run("similar", ARTIST, "--limit", "5", env=env),
-                await run("generate", ARTIST, "--bars", "2", "--variations", "2", "--provider", "auto",
-                          "--out", f"{home}/out", env=env),
+                await run(
+                    "generate",
+                    ARTIST,
+                    "--bars",
+                    "2",
+                    "--variations",
+                    "2",
+                    "--provider",
+                    "auto",
+                    "--out",
+                    f"{home}/out",
+                    env=env,
+                ),
             ]
     finally:
         await llm.close()

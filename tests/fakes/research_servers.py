@@ -56,10 +56,10 @@ WIKI_LEAD = (
 WIKI_EXTRACT = WIKI_LEAD + (
     "\n\n== Early life ==\nMarlowe grew up in Oakland, California, playing in church, where gospel and "
     "soul music shaped her feel.\n\n== Career ==\nShe co-founded The Ninth Street Groove in 2004. Her playing "
-    "on \"Slow Burn\" and \"Bayside Strut\" is built on a syncopated kick, a laid-back backbeat and "
+    'on "Slow Burn" and "Bayside Strut" is built on a syncopated kick, a laid-back backbeat and '
     "sixteenth-note ghost notes on the snare, most often around 100 bpm. Critics describe her funk "
     "grooves as laid back and slightly behind the beat, with linear funk fills between the hi-hat and "
-    "snare.\n\n== Equipment ==\nMarlowe plays Gretsch drums with a 14\" snare and Zildjian K cymbals, and "
+    'snare.\n\n== Equipment ==\nMarlowe plays Gretsch drums with a 14" snare and Zildjian K cymbals, and '
     "uses Vic Firth sticks."
 )
 PROFILE_HTML = """<!DOCTYPE html>
@@ -99,7 +99,9 @@ S2_PAPERS = [
         "her snare strokes. Typical tempo is 100 bpm.",
         2021,
     ),
-    _paper("ffee001122", "Deep learning for protein folding", "A transformer model of protein folding.", 2020),
+    _paper(
+        "ffee001122", "Deep learning for protein folding", "A transformer model of protein folding.", 2020
+    ),
 ]
 ARXIV_ENTRIES = [
     (
@@ -262,7 +264,9 @@ class FakeResearchServer:
         if behaviour == "429":
             return web.Response(status=429, text="Too Many Requests")
         if behaviour == "429_retry_after":
-            return web.Response(status=429, text="slow down", headers={"Retry-After": str(self.retry_after_s)})
+            return web.Response(
+                status=429, text="slow down", headers={"Retry-After": str(self.retry_after_s)}
+            )
         if behaviour == "429_http_date":
             when = email.utils.formatdate(time.time() + self.retry_after_s + 1, usegmt=True)
             return web.Response(status=429, text="slow down", headers={"Retry-After": when})
@@ -292,8 +296,10 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         entries = [] if behaviour == "empty" else ARXIV_ENTRIES
-        return web.Response(text=arxiv_feed(request.query.get("search_query", ""), entries),
-                            content_type="application/atom+xml")
+        return web.Response(
+            text=arxiv_feed(request.query.get("search_query", ""), entries),
+            content_type="application/atom+xml",
+        )
 
     async def _crossref(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("crossref", request)
@@ -301,18 +307,20 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         items = [] if behaviour == "empty" else CROSSREF_ITEMS
-        return web.json_response({
-            "status": "ok",
-            "message-type": "work-list",
-            "message-version": "1.0.0",
-            "message": {
-                "facets": {},
-                "total-results": len(items),
-                "items": items,
-                "items-per-page": 20,
-                "query": {"start-index": 0, "search-terms": request.query.get("query", "")},
-            },
-        })
+        return web.json_response(
+            {
+                "status": "ok",
+                "message-type": "work-list",
+                "message-version": "1.0.0",
+                "message": {
+                    "facets": {},
+                    "total-results": len(items),
+                    "items": items,
+                    "items-per-page": 20,
+                    "query": {"start-index": 0, "search-terms": request.query.get("query", "")},
+                },
+            }
+        )
 
     async def _wiki_action(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("wikipedia", request)
@@ -321,21 +329,53 @@ class FakeResearchServer:
             return fault
         query = request.query
         if query.get("list") == "search":
-            hits = [] if behaviour == "empty" or ARTIST.lower() not in query.get("srsearch", "").lower() else [
-                {"ns": 0, "title": "Marlowe (band)", "pageid": 880, "size": 2100, "wordcount": 300,
-                 "snippet": "Marlowe is a band", "timestamp": "2023-01-01T00:00:00Z"},
-                {"ns": 0, "title": WIKI_TITLE, "pageid": 7788, "size": 9100, "wordcount": 1200,
-                 "snippet": "<span class=\"searchmatch\">Tessa</span> Marlowe is an American drummer",
-                 "timestamp": "2024-02-03T10:00:00Z"},
-            ]
-            return web.json_response({"batchcomplete": "", "query": {"searchinfo": {"totalhits": len(hits)},
-                                                                     "search": hits}})
+            hits = (
+                []
+                if behaviour == "empty" or ARTIST.lower() not in query.get("srsearch", "").lower()
+                else [
+                    {
+                        "ns": 0,
+                        "title": "Marlowe (band)",
+                        "pageid": 880,
+                        "size": 2100,
+                        "wordcount": 300,
+                        "snippet": "Marlowe is a band",
+                        "timestamp": "2023-01-01T00:00:00Z",
+                    },
+                    {
+                        "ns": 0,
+                        "title": WIKI_TITLE,
+                        "pageid": 7788,
+                        "size": 9100,
+                        "wordcount": 1200,
+                        "snippet": '<span class="searchmatch">Tessa</span> Marlowe is an American drummer',
+                        "timestamp": "2024-02-03T10:00:00Z",
+                    },
+                ]
+            )
+            return web.json_response(
+                {"batchcomplete": "", "query": {"searchinfo": {"totalhits": len(hits)}, "search": hits}}
+            )
         if query.get("prop") == "extracts":
             if query.get("titles") != WIKI_TITLE:
-                return web.json_response({"batchcomplete": "", "query": {"pages": {"-1": {
-                    "ns": 0, "title": query.get("titles", ""), "missing": ""}}}})
-            return web.json_response({"batchcomplete": "", "query": {"pages": {"7788": {
-                "pageid": 7788, "ns": 0, "title": WIKI_TITLE, "extract": WIKI_EXTRACT}}}})
+                return web.json_response(
+                    {
+                        "batchcomplete": "",
+                        "query": {
+                            "pages": {"-1": {"ns": 0, "title": query.get("titles", ""), "missing": ""}}
+                        },
+                    }
+                )
+            return web.json_response(
+                {
+                    "batchcomplete": "",
+                    "query": {
+                        "pages": {
+                            "7788": {"pageid": 7788, "ns": 0, "title": WIKI_TITLE, "extract": WIKI_EXTRACT}
+                        }
+                    },
+                }
+            )
         return web.json_response({"error": {"code": "badvalue", "info": "Unrecognized value"}}, status=400)
 
     async def _wiki_summary(self, request: web.Request) -> web.StreamResponse:
@@ -344,19 +384,29 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         if request.match_info["title"] != WIKI_TITLE.replace(" ", "_"):
-            return web.json_response({"type": "https://mediawiki.org/wiki/HyperSwitch/errors/not_found",
-                                      "title": "Not found.", "method": "get"}, status=404)
-        return web.json_response({
-            "type": "standard",
-            "title": WIKI_TITLE,
-            "displaytitle": WIKI_TITLE,
-            "pageid": 7788,
-            "lang": "en",
-            "description": WIKI_DESCRIPTION,
-            "extract": WIKI_LEAD,
-            "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Tessa_Marlowe"},
-                             "mobile": {"page": "https://en.m.wikipedia.org/wiki/Tessa_Marlowe"}},
-        })
+            return web.json_response(
+                {
+                    "type": "https://mediawiki.org/wiki/HyperSwitch/errors/not_found",
+                    "title": "Not found.",
+                    "method": "get",
+                },
+                status=404,
+            )
+        return web.json_response(
+            {
+                "type": "standard",
+                "title": WIKI_TITLE,
+                "displaytitle": WIKI_TITLE,
+                "pageid": 7788,
+                "lang": "en",
+                "description": WIKI_DESCRIPTION,
+                "extract": WIKI_LEAD,
+                "content_urls": {
+                    "desktop": {"page": "https://en.wikipedia.org/wiki/Tessa_Marlowe"},
+                    "mobile": {"page": "https://en.m.wikipedia.org/wiki/Tessa_Marlowe"},
+                },
+            }
+        )
 
     async def _site(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("site", request)
@@ -364,8 +414,9 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         if request.match_info["slug"] != ARTIST_SLUG or behaviour == "empty":
-            return web.Response(status=404, text="<html><body>No such drummer</body></html>",
-                                content_type="text/html")
+            return web.Response(
+                status=404, text="<html><body>No such drummer</body></html>", content_type="text/html"
+            )
         return web.Response(text=PROFILE_HTML, content_type="text/html")
 
     async def _bitmidi_search(self, request: web.Request) -> web.StreamResponse:
@@ -376,13 +427,25 @@ class FakeResearchServer:
         matches = ARTIST.lower() in request.query.get("q", "").lower() and behaviour != "empty"
         results = []
         if matches:
-            named = {**{k: v[0] for k, v in MIDI_FILES.items()}, PIANO_ID: "tessa-marlowe-ballad-piano.mid",
-                     UNRELATED_ID: "camptown-races.mid"}
+            named = {
+                **{k: v[0] for k, v in MIDI_FILES.items()},
+                PIANO_ID: "tessa-marlowe-ballad-piano.mid",
+                UNRELATED_ID: "camptown-races.mid",
+            }
             for midi_id, name in named.items():
                 slug = name.removesuffix(".mid")
-                results.append({"id": midi_id, "name": name, "slug": f"{slug}-mid", "url": f"/{slug}-mid",
-                                "downloadUrl": f"/uploads/{midi_id}.mid", "plays": 42,
-                                "createdAt": "2016-04-11T21:03:10.000Z", "updatedAt": "2023-01-05T08:00:00.000Z"})
+                results.append(
+                    {
+                        "id": midi_id,
+                        "name": name,
+                        "slug": f"{slug}-mid",
+                        "url": f"/{slug}-mid",
+                        "downloadUrl": f"/uploads/{midi_id}.mid",
+                        "plays": 42,
+                        "createdAt": "2016-04-11T21:03:10.000Z",
+                        "updatedAt": "2023-01-05T08:00:00.000Z",
+                    }
+                )
         return web.json_response({"result": {"results": results, "total": len(results), "pageTotal": 1}})
 
     async def _bitmidi_file(self, request: web.Request) -> web.StreamResponse:
@@ -409,8 +472,9 @@ class FakeResearchServer:
         body = await asyncio.to_thread(media_wav_bytes)
         headers = {"Content-Disposition": f'inline; filename="{ARTIST_SLUG}.wav"'}
         if request.method == "HEAD":
-            return web.Response(status=200, headers={**headers, "Content-Length": str(len(body))},
-                                content_type="audio/wav")
+            return web.Response(
+                status=200, headers={**headers, "Content-Length": str(len(body))}, content_type="audio/wav"
+            )
         return web.Response(body=body, content_type="audio/wav", headers=headers)
 
 
@@ -430,7 +494,7 @@ def arxiv_feed(search_query: str, entries: list[tuple[str, str, str, str]]) -> s
     </summary>
     <author><name>B. Analyst</name></author>
     <link href="{escape(eid)}" rel="alternate" type="text/html"/>
-    <link title="pdf" href="{escape(eid.replace('/abs/', '/pdf/'))}" rel="related" type="application/pdf"/>
+    <link title="pdf" href="{escape(eid.replace("/abs/", "/pdf/"))}" rel="related" type="application/pdf"/>
     <arxiv:primary_category xmlns:arxiv="http://arxiv.org/schemas/atom" term="cs.SD" scheme="http://arxiv.org/schemas/atom"/>
     <category term="cs.SD" scheme="http://arxiv.org/schemas/atom"/>
   </entry>"""

@@ -79,9 +79,15 @@ def test_named_provider_without_a_key_says_so_and_uses_the_engine(
 def test_named_provider_without_a_key_says_how_to_add_one(
     llm_env: str, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["generate", "John Bonham", "--provider", provider, "--variations", "2", "--out", str(tmp_path)]) == 0
+    assert (
+        main(["generate", "John Bonham", "--provider", provider, "--variations", "2", "--out", str(tmp_path)])
+        == 0
+    )
     captured = capsys.readouterr()
-    assert captured.err == f"  {provider}: skipped (no API key; add one with: mididrumigen keys set {provider})\n"
+    assert (
+        captured.err
+        == f"  {provider}: skipped (no API key; add one with: mididrumigen keys set {provider})\n"
+    )
     assert "(groove-engine)" in captured.out
 
 

@@ -218,7 +218,9 @@ def _hat_velocity_by_place(style: str) -> tuple[float, float]:
     on: list[int] = []
     off: list[int] = []
     for seed in range(10):
-        for clip in generate_grooves(GenerationRequest(style=style, bars=4, variations=2, seed=seed, tempo_bpm=100.0)):
+        for clip in generate_grooves(
+            GenerationRequest(style=style, bars=4, variations=2, seed=seed, tempo_bpm=100.0)
+        ):
             for n in clip.notes:
                 if n.pitch == 42:
                     place = round((n.time % 480) / 120) % 4
@@ -337,7 +339,9 @@ def fill_bar_kick_sets(style: str) -> list[set[int]]:
     """Kick ticks in the fill bar (the 4th) of every unhumanized 4-bar variation over four seeds."""
     out = []
     for seed in range(4):
-        for clip in generate_grooves(GenerationRequest(style=style, bars=4, variations=4, seed=seed, humanize=0)):
+        for clip in generate_grooves(
+            GenerationRequest(style=style, bars=4, variations=4, seed=seed, humanize=0)
+        ):
             start = 3 * clip.ticks_per_bar
             out.append({n.time - start for n in clip.notes if n.pitch == KICK and n.time >= start})
     return out
@@ -366,7 +370,9 @@ def test_the_hat_foot_keeps_its_pattern_when_the_hand_moves_to_the_ride() -> Non
 
 def test_the_hat_pedal_sounds_at_a_played_level() -> None:
     # The GMD's pedal chicks (pitch 44) have a median velocity of 67 (quartiles 47-82).
-    clip = generate_grooves(GenerationRequest(style="jazz_swing", bars=2, variations=1, seed=1, humanize=0))[0]
+    clip = generate_grooves(GenerationRequest(style="jazz_swing", bars=2, variations=1, seed=1, humanize=0))[
+        0
+    ]
     chicks = [n.velocity for n in clip.notes if n.pitch == GM_PITCH_BY_PIECE["hihat_pedal"]]
     assert chicks and all(50 <= v <= 85 for v in chicks)
 
@@ -459,7 +465,9 @@ def test_a_ghost_heavy_sixteenth_style_finds_room_between_the_eighths_in_compoun
         assert 120 in sixteenths  # the room was found on the 16ths, not by dropping accents
 
 
-@pytest.mark.parametrize("style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova", "jazz_waltz"])
+@pytest.mark.parametrize(
+    "style", ["rock", "funk", "jazz_swing", "trap", "reggae_one_drop", "bossa_nova", "jazz_waltz"]
+)
 @pytest.mark.parametrize("meter", [(4, 4), (3, 4), (6, 8)])
 def test_short_clips_keep_the_groove_under_their_fill(style: str, meter: tuple[int, int]) -> None:
     # In a 2-bar clip the turnaround (variation 2) fills at most part of the last bar: in 4/4 its last
@@ -470,12 +478,16 @@ def test_short_clips_keep_the_groove_under_their_fill(style: str, meter: tuple[i
         clip = generate_grooves(request)[1]
         bar = clip.ticks_per_bar
         fill_at_most = bar // 2 if meter == (6, 8) else 2 * clip.ticks_per_beat  # ticks at the bar's end
-        before_fill = [n for n in clip.notes if bar - 60 <= n.time < 2 * bar - fill_at_most - 60 and n.pitch in keepers]
+        before_fill = [
+            n for n in clip.notes if bar - 60 <= n.time < 2 * bar - fill_at_most - 60 and n.pitch in keepers
+        ]
         assert before_fill, (style, meter, seed)
 
 
 @pytest.mark.parametrize("style", ["boom_bap", "bossa_nova", "rock"])
-def test_a_clip_shorter_than_a_phrase_loops_in_its_first_variation_and_turns_around_in_its_second(style: str) -> None:
+def test_a_clip_shorter_than_a_phrase_loops_in_its_first_variation_and_turns_around_in_its_second(
+    style: str,
+) -> None:
     for seed in range(5):
         plain, turnaround = generate_grooves(
             GenerationRequest(style=style, bars=2, variations=2, seed=seed, humanize=0)
@@ -484,7 +496,10 @@ def test_a_clip_shorter_than_a_phrase_loops_in_its_first_variation_and_turns_aro
         first = {(n.time, n.pitch) for n in plain.notes if n.time < bar}
         second = {(n.time - bar, n.pitch) for n in plain.notes if n.time >= bar}
         assert not any(n.pitch in TOMS or n.pitch == CRASH for n in plain.notes), (style, seed)
-        assert len(second - first) <= 2, (style, seed)  # the second bar plays the first (an optional hit or two)
+        assert len(second - first) <= 2, (
+            style,
+            seed,
+        )  # the second bar plays the first (an optional hit or two)
         assert {(n.time - bar, n.pitch) for n in turnaround.notes if n.time >= bar} != {
             (n.time, n.pitch) for n in turnaround.notes if n.time < bar
         }

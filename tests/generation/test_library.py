@@ -35,7 +35,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows = list(csv.DictReader(handle))
     picked: list[dict[str, str]] = []
     for style in PICK_STYLES:
-        beats = [r for r in rows if r["style"] == style and r["beat_type"] == "beat" and 8 < float(r["duration"]) < 40]
+        beats = [
+            r
+            for r in rows
+            if r["style"] == style and r["beat_type"] == "beat" and 8 < float(r["duration"]) < 40
+        ]
         picked += beats[:3]
     picked += [r for r in rows if r["beat_type"] == "fill" and r["style"] == "funk"][:2]
     folder = tmp_path_factory.mktemp("gmd")
@@ -70,8 +74,12 @@ def test_add_folder_indexes_by_style_and_persists(corpus: Path, tmp_path: Path) 
     reopened = TemplateLibrary.open(tmp_path / "library.json")
     assert reopened.entries == lib.entries
     data = json.loads((tmp_path / "library.json").read_text())
-    assert {"path", "style", "tempo_bpm", "time_signature", "bars", "kind", "drummer"} <= set(data["entries"][0])
-    assert lib.add_folder(corpus) == added and len(TemplateLibrary.open(tmp_path / "library.json")) == len(files)
+    assert {"path", "style", "tempo_bpm", "time_signature", "bars", "kind", "drummer"} <= set(
+        data["entries"][0]
+    )
+    assert lib.add_folder(corpus) == added and len(TemplateLibrary.open(tmp_path / "library.json")) == len(
+        files
+    )
 
 
 def test_query_orders_by_tempo_distance(library: TemplateLibrary) -> None:
@@ -118,7 +126,12 @@ def test_an_excerpt_is_groove_with_toms_only_in_its_last_bar_and_no_empty_bar() 
     classes[int(sum(counts[:2]))] = "tom_low"
     assert groove_offsets(bar_of_note, classes, bars=2, available=5) == [0, 1]  # bar 2's toms end the excerpt
     assert groove_offsets(bar_of_note, classes, bars=3, available=4) == [0]
-    assert groove_offsets(bar_of_note, classes, bars=1, available=6) == [0, 1, 3, 5]  # a one-bar loop has no fill
+    assert groove_offsets(bar_of_note, classes, bars=1, available=6) == [
+        0,
+        1,
+        3,
+        5,
+    ]  # a one-bar loop has no fill
     assert groove_offsets(bar_of_note, ["tom_low"] * len(bar_of_note), bars=2, available=5) == [0, 1, 2, 3, 4]
 
 

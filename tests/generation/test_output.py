@@ -75,7 +75,9 @@ def test_a_map_without_a_hi_hat_is_refused_naming_it(tmp_path: Path) -> None:
     user_map = tmp_path / "no_hats.toml"
     user_map.write_text('name = "no-hats"\n[pieces]\nkick = 36\nsnare = 38\ncrash = 49\nride = 51\n')
     with pytest.raises(ValueError, match="'no-hats' has no hihat_closed"):
-        write_clips([make_clip("crash", "kick", "hihat_closed")], tmp_path / "out", "x", drum_map=str(user_map))
+        write_clips(
+            [make_clip("crash", "kick", "hihat_closed")], tmp_path / "out", "x", drum_map=str(user_map)
+        )
 
 
 def test_a_piece_with_no_substitute_is_an_error_and_writes_nothing(tmp_path: Path) -> None:

@@ -83,7 +83,9 @@ def test_style_data_is_complete(key: str) -> None:
     assert set(style.pieces) <= set(GM_PITCH_BY_PIECE)
     beats = {len(f.beats) for f in style.fills}
     assert {1, 2} <= beats and max(beats) >= 4, "fills of one beat, two beats and a bar"
-    assert style.compound_fills and all(f.triplet_only for f in style.compound_fills), "fills for compound meters"
+    assert style.compound_fills and all(f.triplet_only for f in style.compound_fills), (
+        "fills for compound meters"
+    )
 
 
 @pytest.mark.parametrize("key", sorted(STYLES))
@@ -192,7 +194,9 @@ def test_punk_fills_are_played_on_the_kit_without_claps() -> None:
 
     clap = GM_PITCH_BY_PIECE["clap"]
     for seed in range(12):  # seed 1 drew the electronic set's clap build before punk had its own fills
-        clips = generate_grooves(GenerationRequest(style="punk", bars=4, variations=4, tempo_bpm=170.0, seed=seed))
+        clips = generate_grooves(
+            GenerationRequest(style="punk", bars=4, variations=4, tempo_bpm=170.0, seed=seed)
+        )
         for clip in clips:
             assert all(n.pitch != clap for n in clip.notes)
 

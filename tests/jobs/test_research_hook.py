@@ -46,7 +46,9 @@ async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
     monkeypatch.setattr(research, "research_artist", fake_research)
     monkeypatch.setattr(research, "augment_artist", fake_augment)
     async with started_app(tmp_path) as app:
-        first = await app.scheduler.wait(await app.scheduler.submit("research", {"artist": "hook drummer"}), 10)
+        first = await app.scheduler.wait(
+            await app.scheduler.submit("research", {"artist": "hook drummer"}), 10
+        )
         assert first["status"] == "succeeded", first
         assert first["result"]["artist"] == "Hook Drummer"
         again = await app.scheduler.submit("research", {"artist": "Hook Drummer", "augment": True})
@@ -56,7 +58,9 @@ async def test_research_job_calls_the_hook_and_saves_once_in_one_transaction(
         assert row is not None and row.research_status == "cached" and row.confidence == 0.9
 
 
-async def test_failed_research_leaves_the_artist_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_research_leaves_the_artist_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(app: Any, artist: str, job: JobContext) -> Any:
         raise orchestrator.UserError("every source was unreachable")
 

@@ -48,7 +48,10 @@ async def test_job_runs_through_stages_to_success(app: App) -> None:
     while not events.empty():
         seen.append(events.get_nowait())
     assert [(e["status"], e["stage"]) for e in seen] == [
-        ("running", "started"), ("running", "one"), ("running", "two"), ("succeeded", "done")
+        ("running", "started"),
+        ("running", "one"),
+        ("running", "two"),
+        ("succeeded", "done"),
     ]
     assert [e["progress"] for e in seen] == sorted(e["progress"] for e in seen)
 
@@ -139,7 +142,9 @@ async def test_progress_is_checked(app: App) -> None:
 async def _insert_running(app: App, kind: str, attempts: int = 1) -> str:
     job_id = f"{kind}{int(time.time() * 1e6)}".ljust(32, "0")[:32]
     await app.store.insert_job(job_id, kind, {"n": 1}, None)
-    await app.store.update_job(job_id, status="running", stage="half way", attempts=attempts, started_at=time.time())
+    await app.store.update_job(
+        job_id, status="running", stage="half way", attempts=attempts, started_at=time.time()
+    )
     return job_id
 
 

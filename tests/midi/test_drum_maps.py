@@ -168,12 +168,22 @@ def test_bad_user_maps_raise_clear_errors(tmp_path: Path, content: str, suffix: 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('name = "x"\n[pieces]\nkick = 36\nsnare = 36\n', "drum map 'x': kick and snare are both on note 36; give"),
-        ('name = "x"\n[pieces]\nhihat_closed = 42\nhihat_pedal = 42\n', "hihat_closed and hihat_pedal are both"),
-        ('name = "x"\n[pieces]\nkick = 36\nsnare = 38\n[aliases]\nsnare = [36]\n',
-         "note 36 is kick's, so it cannot also be an alias of snare"),
-        ('name = "x"\n[pieces]\nkick = 36\n[aliases]\nkick = [35]\nsnare = [35]\n',
-         "note 35 is an alias of both kick and snare"),
+        (
+            'name = "x"\n[pieces]\nkick = 36\nsnare = 36\n',
+            "drum map 'x': kick and snare are both on note 36; give",
+        ),
+        (
+            'name = "x"\n[pieces]\nhihat_closed = 42\nhihat_pedal = 42\n',
+            "hihat_closed and hihat_pedal are both",
+        ),
+        (
+            'name = "x"\n[pieces]\nkick = 36\nsnare = 38\n[aliases]\nsnare = [36]\n',
+            "note 36 is kick's, so it cannot also be an alias of snare",
+        ),
+        (
+            'name = "x"\n[pieces]\nkick = 36\n[aliases]\nkick = [35]\nsnare = [35]\n',
+            "note 35 is an alias of both kick and snare",
+        ),
     ],
 )
 def test_a_user_map_with_two_pieces_on_one_note_is_refused_naming_both(
@@ -269,7 +279,16 @@ def ad2_groove(bars: int = 2) -> list[int]:
 def test_a_clip_in_a_map_is_read_at_gm_pitches_and_unknown_notes_are_counted() -> None:
     clip = clip_of([36, 49, 56, 71, 44, 60, 44, 100])
     in_gm, unknown = clip_in_gm(clip, "ad2")
-    assert [n.pitch for n in in_gm.notes] == [36, 42, 46, 50, UNMAPPED_PITCH, 51, UNMAPPED_PITCH, UNMAPPED_PITCH]
+    assert [n.pitch for n in in_gm.notes] == [
+        36,
+        42,
+        46,
+        50,
+        UNMAPPED_PITCH,
+        51,
+        UNMAPPED_PITCH,
+        UNMAPPED_PITCH,
+    ]
     assert [n[1:] for n in in_gm.notes] == [n[1:] for n in clip.notes]  # every hit still there, as played
     assert unknown == {44: 2, 100: 1}
     assert kit_class_of_pitch(UNMAPPED_PITCH) is None
@@ -278,11 +297,26 @@ def test_a_clip_in_a_map_is_read_at_gm_pitches_and_unknown_notes_are_counted() -
 
 def test_a_clip_read_at_gm_pitches_is_in_note_order() -> None:
     # Sorted as the map's pitches, not as GM's: in AD2, 60 is the ride (GM 51) and 71 the high tom (GM 50).
-    clip = Clip([Note(36, 100, 0, 60), Note(60, 90, 0, 60), Note(71, 80, 0, 60), Note(100, 70, 0, 60),
-                 Note(38, 60, 240, 60), Note(36, 50, 120, 60)], meta={"style": "rock"})
+    clip = Clip(
+        [
+            Note(36, 100, 0, 60),
+            Note(60, 90, 0, 60),
+            Note(71, 80, 0, 60),
+            Note(100, 70, 0, 60),
+            Note(38, 60, 240, 60),
+            Note(36, 50, 120, 60),
+        ],
+        meta={"style": "rock"},
+    )
     in_gm, unknown = clip_in_gm(clip, "ad2")
-    assert in_gm.notes == [Note(UNMAPPED_PITCH, 70, 0, 60), Note(36, 100, 0, 60), Note(50, 80, 0, 60),
-                           Note(51, 90, 0, 60), Note(36, 50, 120, 60), Note(38, 60, 240, 60)]
+    assert in_gm.notes == [
+        Note(UNMAPPED_PITCH, 70, 0, 60),
+        Note(36, 100, 0, 60),
+        Note(50, 80, 0, 60),
+        Note(51, 90, 0, 60),
+        Note(36, 50, 120, 60),
+        Note(38, 60, 240, 60),
+    ]
     assert in_gm.meta == {"style": "rock", "drum_map": "gm"} and unknown == {100: 1}
 
 
@@ -293,7 +327,9 @@ def test_a_file_for_another_kit_is_told_from_its_pitches() -> None:
     assert likely_drum_map(gm_groove) is None
     assert likely_drum_map([50, 50, 48, 48, 47, 47, 45, 45, 43, 43, 36, 49]) is None
     assert likely_drum_map(ad2_groove()[:7]) is None
-    assert likely_drum_map([p for _ in range(16) for p in (60, 36, 60, 38)]) is None  # ad2 ride, or EZD's open hat 5
+    assert (
+        likely_drum_map([p for _ in range(16) for p in (60, 36, 60, 38)]) is None
+    )  # ad2 ride, or EZD's open hat 5
     # Superior Drummer files name one layout with EZdrummer's: one answer, not two
     toontrack = [p for _ in range(16) for p in (62, 36, 63, 38, 24)]
     assert likely_drum_map(toontrack) is get_drum_map("ezdrummer")

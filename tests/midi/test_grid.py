@@ -112,7 +112,9 @@ def test_shuffle_is_shown_in_eighth_note_triplets() -> None:
 def test_a_clip_that_says_it_swings_is_shown_on_its_grid_even_when_played_loosely() -> None:
     # Swung 8ths played 40 ticks early (0.58 of the beat) are nearer the straight '&' than the third,
     # but the clip says it swings at 64 %: the grid is in triplets. A straight clip stays in 16ths.
-    notes = [Note(51, 90, beat * 480, 60) for beat in range(5)] + [Note(51, 70, b * 480 + 280, 60) for b in range(5)]
+    notes = [Note(51, 90, beat * 480, 60) for beat in range(5)] + [
+        Note(51, 70, b * 480 + 280, 60) for b in range(5)
+    ]
     swung = Clip(notes, bars=1, time_signature=(5, 4), meta={"swing_unit": 8, "swing_percent": 64.0})
     assert render_grid(swung).splitlines()[0] == "Bar 1   |1..2..3..4..5..|"
     straight = Clip(notes, bars=1, time_signature=(5, 4), meta={"swing_unit": 8, "swing_percent": 50.0})

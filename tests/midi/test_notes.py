@@ -83,8 +83,14 @@ def test_unit_conversions() -> None:
 
 
 def test_clip_text_sorts_notes_and_escapes_the_name() -> None:
-    clip = Clip([Note(38, 90, 480, 60), Note(36, 100, 0, 60), Note(42, 70, 0, 60)], 97.12345, (3, 4), 480, 2,
-                'Ünïcode "drummer" \\ - Variation 1')
+    clip = Clip(
+        [Note(38, 90, 480, 60), Note(36, 100, 0, 60), Note(42, 70, 0, 60)],
+        97.12345,
+        (3, 4),
+        480,
+        2,
+        'Ünïcode "drummer" \\ - Variation 1',
+    )
     assert json.loads(clip.to_json_text()) == clip.to_json()
     assert [n["pitch"] for n in json.loads(clip.to_json_text())["notes"]] == [36, 42, 38]
     empty = Clip([], 120.0, (4, 4), 480, None, "")

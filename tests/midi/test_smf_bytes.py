@@ -24,7 +24,9 @@ def mido_bytes(data: bytes) -> bytes:
 @pytest.mark.parametrize("meter", [(4, 4), (3, 4), (5, 4), (6, 8), (7, 8), (12, 8)])
 @pytest.mark.parametrize("style", ["rock", "jazz_swing", "trap", "songo"])
 def test_bytes_equal_mido_serialisation(style: str, meter: tuple[int, int]) -> None:
-    clips = generate_grooves(GenerationRequest(style=style, time_signature=meter, bars=4, variations=2, seed=5))
+    clips = generate_grooves(
+        GenerationRequest(style=style, time_signature=meter, bars=4, variations=2, seed=5)
+    )
     for clip in clips:
         clip.name = "Tony Allen – Variation 1"  # non-latin-1 text must survive
         data = clip_to_midi_bytes(clip)

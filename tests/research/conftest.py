@@ -18,8 +18,15 @@ from mididrumigen.settings import Settings
 from tests.fakes.research_servers import FakeResearchServer
 
 # Fast politeness for tests: the real intervals are exercised in test_research_http and the benchmark.
-FAST_INTERVALS_S = {"arxiv": 0.05, "semantic_scholar": 0.01, "crossref": 0.01, "wikipedia": 0.01,
-                    "bitmidi": 0.01, "article_site": 0.01, "midi_site": 0.01}
+FAST_INTERVALS_S = {
+    "arxiv": 0.05,
+    "semantic_scholar": 0.01,
+    "crossref": 0.01,
+    "wikipedia": 0.01,
+    "bitmidi": 0.01,
+    "article_site": 0.01,
+    "midi_site": 0.01,
+}
 
 
 class HashingEmbedder:
@@ -59,22 +66,35 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def research_settings(fake_server: FakeResearchServer, tmp_path: Path) -> Settings:
     """Settings pointing every research URL at the fake server, data in tmp_path."""
-    return Settings(fake_server.settings() | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
+    return Settings(
+        fake_server.settings() | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0}
+    )
 
 
 @pytest.fixture
 def http(session: aiohttp.ClientSession) -> HttpClient:
     """A polite client with fast test intervals and short backoff."""
-    return HttpClient(session, HostRateLimiter(), contact="tests@example.org", intervals_s=FAST_INTERVALS_S,
-                      backoff_base_s=0.05, request_timeout_s=2.0, seed=1)
+    return HttpClient(
+        session,
+        HostRateLimiter(),
+        contact="tests@example.org",
+        intervals_s=FAST_INTERVALS_S,
+        backoff_base_s=0.05,
+        request_timeout_s=2.0,
+        seed=1,
+    )
 
 
 @pytest.fixture
 def ctx(research_settings: Settings, http: HttpClient) -> CollectorContext:
     """A collector context with progress recorded in ctx.progress_log."""
     log: list[tuple[str, float, str]] = []
-    context = CollectorContext(settings=research_settings, http=http, data_dir=research_settings.data_dir,
-                               on_progress=lambda n, f, t: log.append((n, f, t)))
+    context = CollectorContext(
+        settings=research_settings,
+        http=http,
+        data_dir=research_settings.data_dir,
+        on_progress=lambda n, f, t: log.append((n, f, t)),
+    )
     context.progress_log = log  # type: ignore[attr-defined]
     return context
 

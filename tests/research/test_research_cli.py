@@ -17,8 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def cli_env(server: FakeResearchServer, home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({f"MIDIDRUMIGEN_{name.upper()}": ",".join(value) if isinstance(value, list) else str(value)
-                for name, value in server.settings().items()})
+    env.update(
+        {
+            f"MIDIDRUMIGEN_{name.upper()}": ",".join(value) if isinstance(value, list) else str(value)
+            for name, value in server.settings().items()
+        }
+    )
     env["MIDIDRUMIGEN_CONFIG_DIR"] = str(home / "config")
     env["MIDIDRUMIGEN_DATA_DIR"] = str(home / "data")
     env["PYTHONPATH"] = str(REPO)
@@ -27,8 +31,14 @@ def cli_env(server: FakeResearchServer, home: Path) -> dict[str, str]:
 
 async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mididrumigen", *args, env=env, cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "mididrumigen",
+        *args,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     return int(process.returncode or 0), out.decode(), err.decode()
@@ -55,10 +65,19 @@ async def test_research_then_show_a_profile(fake_server: FakeResearchServer, iso
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("profiles", "show", "Nobody Atall"), "unknown artist 'Nobody Atall' (or research it first: mididrumigen research 'Nobody Atall')"),
+        (
+            ("profiles", "show", "Nobody Atall"),
+            "unknown artist 'Nobody Atall' (or research it first: mididrumigen research 'Nobody Atall')",
+        ),
         # as generate says it: the close built-in name, then the command that researches the one typed
-        (("profiles", "show", "Danny Careyyy Xq"), "did you mean Danny Carey? (or research it first: mididrumigen research"),
-        (("similar", "Danny Careyyy Xq"), "unknown artist 'Danny Careyyy Xq'; did you mean Danny Carey? (or research it"),
+        (
+            ("profiles", "show", "Danny Careyyy Xq"),
+            "did you mean Danny Carey? (or research it first: mididrumigen research",
+        ),
+        (
+            ("similar", "Danny Careyyy Xq"),
+            "unknown artist 'Danny Careyyy Xq'; did you mean Danny Carey? (or research it",
+        ),
         (("research", "   "), "artist name is empty"),
         (("research", ARTIST, "--only", "video"), "unknown collector 'video'"),
         (("similar", ARTIST, "--limit", "0"), "--limit must be from 1 to 100"),
@@ -95,8 +114,14 @@ async def test_research_that_finds_nothing_leaves_no_artist_with_or_without_a_da
     assert TYPO not in await listed_names(env, "no")
     # the same with a daemon running: the store is shared, the CLI finds the daemon through daemon.json
     daemon = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mididrumigen", "serve", env=env | {"MIDIDRUMIGEN_PORT": "0"}, cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "mididrumigen",
+        "serve",
+        env=env | {"MIDIDRUMIGEN_PORT": "0"},
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         for _ in range(300):
@@ -123,14 +148,21 @@ async def test_research_offline_prints_no_warnings_before_the_bars_unless_verbos
     # Every service on a host name that does not resolve (RFC 6761 .invalid), as offline: each fails at once
     # (no retries), and the bars and the one error line say so without a warning per service before them.
     env = cli_env(fake_server, isolated_dirs)
-    env.update({key: value.replace(fake_server.base_url, "http://research.invalid")
-                for key, value in env.items() if key.startswith("MIDIDRUMIGEN_")})
+    env.update(
+        {
+            key: value.replace(fake_server.base_url, "http://research.invalid")
+            for key, value in env.items()
+            if key.startswith("MIDIDRUMIGEN_")
+        }
+    )
     args = ("research", "Carlton Barrett", "--only", "papers,articles,midi")
     code, out, err = await run_cli(env, *args)
     assert code == 2 and out == ""
     assert "is unavailable" not in err and "WARNING" not in err
     error = [line for line in err.splitlines() if line.startswith("mididrumigen: error:")]
-    assert error == ["mididrumigen: error: no new sources found for 'Carlton Barrett' (no research service could"
-                     " be reached: is this computer offline?); its profile is unchanged"]
+    assert error == [
+        "mididrumigen: error: no new sources found for 'Carlton Barrett' (no research service could"
+        " be reached: is this computer offline?); its profile is unchanged"
+    ]
     code, out, err = await run_cli(env, *args, "--verbose")
     assert code == 2 and "is unavailable (cannot reach research.invalid" in err

@@ -48,7 +48,9 @@ def test_source_records_validate_and_round_trip() -> None:
 # -- papers -----------------------------------------------------------------------------------
 
 
-async def test_papers_keep_only_papers_about_the_drummer(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_papers_keep_only_papers_about_the_drummer(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     records = await PaperCollector().collect(ctx, ARTIST)
     titles = {r.title for r in records}
     assert titles == {
@@ -81,7 +83,9 @@ async def test_one_failing_paper_service_does_not_sink_the_others(
         assert any(note.startswith("papers: arxiv failed") for note in ctx.notes)
 
 
-async def test_papers_fail_only_when_every_service_fails(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_papers_fail_only_when_every_service_fails(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     for service in ("semantic_scholar", "arxiv", "crossref"):
         fake_server.script(service, "malformed")
     with pytest.raises(RuntimeError, match="semantic_scholar: malformed json"):
@@ -104,7 +108,9 @@ def test_arxiv_parser_rejects_non_atom() -> None:
 # -- articles ---------------------------------------------------------------------------------
 
 
-async def test_articles_read_wikipedia_and_the_profile_site(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_articles_read_wikipedia_and_the_profile_site(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     records = await ArticleCollector().collect(ctx, ARTIST)
     assert [r.extracted["service"] for r in records] == ["wikipedia", "article_site"]
     wiki, site = records
@@ -131,7 +137,9 @@ async def test_articles_for_an_unknown_drummer_find_nothing(ctx: CollectorContex
     assert await ArticleCollector().collect(ctx, "Nobody Atall") == []
 
 
-async def test_a_failing_site_leaves_wikipedia(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_a_failing_site_leaves_wikipedia(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("site", *(["503"] * 5))
     records = await ArticleCollector().collect(ctx, ARTIST)
     assert [r.extracted["service"] for r in records] == ["wikipedia"]
@@ -139,7 +147,10 @@ async def test_a_failing_site_leaves_wikipedia(ctx: CollectorContext, fake_serve
 
 
 def test_site_templates() -> None:
-    assert site_url("https://x.org/drummers/{slug}.html", "John Bonham") == "https://x.org/drummers/John_Bonham.html"
+    assert (
+        site_url("https://x.org/drummers/{slug}.html", "John Bonham")
+        == "https://x.org/drummers/John_Bonham.html"
+    )
     assert site_url("https://x.org/{slug_dash}", "Jon Théodore") == "https://x.org/jon-theodore"
     assert site_url("https://x.org/s?q={query}", "A B") == "https://x.org/s?q=A%20B"
     with pytest.raises(ValueError, match="must use only"):
@@ -160,7 +171,9 @@ async def test_midi_downloads_drum_parts_and_keeps_templates(
 ) -> None:
     records = await MidiCollector().collect(ctx, ARTIST)
     assert sorted(r.title for r in records) == [
-        "tessa-marlowe-bayside-strut.mid", "tessa-marlowe-pocket-study.mid", "tessa-marlowe-slow-burn.mid",
+        "tessa-marlowe-bayside-strut.mid",
+        "tessa-marlowe-pocket-study.mid",
+        "tessa-marlowe-slow-burn.mid",
     ]
     downloads = [c.path for c in fake_server.calls("bitmidi") if c.path.startswith("/bitmidi/uploads/")]
     assert "/bitmidi/uploads/5001.mid" not in downloads  # not about the artist: never fetched
@@ -177,7 +190,9 @@ async def test_midi_downloads_drum_parts_and_keeps_templates(
         assert base64.b64decode(record.raw.removeprefix("base64:")).startswith(b"MThd")
 
 
-async def test_midi_search_failure_is_the_collector_failure(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_midi_search_failure_is_the_collector_failure(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("bitmidi", "malformed")
     with pytest.raises(RuntimeError, match="malformed json"):
         await MidiCollector().collect(ctx, ARTIST)
@@ -191,9 +206,18 @@ async def test_midi_file_failures_are_skipped(ctx: CollectorContext, fake_server
 
 
 def test_bitmidi_links_resolve_under_the_base_url() -> None:
-    body = json.dumps({"result": {"results": [{"id": 1, "name": "a.mid", "url": "/a-mid",
-                                                "downloadUrl": "/uploads/1.mid"}], "total": 1, "pageTotal": 1}})
-    found = parse_bitmidi_search(HttpResponse("u", 200, "application/json", body.encode()), "https://m.org/bitmidi")
+    body = json.dumps(
+        {
+            "result": {
+                "results": [{"id": 1, "name": "a.mid", "url": "/a-mid", "downloadUrl": "/uploads/1.mid"}],
+                "total": 1,
+                "pageTotal": 1,
+            }
+        }
+    )
+    found = parse_bitmidi_search(
+        HttpResponse("u", 200, "application/json", body.encode()), "https://m.org/bitmidi"
+    )
     assert found[0].url == "https://m.org/bitmidi/uploads/1.mid"
     with pytest.raises(ValueError, match="malformed"):
         parse_bitmidi_search(HttpResponse("u", 200, "application/json", b'{"results": 3}'), "https://m.org")
@@ -218,8 +242,15 @@ async def test_audio_download_is_analysed_then_deleted(
         duration_s = 24.0
 
         def to_json(self) -> dict[str, object]:
-            return {"tempo_bpm": 100.5, "swing_percent": 51.0, "swing_percent_16th": 55.0, "confidence": 0.8,
-                    "ghost_note_share": 0.2, "microtiming_ms": {"snare": 4.0}, "timing_jitter_ms": 7.0}
+            return {
+                "tempo_bpm": 100.5,
+                "swing_percent": 51.0,
+                "swing_percent_16th": 55.0,
+                "confidence": 0.8,
+                "ghost_note_share": 0.2,
+                "microtiming_ms": {"snare": 4.0},
+                "timing_jitter_ms": 7.0,
+            }
 
     def fake_analysis(path: Path, **kwargs: object) -> Features:
         analysed.append((Path(path), Path(path).read_bytes()[:4]))
@@ -265,7 +296,9 @@ async def test_audio_downloads_analyses_and_deletes(
     assert ctx.progress_log[-1][1] == 1.0  # type: ignore[attr-defined]
 
 
-async def test_audio_that_is_not_found_fails_the_collector(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+async def test_audio_that_is_not_found_fails_the_collector(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("media", "404", "404", "404", "404")
     with pytest.raises(Exception, match="404"):
         await AudioCollector().collect(ctx, ARTIST)

@@ -21,9 +21,18 @@ from mididrumigen.research.embeddings import (
 )
 
 
-def profile(name: str, styles: list[str], traits: list[str], description: str, tempo: float = 100.0) -> StyleProfile:
-    return StyleProfile(name, description, QuantitativeParams(tempo_typical=tempo), styles, traits,
-                        genres=["funk"], confidence_score=0.8)
+def profile(
+    name: str, styles: list[str], traits: list[str], description: str, tempo: float = 100.0
+) -> StyleProfile:
+    return StyleProfile(
+        name,
+        description,
+        QuantitativeParams(tempo_typical=tempo),
+        styles,
+        traits,
+        genres=["funk"],
+        confidence_score=0.8,
+    )
 
 
 def test_embedding_text_holds_description_styles_traits_and_numbers() -> None:
@@ -52,7 +61,11 @@ async def test_a_profile_is_the_normalised_mix_of_its_text_its_genres_and_its_st
     # One embedding of the whole text let its wording ("laid-back", "funky") outweigh genre and style.
     p = profile("A", ["jazz_swing", "jazz_waltz"], ["rolling triplets"], "Coltrane's drummer.")
     p.genres = ["jazz", "hard bop"]
-    assert embedding_texts(p) == [embedding_text(p), "Genres: jazz, hard bop", "Styles: jazz swing, jazz waltz"]
+    assert embedding_texts(p) == [
+        embedding_text(p),
+        "Genres: jazz, hard bop",
+        "Styles: jazz swing, jazz waltz",
+    ]
     embedder = RecordingEmbedder()
     vector = await embed_profile(embedder, p)
     assert embedder.texts == embedding_texts(p)
@@ -85,7 +98,9 @@ def test_torch_stays_out_of_the_research_import_path() -> None:
         "bad = [m for m in ('torch', 'sentence_transformers', 'librosa', 'yt_dlp') if m in sys.modules];"
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert result.stdout.strip() == ""
 
 
@@ -111,12 +126,37 @@ async def test_the_model_loads_once_in_a_worker_thread(monkeypatch: pytest.Monke
 @pytest.mark.slow
 async def test_real_minilm_embeddings_place_similar_drummers_close() -> None:
     embedder = MiniLMEmbedder()
-    funk_a = await embedder.embed(embedding_text(profile(
-        "A", ["funk", "linear_funk"], ["ghost notes", "syncopated kick"], "A funk drummer with a deep pocket.")))
-    funk_b = await embedder.embed(embedding_text(profile(
-        "B", ["funk", "soul_motown"], ["ghost notes", "laid-back backbeat"], "Soul and funk grooves, deep pocket.")))
-    metal = await embedder.embed(embedding_text(profile(
-        "C", ["metal"], ["blast beats", "double bass drum"], "Extreme metal drummer, very fast.", tempo=200.0)))
+    funk_a = await embedder.embed(
+        embedding_text(
+            profile(
+                "A",
+                ["funk", "linear_funk"],
+                ["ghost notes", "syncopated kick"],
+                "A funk drummer with a deep pocket.",
+            )
+        )
+    )
+    funk_b = await embedder.embed(
+        embedding_text(
+            profile(
+                "B",
+                ["funk", "soul_motown"],
+                ["ghost notes", "laid-back backbeat"],
+                "Soul and funk grooves, deep pocket.",
+            )
+        )
+    )
+    metal = await embedder.embed(
+        embedding_text(
+            profile(
+                "C",
+                ["metal"],
+                ["blast beats", "double bass drum"],
+                "Extreme metal drummer, very fast.",
+                tempo=200.0,
+            )
+        )
+    )
     assert len(funk_a) == EMBEDDING_DIMS
     assert math.isclose(sum(v * v for v in funk_a), 1.0, rel_tol=1e-4)
 

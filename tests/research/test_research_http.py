@@ -50,11 +50,16 @@ def test_backoff_grows_exponentially_with_a_cap() -> None:
     assert all(d <= 4.0 for d in delays)
 
 
-async def test_sends_the_user_agent_and_returns_the_raw_body(http: HttpClient, fake_server: FakeResearchServer) -> None:
+async def test_sends_the_user_agent_and_returns_the_raw_body(
+    http: HttpClient, fake_server: FakeResearchServer
+) -> None:
     response = await http.get(s2_url(fake_server), service="semantic_scholar", params={"query": "x"})
     assert response.ok
     assert response.json()["data"][0]["paperId"] == "a1b2c3d4e5"
-    assert fake_server.calls("semantic_scholar")[0].headers["User-Agent"] == "MidiDrumiGen/0.1.0 (+tests@example.org)"
+    assert (
+        fake_server.calls("semantic_scholar")[0].headers["User-Agent"]
+        == "MidiDrumiGen/0.1.0 (+tests@example.org)"
+    )
 
 
 @pytest.mark.parametrize("faults", [("503",), ("429",), ("503", "429", "503"), ("timeout",)])
@@ -101,14 +106,18 @@ async def test_gives_up_after_max_attempts(http: HttpClient, fake_server: FakeRe
     assert len(fake_server.calls("semantic_scholar")) == http.max_attempts
 
 
-async def test_client_errors_are_returned_not_retried(http: HttpClient, fake_server: FakeResearchServer) -> None:
+async def test_client_errors_are_returned_not_retried(
+    http: HttpClient, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("semantic_scholar", "404")
     response = await http.get(s2_url(fake_server), service="semantic_scholar")
     assert response.status == 404 and not response.ok
     assert len(fake_server.calls("semantic_scholar")) == 1
 
 
-async def test_malformed_json_is_a_clear_value_error(http: HttpClient, fake_server: FakeResearchServer) -> None:
+async def test_malformed_json_is_a_clear_value_error(
+    http: HttpClient, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("semantic_scholar", "malformed")
     response = await http.get(s2_url(fake_server), service="semantic_scholar")
     with pytest.raises(ValueError, match="malformed json"):
@@ -120,7 +129,9 @@ async def test_per_host_rate_limit_spaces_requests(fake_server: FakeResearchServ
     # server adds transit jitter that a loaded machine makes uneven.
     started: dict[str, list[float]] = {"arxiv": [], "crossref": []}
 
-    async def on_request_start(_session: object, _context: object, params: aiohttp.TraceRequestStartParams) -> None:
+    async def on_request_start(
+        _session: object, _context: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
         started["arxiv" if "/arxiv/" in params.url.path else "crossref"].append(time.monotonic())
 
     trace = aiohttp.TraceConfig()
@@ -129,8 +140,10 @@ async def test_per_host_rate_limit_spaces_requests(fake_server: FakeResearchServ
         client = HttpClient(session, HostRateLimiter(), intervals_s={"arxiv": 0.4, "crossref": 0.0})
         arxiv = f"{fake_server.base_url}/arxiv/api/query"
         crossref = f"{fake_server.base_url}/crossref/works"
-        await asyncio.gather(*(client.get(arxiv, service="arxiv") for _ in range(3)),
-                             *(client.get(crossref, service="crossref") for _ in range(3)))
+        await asyncio.gather(
+            *(client.get(arxiv, service="arxiv") for _ in range(3)),
+            *(client.get(crossref, service="crossref") for _ in range(3)),
+        )
     assert len(fake_server.calls("arxiv")) == 3 and len(fake_server.calls("crossref")) == 3
     gaps = [b - a for a, b in itertools.pairwise(sorted(started["arxiv"]))]
     assert len(gaps) == 2 and all(gap >= 0.38 for gap in gaps), gaps

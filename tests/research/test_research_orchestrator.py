@@ -55,8 +55,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def deps(research_settings: Settings, store: Store, session: aiohttp.ClientSession) -> ResearchDeps:
-    return ResearchDeps(settings=research_settings, store=store, session=session, limiter=HostRateLimiter(),
-                        embedder=HashingEmbedder(), collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+    return ResearchDeps(
+        settings=research_settings,
+        store=store,
+        session=session,
+        limiter=HostRateLimiter(),
+        embedder=HashingEmbedder(),
+        collectors=TEXT_COLLECTORS,
+        intervals_s=FAST_INTERVALS_S,
+    )
 
 
 async def test_research_an_unknown_drummer_end_to_end(deps: ResearchDeps, store: Store) -> None:
@@ -86,7 +93,9 @@ async def test_research_an_unknown_drummer_end_to_end(deps: ResearchDeps, store:
     assert json.dumps(outcome.summary())  # JSON-safe
 
 
-async def test_one_collector_failing_leaves_the_others(deps: ResearchDeps, fake_server: FakeResearchServer) -> None:
+async def test_one_collector_failing_leaves_the_others(
+    deps: ResearchDeps, fake_server: FakeResearchServer
+) -> None:
     fake_server.script("bitmidi", "malformed")
     outcome = await run_research(deps, ARTIST)
     status = {c.name: c.status for c in outcome.collectors}
@@ -102,8 +111,15 @@ async def test_a_collector_timeout_is_isolated(
     fake_server.hang_s = 5.0
     fake_server.script("wikipedia", "timeout")
     fake_server.script("site", "timeout")
-    deps = ResearchDeps(research_settings, store, session, HostRateLimiter(), HashingEmbedder(),
-                        collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+    deps = ResearchDeps(
+        research_settings,
+        store,
+        session,
+        HostRateLimiter(),
+        HashingEmbedder(),
+        collectors=TEXT_COLLECTORS,
+        intervals_s=FAST_INTERVALS_S,
+    )
     loop = asyncio.get_running_loop()
     started = loop.time()
     outcome = await run_research(deps, ARTIST)
@@ -112,7 +128,9 @@ async def test_a_collector_timeout_is_isolated(
     assert loop.time() - started < 4.0
 
 
-async def test_nothing_found_is_a_clear_user_error_that_leaves_no_artist(deps: ResearchDeps, store: Store) -> None:
+async def test_nothing_found_is_a_clear_user_error_that_leaves_no_artist(
+    deps: ResearchDeps, store: Store
+) -> None:
     with pytest.raises(UserError, match="no sources found for 'Nobody Atall'") as nothing:
         await run_research(deps, "Nobody Atall")
     assert nothing.value.code == "no_sources" and "did you mean" not in nothing.value.message
@@ -172,11 +190,17 @@ async def test_similar_artists_by_embedding(deps: ResearchDeps, store: Store) ->
     def profile(name: str, styles: list[str], text: str) -> StyleProfile:
         return StyleProfile(name, text, QuantitativeParams(), styles, confidence_score=0.8)
 
-    await store.save_builtin_profiles([
-        profile("Funk One", ["funk"], "funk drummer deep pocket ghost notes syncopated kick laid back backbeat"),
-        profile("Metal One", ["metal"], "metal drummer blast beats double bass fast aggressive"),
-        profile("Jazz One", ["jazz_swing"], "jazz drummer ride cymbal swing brushes bebop"),
-    ])
+    await store.save_builtin_profiles(
+        [
+            profile(
+                "Funk One",
+                ["funk"],
+                "funk drummer deep pocket ghost notes syncopated kick laid back backbeat",
+            ),
+            profile("Metal One", ["metal"], "metal drummer blast beats double bass fast aggressive"),
+            profile("Jazz One", ["jazz_swing"], "jazz drummer ride cymbal swing brushes bebop"),
+        ]
+    )
     await run_research(deps, ARTIST)
     found = await find_similar(store, embedder, ARTIST, limit=3)
     assert found[0].name == "Funk One"
@@ -193,10 +217,15 @@ async def test_similar_artists_by_embedding(deps: ResearchDeps, store: Store) ->
 async def test_builtin_drummer_research_merges_knowledge(
     deps: ResearchDeps, store: Store, fake_server: FakeResearchServer
 ) -> None:
-    fake_server.extra_papers.append(_paper(
-        "b0n4a11", "Heavy grooves: John Bonham's drumming on Led Zeppelin recordings",
-        "We measure John Bonham's drumming: a heavy, laid-back hard rock backbeat, triplet kick figures and "
-        "powerful fills, mostly around 90 bpm.", 2018))
+    fake_server.extra_papers.append(
+        _paper(
+            "b0n4a11",
+            "Heavy grooves: John Bonham's drumming on Led Zeppelin recordings",
+            "We measure John Bonham's drumming: a heavy, laid-back hard rock backbeat, triplet kick figures and "
+            "powerful fills, mostly around 90 bpm.",
+            2018,
+        )
+    )
     outcome = await run_research(deps, "bonham")
     profile = outcome.profile
     assert profile.artist_name == "John Bonham"
@@ -298,10 +327,19 @@ async def test_no_service_reachable_is_one_short_reason(
             return [closed(v) for v in value]
         return value.replace(fake_server.base_url, "http://127.0.0.1:9") if isinstance(value, str) else value
 
-    settings = Settings({k: closed(v) for k, v in fake_server.settings().items()}
-                        | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
-    deps = ResearchDeps(settings=settings, store=store, session=session, limiter=HostRateLimiter(),
-                        embedder=HashingEmbedder(), collectors=TEXT_COLLECTORS, intervals_s=FAST_INTERVALS_S)
+    settings = Settings(
+        {k: closed(v) for k, v in fake_server.settings().items()}
+        | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0}
+    )
+    deps = ResearchDeps(
+        settings=settings,
+        store=store,
+        session=session,
+        limiter=HostRateLimiter(),
+        embedder=HashingEmbedder(),
+        collectors=TEXT_COLLECTORS,
+        intervals_s=FAST_INTERVALS_S,
+    )
     with pytest.raises(UserError) as nothing:
         await run_research(deps, "Danny Careyyy Xq")
     assert nothing.value.message == (
@@ -326,18 +364,29 @@ def test_offline_on_the_core_install_is_still_one_short_reason() -> None:
 
 
 async def test_a_collector_missing_its_extra_says_which_extra_in_its_outcome(
-    fake_server: FakeResearchServer, store: Store, session: aiohttp.ClientSession, tmp_path: Path,
+    fake_server: FakeResearchServer,
+    store: Store,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The core install offline: the audio collector cannot import its extra's modules, the others reach no
     # service (on a closed port). Without the outcome's missing_extra its failure would read as an answer.
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
-    closed = {k: v.replace(fake_server.base_url, "http://127.0.0.1:9") if isinstance(v, str) else v
-              for k, v in fake_server.settings().items()}
+    closed = {
+        k: v.replace(fake_server.base_url, "http://127.0.0.1:9") if isinstance(v, str) else v
+        for k, v in fake_server.settings().items()
+    }
     settings = Settings(closed | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
-    deps = ResearchDeps(settings=settings, store=store, session=session, limiter=HostRateLimiter(),
-                        embedder=HashingEmbedder(), collectors=["papers", "midi", "audio"],
-                        intervals_s=FAST_INTERVALS_S)
+    deps = ResearchDeps(
+        settings=settings,
+        store=store,
+        session=session,
+        limiter=HostRateLimiter(),
+        embedder=HashingEmbedder(),
+        collectors=["papers", "midi", "audio"],
+        intervals_s=FAST_INTERVALS_S,
+    )
     with pytest.raises(UserError) as nothing:
         await run_research(deps, "Zed Zebra")
     assert nothing.value.message == (
@@ -348,8 +397,10 @@ async def test_a_collector_missing_its_extra_says_which_extra_in_its_outcome(
 
 def test_out_of_reach_reads_connection_failures_only() -> None:
     dns = "crossref: crossref unavailable: cannot reach api.crossref.org (Name or service not known)"
-    ytdlp = ("ERROR: query \"x drum cam\" page 1: Unable to download API page: HTTPSConnection(host='www.youtube"
-             ".com', port=443): Failed to resolve 'www.youtube.com' ([Errno -2] Name or service not known)")
+    ytdlp = (
+        'ERROR: query "x drum cam" page 1: Unable to download API page: HTTPSConnection(host=\'www.youtube'
+        ".com', port=443): Failed to resolve 'www.youtube.com' ([Errno -2] Name or service not known)"
+    )
     assert out_of_reach(dns) and out_of_reach(ytdlp) and out_of_reach(f"{dns}; {dns}")
     assert not out_of_reach(f"{dns}; arxiv: arxiv unavailable: http 503")  # one service did answer
     assert not out_of_reach("") and not out_of_reach("timed out after 5.0 s")

@@ -21,8 +21,14 @@ STYLE_KEYS = ["rock", "funk", "jazz_swing", "hard_rock", "soul_motown", "metal"]
 
 
 def audio(tempo: float, confidence: float = 0.8, **facts: object) -> SourceRecord:
-    return SourceRecord("audio", f"https://v/{tempo}-{confidence}-{len(facts)}", "rec", "",
-                        {"tempo_measured_bpm": tempo, **facts}, confidence)
+    return SourceRecord(
+        "audio",
+        f"https://v/{tempo}-{confidence}-{len(facts)}",
+        "rec",
+        "",
+        {"tempo_measured_bpm": tempo, **facts},
+        confidence,
+    )
 
 
 def article(styles: dict[str, int], tempos: list[float] | None = None, url: str = "a") -> SourceRecord:
@@ -68,9 +74,20 @@ def test_an_unknown_drummer_profile_rests_on_its_sources() -> None:
         article({"funk": 3, "soul_motown": 1}, [100.0], url="w"),
         audio(99.0, ghost_note_share=0.3, microtiming_ms={"snare": 12.0}),
         audio(198.0, 0.7),  # double-time reading of the same groove
-        SourceRecord("midi", "m", "m.mid", "", {"tempo_measured_bpm": 101.0, "velocity_mean": 88.0,
-                                                  "velocity_std": 20.0, "template_path": "/t/m.mid",
-                                                  "time_signatures": [[4, 4]]}, 0.6),
+        SourceRecord(
+            "midi",
+            "m",
+            "m.mid",
+            "",
+            {
+                "tempo_measured_bpm": 101.0,
+                "velocity_mean": 88.0,
+                "velocity_std": 20.0,
+                "template_path": "/t/m.mid",
+                "time_signatures": [[4, 4]],
+            },
+            0.6,
+        ),
     ]
     report = BuildReport()
     profile = build_profile("Tessa Marlowe", records, None, report)
@@ -99,8 +116,9 @@ def test_builtin_knowledge_is_merged() -> None:
     builtin = StyleProfile(
         artist_name="John Bonham",
         text_description="Led Zeppelin's drummer.",
-        quantitative_params=QuantitativeParams(tempo_min=65, tempo_max=175, tempo_typical=90, swing_percent=50,
-                                               microtiming_ms={"snare": 8.0}),
+        quantitative_params=QuantitativeParams(
+            tempo_min=65, tempo_max=175, tempo_typical=90, swing_percent=50, microtiming_ms={"snare": 8.0}
+        ),
         styles=["hard_rock", "rock"],
         signature_traits=["single-pedal bass-drum triplets"],
         aliases=["Bonzo"],
@@ -111,8 +129,9 @@ def test_builtin_knowledge_is_merged() -> None:
     assert alone.confidence_score == pytest.approx(0.85)  # built-in knowledge keeps its own confidence
     assert alone.confidence_score >= USABLE_CONFIDENCE
     assert alone.sources_count["builtin"] == 1
-    researched = build_profile("bonham", [audio(92.0, microtiming_ms={"snare": 12.0}), article({"hard_rock": 2})],
-                               builtin)
+    researched = build_profile(
+        "bonham", [audio(92.0, microtiming_ms={"snare": 12.0}), article({"hard_rock": 2})], builtin
+    )
     assert researched.styles[0] == "hard_rock"
     assert researched.signature_traits[0] == "single-pedal bass-drum triplets"
     assert 90.0 <= researched.quantitative_params.tempo_typical <= 92.0
@@ -124,7 +143,12 @@ def test_builtin_knowledge_is_merged() -> None:
 
 def test_conflicting_sources_lower_confidence() -> None:
     agreeing = [audio(100.0), audio(101.0), article({"funk": 2}, url="a1"), article({"funk": 1}, url="a2")]
-    conflicting = [audio(100.0), audio(127.0), article({"funk": 2}, url="a1"), article({"metal": 1}, url="a2")]
+    conflicting = [
+        audio(100.0),
+        audio(127.0),
+        article({"funk": 2}, url="a1"),
+        article({"metal": 1}, url="a2"),
+    ]
     assert build_profile("Z", agreeing).confidence_score > build_profile("Z", conflicting).confidence_score
 
 
@@ -145,16 +169,19 @@ records_strategy = st.lists(
     st.one_of(
         st.builds(
             lambda t, c: audio(t, c),
-            st.floats(50, 240), st.floats(0.05, 1.0),
+            st.floats(50, 240),
+            st.floats(0.05, 1.0),
         ),
         st.builds(
             lambda votes, c, url: SourceRecord("article", url, "p", "", {"style_votes": votes}, c),
             st.dictionaries(st.sampled_from(STYLE_KEYS), st.integers(1, 4), min_size=1, max_size=3),
-            st.floats(0.05, 1.0), st.text(min_size=1, max_size=5),
+            st.floats(0.05, 1.0),
+            st.text(min_size=1, max_size=5),
         ),
         st.builds(
             lambda t, c: SourceRecord("paper", "p", "p", "", {"tempo_bpm": t}, c),
-            st.lists(st.floats(60, 200), min_size=1, max_size=3), st.floats(0.05, 1.0),
+            st.lists(st.floats(60, 200), min_size=1, max_size=3),
+            st.floats(0.05, 1.0),
         ),
     ),
     min_size=0,
@@ -163,8 +190,11 @@ records_strategy = st.lists(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records=records_strategy, kind=st.sampled_from(["audio", "midi", "article", "paper"]),
-       confidence=st.floats(0.05, 1.0))
+@given(
+    records=records_strategy,
+    kind=st.sampled_from(["audio", "midi", "article", "paper"]),
+    confidence=st.floats(0.05, 1.0),
+)
 def test_confidence_never_drops_when_an_agreeing_source_is_added(
     records: list[SourceRecord], kind: str, confidence: float
 ) -> None:

@@ -47,7 +47,10 @@ def test_styles_match_longest_phrases_first() -> None:
 
 def test_bands_songs_equipment_meters() -> None:
     assert bands_in(BONHAM, "John Bonham") == ["Led Zeppelin"]
-    assert bands_in("She is a founding member of The Roots and played with Prince.") == ["The Roots", "Prince"]
+    assert bands_in("She is a founding member of The Roots and played with Prince.") == [
+        "The Roots",
+        "Prince",
+    ]
     assert songs_in(BONHAM) == ["Good Times Bad Times", "Fool in the Rain"]
     equipment = equipment_in(BONHAM)
     assert "Ludwig Supraphonic" in equipment and "Paiste" in equipment and '26" bass drum' in equipment

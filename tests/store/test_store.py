@@ -48,8 +48,16 @@ async def test_migrations_from_empty_reach_the_newest_version(tmp_path: Path) ->
     try:
         assert await store.db.schema_version() == newest
         names = {r["name"] for r in await store.db.fetchall("SELECT name FROM sqlite_master")}
-        for table in ("artists", "research_sources", "style_profiles", "profile_embeddings",
-                      "generation_history", "generated_files", "jobs", "schema_version"):
+        for table in (
+            "artists",
+            "research_sources",
+            "style_profiles",
+            "profile_embeddings",
+            "generation_history",
+            "generated_files",
+            "jobs",
+            "schema_version",
+        ):
             assert table in names
         mode = await store.db.fetchone("PRAGMA journal_mode")
         assert mode is not None and mode[0] == "wal"
@@ -73,7 +81,9 @@ async def test_profile_round_trip_is_case_insensitive_and_versioned(store: Store
     row = await store.db.fetchone("SELECT version, confidence FROM style_profiles")
     assert row is not None and row["version"] == 2 and row["confidence"] == 0.9
     artists = await store.list_artists()
-    assert [(a.name, a.research_status, a.sources_count) for a in artists] == [("Clyde Stubblefield", "cached", 3)]
+    assert [(a.name, a.research_status, a.sources_count) for a in artists] == [
+        ("Clyde Stubblefield", "cached", 3)
+    ]
 
 
 async def test_knn_matches_brute_force_cosine(store: Store) -> None:
@@ -123,7 +133,9 @@ async def test_same_artist_name_is_one_row_exactly_as_the_store_finds_it(store: 
         assert same_artist_name("Tré Cool", other) == (await store.get_artist(other) is not None), other
 
 
-async def test_an_artist_under_research_is_neither_deleted_nor_reset_in_the_same_transaction(store: Store) -> None:
+async def test_an_artist_under_research_is_neither_deleted_nor_reset_in_the_same_transaction(
+    store: Store,
+) -> None:
     # The check and the delete are one write: research queued between a caller's own check
     # and its delete still keeps its artist.
     from mididrumigen.research.drummers import find_builtin
@@ -159,7 +171,12 @@ async def test_a_job_is_queued_once_per_artist_while_one_covers_it(store: Store)
         return job["params"].get("kinds") == ["article"]
 
     first, created = await store.insert_job_once(
-        "a" * 32, "research", {"kinds": ["article"]}, "New Name", covered_by=articles, research_status="pending"
+        "a" * 32,
+        "research",
+        {"kinds": ["article"]},
+        "New Name",
+        covered_by=articles,
+        research_status="pending",
     )
     assert created and first["params"] == {"kinds": ["article"], "new_artist": True}
     row = await store.get_artist("New Name")
@@ -241,7 +258,11 @@ async def test_concurrent_generations_are_group_committed(store: Store, tmp_path
     async def one(n: int) -> list[str]:
         files = [(tmp_path / f"g{n}-v{i}.mid", f"[G{n}] - Variation {i}") for i in (1, 2)]
         return await store.record_generation(
-            artist=f"G{n}", request={"n": n}, provider_used="groove-engine", generation_time_ms=1.0, files=files
+            artist=f"G{n}",
+            request={"n": n},
+            provider_used="groove-engine",
+            generation_time_ms=1.0,
+            files=files,
         )
 
     results = await asyncio.gather(*(one(n) for n in range(20)))
@@ -264,7 +285,10 @@ async def test_pending_generations_are_written_on_close(tmp_path: Path) -> None:
     tasks = [
         asyncio.create_task(
             opened.record_generation(
-                artist="X", request={}, provider_used="groove-engine", generation_time_ms=1.0,
+                artist="X",
+                request={},
+                provider_used="groove-engine",
+                generation_time_ms=1.0,
                 files=[(tmp_path / f"c{n}.mid", f"c{n}")],
             )
         )
@@ -306,7 +330,9 @@ async def test_vectors_of_the_first_embedding_scheme_are_dropped_on_upgrade(
     try:
         rows = await upgraded.list_artists()
         assert [(r.name, r.has_profile, r.has_embedding) for r in rows] == [
-            ("Old Builtin", True, False), ("Old Researched", True, False)]
+            ("Old Builtin", True, False),
+            ("Old Researched", True, False),
+        ]
         assert await upgraded.similar("Old Researched") is None
         await upgraded.set_embedding("Old Researched", unit(rng))  # vectors of the new scheme are kept
     finally:

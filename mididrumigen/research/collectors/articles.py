@@ -90,7 +90,9 @@ def site_url(template: str, artist: str) -> str:
     fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     unknown = fields - TEMPLATE_FIELDS
     if unknown or not fields:
-        raise ValueError(f"article site template {template!r} must use only {{{'}, {'.join(sorted(TEMPLATE_FIELDS))}}}")
+        raise ValueError(
+            f"article site template {template!r} must use only {{{'}, {'.join(sorted(TEMPLATE_FIELDS))}}}"
+        )
     slug = safe_slug(artist)
     return template.format(
         slug=slug,
@@ -109,7 +111,9 @@ def parse_profile_page(html: bytes | str, artist: str) -> tuple[str, str, dict[s
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
         tag.decompose()
     heading = soup.find("h1")
-    title = normalize_text(heading.get_text(" ") if heading else (soup.title.get_text(" ") if soup.title else ""))
+    title = normalize_text(
+        heading.get_text(" ") if heading else (soup.title.get_text(" ") if soup.title else "")
+    )
     meta = soup.find("meta", attrs={"name": "description"})
     meta_text = str(meta.get("content") or "") if meta else ""
     text = normalize_text(" ".join([meta_text, soup.get_text(" ")]))
@@ -131,8 +135,14 @@ def section_lists(soup: Any) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {key: [] for key in SECTION_KEYS}
     for label in soup.find_all(["h2", "h3", "h4", "h5", "dt", "strong", "b", "th"]):
         label_text = normalize_text(label.get_text(" ")).lower().rstrip(":")
-        key = next((k for k, words in SECTION_KEYS.items() if any(w == label_text or label_text.startswith(w)
-                                                                   for w in words)), None)
+        key = next(
+            (
+                k
+                for k, words in SECTION_KEYS.items()
+                if any(w == label_text or label_text.startswith(w) for w in words)
+            ),
+            None,
+        )
         if key is None:
             continue
         for sibling in label.find_all_next(limit=40):
@@ -156,12 +166,17 @@ class ArticleCollector(Collector):
 
     async def collect(self, ctx: CollectorContext, artist: str) -> list[SourceRecord]:
         """Fetch and read the drummer's pages."""
-        jobs: dict[str, Callable[[], Awaitable[SourceRecord | None]]] = {"wikipedia": lambda: self._wikipedia(ctx, artist)}
+        jobs: dict[str, Callable[[], Awaitable[SourceRecord | None]]] = {
+            "wikipedia": lambda: self._wikipedia(ctx, artist)
+        }
         for index, template in enumerate(ctx.settings["article_sites"]):
             jobs[f"site{index + 1}"] = functools.partial(self._site, ctx, artist, str(template))
         self.report(ctx, 0.05, f"reading {len(jobs)} article sources")
         results, errors = await run_isolated(
-            jobs, lambda name, done: self.report(ctx, 0.05 + 0.9 * done / len(jobs), f"{done}/{len(jobs)} article sources")
+            jobs,
+            lambda name, done: self.report(
+                ctx, 0.05 + 0.9 * done / len(jobs), f"{done}/{len(jobs)} article sources"
+            ),
         )
         if not results:
             raise RuntimeError("; ".join(f"{name}: {msg}" for name, msg in errors.items()))
@@ -175,8 +190,13 @@ class ArticleCollector(Collector):
         search = await ctx.http.get(
             f"{base}/w/api.php",
             service="wikipedia",
-            params={"action": "query", "list": "search", "srsearch": f"{artist} drummer", "srlimit": 5,
-                    "format": "json"},
+            params={
+                "action": "query",
+                "list": "search",
+                "srsearch": f"{artist} drummer",
+                "srlimit": 5,
+                "format": "json",
+            },
             deadline=ctx.deadline,
         )
         _raise_for_status(search)
@@ -194,8 +214,14 @@ class ArticleCollector(Collector):
         extract_response = await ctx.http.get(
             f"{base}/w/api.php",
             service="wikipedia",
-            params={"action": "query", "prop": "extracts", "explaintext": 1, "redirects": 1, "titles": title,
-                    "format": "json"},
+            params={
+                "action": "query",
+                "prop": "extracts",
+                "explaintext": 1,
+                "redirects": 1,
+                "titles": title,
+                "format": "json",
+            },
             deadline=ctx.deadline,
         )
         _raise_for_status(extract_response)

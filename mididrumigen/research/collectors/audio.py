@@ -41,7 +41,9 @@ def search_url(template: str, artist: str) -> str:
     if not any(field in template for field in ("{artist}", "{query}", "{slug}")):
         raise ValueError("audio search template must contain {artist}, {query} or {slug}")
     return (
-        template.replace("{artist}", artist).replace("{query}", quote(artist)).replace("{slug}", safe_slug(artist))
+        template.replace("{artist}", artist)
+        .replace("{query}", quote(artist))
+        .replace("{slug}", safe_slug(artist))
     )
 
 
@@ -88,8 +90,9 @@ def download_and_analyse(
             "socket_timeout": 20,
             "retries": 3,
             "ffmpeg_location": imageio_ffmpeg.get_ffmpeg_exe(),
-            "match_filter": _match_filter(match_filter_func(f"!is_live & duration <=? {int(max_duration_s)}"),
-                                          skip_urls, rejected),
+            "match_filter": _match_filter(
+                match_filter_func(f"!is_live & duration <=? {int(max_duration_s)}"), skip_urls, rejected
+            ),
             "progress_hooks": [hook],
             "cachedir": False,
         }
@@ -105,8 +108,16 @@ def download_and_analyse(
             paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
             if not paths:
                 reason = rejected.get(page) or rejected.get(str(entry.get("original_url")))
-                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None,
-                                                    reason or "not downloaded", skipped=reason is not None))
+                recordings.append(
+                    AnalysedRecording(
+                        page,
+                        title,
+                        entry.get("duration"),
+                        None,
+                        reason or "not downloaded",
+                        skipped=reason is not None,
+                    )
+                )
                 continue
             try:
                 features = analyze_audio_file(paths[0], max_duration_s=ANALYSIS_MAX_S)
@@ -117,7 +128,9 @@ def download_and_analyse(
                 for path in paths:
                     path.unlink(missing_ok=True)  # PRD: no recording outlives its analysis
             if on_progress:
-                on_progress(0.5 + 0.5 * (index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings")
+                on_progress(
+                    0.5 + 0.5 * (index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings"
+                )
         return recordings
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -144,7 +157,14 @@ def audio_record(artist: str, recording: AnalysedRecording) -> SourceRecord | No
         return None
     features = recording.features
     facts = features_to_facts(features)
-    for key in ("swing_ratio", "timing_jitter_ms", "hits_per_beat", "tempo_confidence", "duration_s", "backend"):
+    for key in (
+        "swing_ratio",
+        "timing_jitter_ms",
+        "hits_per_beat",
+        "tempo_confidence",
+        "duration_s",
+        "backend",
+    ):
         if key in features:
             facts[key] = features[key]
     facts["service"] = "yt-dlp"

@@ -42,7 +42,9 @@ class SourceRecord:
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_RECORD_KINDS:
-            raise ValueError(f"source kind must be one of {', '.join(SOURCE_RECORD_KINDS)}, got {self.kind!r}")
+            raise ValueError(
+                f"source kind must be one of {', '.join(SOURCE_RECORD_KINDS)}, got {self.kind!r}"
+            )
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError("source confidence must be between 0 and 1")
         self.raw = self.raw[:MAX_RAW_CHARS]
@@ -163,7 +165,9 @@ async def run_isolated(
             if on_done is not None:
                 on_done(name, finished)
 
-    tasks = [asyncio.create_task(run(name, factory), name=f"research:{name}") for name, factory in jobs.items()]
+    tasks = [
+        asyncio.create_task(run(name, factory), name=f"research:{name}") for name, factory in jobs.items()
+    ]
     try:
         await asyncio.gather(*tasks)
     finally:

@@ -116,7 +116,10 @@ def timing_jitter_ticks(clip: Clip) -> float:
     sixteenth = clip.ticks_per_beat // 4
     triplet = clip.ticks_per_beat // 3
     offsets = [
-        min(abs(n.time - round(n.time / sixteenth) * sixteenth), abs(n.time - round(n.time / triplet) * triplet))
+        min(
+            abs(n.time - round(n.time / sixteenth) * sixteenth),
+            abs(n.time - round(n.time / triplet) * triplet),
+        )
         for n in clip.notes
     ]
     return float(statistics.median(offsets))
@@ -147,7 +150,9 @@ def template_path(data_dir: Path, artist: str, name: str) -> Path:
     return data_dir / "templates" / "research" / safe_slug(artist) / f"{safe_slug(name, 'template')}.mid"
 
 
-def midi_record(ctx: CollectorContext, artist: str, candidate: MidiCandidate, data: bytes) -> SourceRecord | None:
+def midi_record(
+    ctx: CollectorContext, artist: str, candidate: MidiCandidate, data: bytes
+) -> SourceRecord | None:
     """Read the drum part of downloaded MIDI bytes, keep it as a template and describe it; None if no drums."""
     from mididrumigen.midi.smf import clip_to_midi_bytes, read_midi_bytes
 
@@ -160,11 +165,19 @@ def midi_record(ctx: CollectorContext, artist: str, candidate: MidiCandidate, da
     try:
         facts = clip_facts(clip)
     except ValueError:
-        return None  # channel 10 with no kit pieces (hand percussion only): nothing to learn a kit groove from
+        return (
+            None  # channel 10 with no kit pieces (hand percussion only): nothing to learn a kit groove from
+        )
     path = template_path(ctx.data_dir, artist, candidate.name)
     write_atomic(path, clip_to_midi_bytes(clip))
-    facts.update({"service": candidate.service, "template_path": str(path), "notes": len(clip.notes),
-                  "bars": clip.bars})
+    facts.update(
+        {
+            "service": candidate.service,
+            "template_path": str(path),
+            "notes": len(clip.notes),
+            "bars": clip.bars,
+        }
+    )
     relevance = candidate_relevance(candidate.name, artist)
     # Fan transcriptions of the drummer's songs: the groove is theirs, the feel may not be.
     confidence = 0.4 + 0.2 * relevance + (0.15 if facts["humanized"] else 0.0)
@@ -191,15 +204,20 @@ class MidiCollector(Collector):
         ctx.notes.extend(f"midi: {name} failed: {msg}" for name, msg in errors.items())
         library_records = await asyncio.to_thread(self._library_records, ctx, artist)
         if not results and not library_records:
-            raise RuntimeError("; ".join(f"{name}: {msg}" for name, msg in errors.items()) or "no midi sources")
-        candidates = [c for name in searches for c in results.get(name, []) if candidate_relevance(c.name, artist) > 0]
+            raise RuntimeError(
+                "; ".join(f"{name}: {msg}" for name, msg in errors.items()) or "no midi sources"
+            )
+        candidates = [
+            c for name in searches for c in results.get(name, []) if candidate_relevance(c.name, artist) > 0
+        ]
         candidates = [c for c in _dedupe(candidates) if c.url not in ctx.known_urls][:MAX_FILES]
         self.report(ctx, 0.2, f"downloading {len(candidates)} MIDI files")
         records: list[SourceRecord] = list(library_records)
         for index, candidate in enumerate(candidates):
             try:
-                response = await ctx.http.get(candidate.url, service=candidate.service, deadline=ctx.deadline,
-                                              max_bytes=MAX_MIDI_BYTES)
+                response = await ctx.http.get(
+                    candidate.url, service=candidate.service, deadline=ctx.deadline, max_bytes=MAX_MIDI_BYTES
+                )
                 if response.ok:
                     record = await asyncio.to_thread(midi_record, ctx, artist, candidate, response.body)
                     if record is not None:
@@ -208,14 +226,20 @@ class MidiCollector(Collector):
                     ctx.notes.append(f"midi: http {response.status} for {candidate.url}")
             except Exception as exc:  # one bad file never sinks the others
                 ctx.notes.append(f"midi: {candidate.name}: {exc}")
-            self.report(ctx, 0.2 + 0.8 * (index + 1) / len(candidates), f"{index + 1}/{len(candidates)} MIDI files")
+            self.report(
+                ctx, 0.2 + 0.8 * (index + 1) / len(candidates), f"{index + 1}/{len(candidates)} MIDI files"
+            )
         self.report(ctx, 1.0, f"{len(records)} drum parts")
         return records
 
     async def _bitmidi(self, ctx: CollectorContext, artist: str) -> list[MidiCandidate]:
         base = ctx.settings["bitmidi_base_url"].rstrip("/")
-        response = await ctx.http.get(f"{base}/api/midi/search", service="bitmidi",
-                                      params={"q": artist, "page": 0}, deadline=ctx.deadline)
+        response = await ctx.http.get(
+            f"{base}/api/midi/search",
+            service="bitmidi",
+            params={"q": artist, "page": 0},
+            deadline=ctx.deadline,
+        )
         if not response.ok:
             raise ValueError(f"http {response.status} from {response.url}")
         return parse_bitmidi_search(response, base)
@@ -245,7 +269,9 @@ class MidiCollector(Collector):
             candidate = MidiCandidate("library", Path(path).stem, Path(path).as_uri(), "", "")
             record = midi_record(ctx, artist, candidate, data)
             if record is not None:
-                record.confidence = round(min(0.9, record.confidence + 0.1), 3)  # the user filed it under them
+                record.confidence = round(
+                    min(0.9, record.confidence + 0.1), 3
+                )  # the user filed it under them
                 records.append(record)
         return records
 

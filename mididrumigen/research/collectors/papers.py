@@ -40,8 +40,14 @@ def parse_semantic_scholar(response: HttpResponse) -> list[PaperHit]:
             continue
         url = item.get("url") or f"https://www.semanticscholar.org/paper/{item.get('paperId', '')}"
         hits.append(
-            PaperHit("semantic_scholar", str(item["title"]), str(item.get("abstract") or ""), str(url),
-                     _int_or_none(item.get("year")), json.dumps(item))
+            PaperHit(
+                "semantic_scholar",
+                str(item["title"]),
+                str(item.get("abstract") or ""),
+                str(url),
+                _int_or_none(item.get("year")),
+                json.dumps(item),
+            )
         )
     return hits
 
@@ -66,8 +72,14 @@ def parse_arxiv_atom(response: HttpResponse) -> list[PaperHit]:
         url = entry.findtext("atom:id", "", ATOM_NS) or ""
         published = entry.findtext("atom:published", "", ATOM_NS) or ""
         hits.append(
-            PaperHit("arxiv", title, summary, url.strip(), _int_or_none(published[:4]),
-                     etree.tostring(entry, encoding="unicode"))
+            PaperHit(
+                "arxiv",
+                title,
+                summary,
+                url.strip(),
+                _int_or_none(published[:4]),
+                etree.tostring(entry, encoding="unicode"),
+            )
         )
     return hits
 
@@ -140,7 +152,9 @@ class PaperCollector(Collector):
         self.report(ctx, 0.05, "searching Semantic Scholar, arXiv and CrossRef")
         results, errors = await run_isolated(
             services,
-            lambda name, done: self.report(ctx, 0.05 + 0.9 * done / len(services), f"{done}/{len(services)} paper services"),
+            lambda name, done: self.report(
+                ctx, 0.05 + 0.9 * done / len(services), f"{done}/{len(services)} paper services"
+            ),
         )
         if not results:
             raise RuntimeError("; ".join(f"{name}: {msg}" for name, msg in errors.items()))
@@ -162,8 +176,11 @@ class PaperCollector(Collector):
         response = await ctx.http.get(
             f"{base}/graph/v1/paper/search",
             service="semantic_scholar",
-            params={"query": f"{artist} drumming", "fields": "title,abstract,year,url,venue,authors",
-                    "limit": RESULTS_PER_SERVICE},
+            params={
+                "query": f"{artist} drumming",
+                "fields": "title,abstract,year,url,venue,authors",
+                "limit": RESULTS_PER_SERVICE,
+            },
             deadline=ctx.deadline,
         )
         _raise_for_status(response)
@@ -175,8 +192,12 @@ class PaperCollector(Collector):
         response = await ctx.http.get(
             f"{base}/api/query",
             service="arxiv",
-            params={"search_query": f'all:"{phrase}"', "start": 0, "max_results": RESULTS_PER_SERVICE,
-                    "sortBy": "relevance"},
+            params={
+                "search_query": f'all:"{phrase}"',
+                "start": 0,
+                "max_results": RESULTS_PER_SERVICE,
+                "sortBy": "relevance",
+            },
             deadline=ctx.deadline,
         )
         _raise_for_status(response)
@@ -184,12 +205,17 @@ class PaperCollector(Collector):
 
     async def _crossref(self, ctx: CollectorContext, artist: str) -> list[PaperHit]:
         base = ctx.settings["crossref_base_url"].rstrip("/")
-        params: dict[str, str | int] = {"query": f"{artist} drumming", "rows": RESULTS_PER_SERVICE,
-                                        "select": "DOI,title,abstract,URL,issued,container-title,type"}
+        params: dict[str, str | int] = {
+            "query": f"{artist} drumming",
+            "rows": RESULTS_PER_SERVICE,
+            "select": "DOI,title,abstract,URL,issued,container-title,type",
+        }
         contact = ctx.settings["contact"]
         if "@" in contact:
             params["mailto"] = contact  # CrossRef's polite pool
-        response = await ctx.http.get(f"{base}/works", service="crossref", params=params, deadline=ctx.deadline)
+        response = await ctx.http.get(
+            f"{base}/works", service="crossref", params=params, deadline=ctx.deadline
+        )
         _raise_for_status(response)
         return parse_crossref(response)
 

@@ -72,43 +72,178 @@ STYLE_PHRASES: tuple[tuple[str, str], ...] = (
 
 # Genre names as people write them (reported as found, not mapped).
 GENRE_PHRASES: tuple[str, ...] = (
-    "hard rock", "heavy metal", "progressive rock", "progressive metal", "thrash metal", "punk rock",
-    "rock and roll", "blues rock", "jazz fusion", "jazz-rock", "fusion", "bebop", "hard bop", "big band",
-    "jazz", "funk", "soul", "neo-soul", "r&b", "rhythm and blues", "hip hop", "hip-hop", "afrobeat",
-    "reggae", "dub", "ska", "bossa nova", "samba", "latin", "salsa", "gospel", "country music", "blues",
-    "disco", "house music", "drum and bass", "electronic", "pop", "punk", "metal", "rock", "grunge",
-    "alternative rock", "indie rock", "new wave", "motown", "trap music",
+    "hard rock",
+    "heavy metal",
+    "progressive rock",
+    "progressive metal",
+    "thrash metal",
+    "punk rock",
+    "rock and roll",
+    "blues rock",
+    "jazz fusion",
+    "jazz-rock",
+    "fusion",
+    "bebop",
+    "hard bop",
+    "big band",
+    "jazz",
+    "funk",
+    "soul",
+    "neo-soul",
+    "r&b",
+    "rhythm and blues",
+    "hip hop",
+    "hip-hop",
+    "afrobeat",
+    "reggae",
+    "dub",
+    "ska",
+    "bossa nova",
+    "samba",
+    "latin",
+    "salsa",
+    "gospel",
+    "country music",
+    "blues",
+    "disco",
+    "house music",
+    "drum and bass",
+    "electronic",
+    "pop",
+    "punk",
+    "metal",
+    "rock",
+    "grunge",
+    "alternative rock",
+    "indie rock",
+    "new wave",
+    "motown",
+    "trap music",
 )
 
 TECHNIQUE_PHRASES: tuple[str, ...] = (
-    "ghost notes", "ghost note", "halftime shuffle", "half-time shuffle", "purdie shuffle", "shuffle",
-    "swing feel", "swing", "double bass drum", "double bass", "double kick", "blast beat", "linear",
-    "polyrhythm", "polyrhythms", "odd time", "odd meters", "metric modulation", "displacement",
-    "paradiddle", "rudiments", "triplets", "triplet", "syncopation", "syncopated", "laid-back",
-    "laid back", "behind the beat", "ahead of the beat", "in the pocket", "pocket", "fills",
-    "brushes", "rimshot", "rim shot", "cross-stick", "cross stick", "open hi-hat",
-    "half-time", "double-time", "one drop", "clave", "four on the floor", "backbeat", "flams",
-    "press roll", "dropping bombs", "heel-toe", "grace notes", "rolls", "ride cymbal",
-    "tom fills", "cowbell", "dynamics",
+    "ghost notes",
+    "ghost note",
+    "halftime shuffle",
+    "half-time shuffle",
+    "purdie shuffle",
+    "shuffle",
+    "swing feel",
+    "swing",
+    "double bass drum",
+    "double bass",
+    "double kick",
+    "blast beat",
+    "linear",
+    "polyrhythm",
+    "polyrhythms",
+    "odd time",
+    "odd meters",
+    "metric modulation",
+    "displacement",
+    "paradiddle",
+    "rudiments",
+    "triplets",
+    "triplet",
+    "syncopation",
+    "syncopated",
+    "laid-back",
+    "laid back",
+    "behind the beat",
+    "ahead of the beat",
+    "in the pocket",
+    "pocket",
+    "fills",
+    "brushes",
+    "rimshot",
+    "rim shot",
+    "cross-stick",
+    "cross stick",
+    "open hi-hat",
+    "half-time",
+    "double-time",
+    "one drop",
+    "clave",
+    "four on the floor",
+    "backbeat",
+    "flams",
+    "press roll",
+    "dropping bombs",
+    "heel-toe",
+    "grace notes",
+    "rolls",
+    "ride cymbal",
+    "tom fills",
+    "cowbell",
+    "dynamics",
 )
 
 EQUIPMENT_BRANDS: tuple[str, ...] = (
-    "Ludwig", "Gretsch", "Rogers", "Slingerland", "Pearl", "Tama", "Yamaha", "Sonor", "DW",
-    "Drum Workshop", "Mapex", "Premier", "Zildjian", "Paiste", "Sabian", "Meinl", "Istanbul",
-    "Bosphorus", "Remo", "Evans", "Aquarian", "Vic Firth", "Promark", "Pro-Mark", "Regal Tip",
-    "Vater", "Roland", "Gibraltar", "Craviotto", "Leedy", "Camco",
+    "Ludwig",
+    "Gretsch",
+    "Rogers",
+    "Slingerland",
+    "Pearl",
+    "Tama",
+    "Yamaha",
+    "Sonor",
+    "DW",
+    "Drum Workshop",
+    "Mapex",
+    "Premier",
+    "Zildjian",
+    "Paiste",
+    "Sabian",
+    "Meinl",
+    "Istanbul",
+    "Bosphorus",
+    "Remo",
+    "Evans",
+    "Aquarian",
+    "Vic Firth",
+    "Promark",
+    "Pro-Mark",
+    "Regal Tip",
+    "Vater",
+    "Roland",
+    "Gibraltar",
+    "Craviotto",
+    "Leedy",
+    "Camco",
 )
 
 DRUM_CONTEXT_WORDS: tuple[str, ...] = (
-    "drum", "drums", "drummer", "drummers", "drumming", "percussion", "percussionist", "groove",
-    "grooves", "rhythm", "rhythmic", "beat", "beats", "hi-hat", "snare", "kick", "cymbal", "tempo",
-    "timing", "swing", "backbeat",
+    "drum",
+    "drums",
+    "drummer",
+    "drummers",
+    "drumming",
+    "percussion",
+    "percussionist",
+    "groove",
+    "grooves",
+    "rhythm",
+    "rhythmic",
+    "beat",
+    "beats",
+    "hi-hat",
+    "snare",
+    "kick",
+    "cymbal",
+    "tempo",
+    "timing",
+    "swing",
+    "backbeat",
 )
 
 _NUM = r"(\d{2,3}(?:\.\d+)?)"
-TEMPO_RANGE_RE = re.compile(_NUM + r"\s*(?:-|–|—|to)\s*" + _NUM + r"\s*(?:bpm|b\.p\.m\.?|beats per minute)", re.I)
+TEMPO_RANGE_RE = re.compile(
+    _NUM + r"\s*(?:-|–|—|to)\s*" + _NUM + r"\s*(?:bpm|b\.p\.m\.?|beats per minute)", re.I
+)
 TEMPO_RE = re.compile(_NUM + r"\s*(?:bpm|b\.p\.m\.?|beats per minute|beats a minute)", re.I)
-TEMPO_OF_RE = re.compile(r"tempo (?:of|at|around|about|near)\s+(?:about\s+|around\s+|roughly\s+)?" + _NUM, re.I)
+TEMPO_OF_RE = re.compile(
+    r"tempo (?:of|at|around|about|near)\s+(?:about\s+|around\s+|roughly\s+)?" + _NUM, re.I
+)
 SWING_PERCENT_RE = re.compile(
     r"(\d{2}(?:\.\d+)?)\s*%\s*swing|swing (?:of|at|around|near|setting of)\s*(?:about\s+)?(\d{2}(?:\.\d+)?)\s*%",
     re.I,
@@ -179,7 +314,7 @@ def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[s
         for match in pattern.finditer(remaining):
             start = match.start()
             before = remaining[:start].rstrip()
-            in_sentence = bool(before) and before[-1] not in ".!?:;\n\"“(=|"
+            in_sentence = bool(before) and before[-1] not in '.!?:;\n"“(=|'
             if not (match.group(0)[0].isupper() and in_sentence):
                 hits += 1
         if hits:
@@ -211,13 +346,19 @@ def equipment_in(text: str) -> list[str]:
     """Brand names with the model words that follow them (e.g. 'Ludwig Supraphonic'), in order."""
     found: list[str] = []
     for brand in sorted(EQUIPMENT_BRANDS, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w-]){re.escape(brand)}(?:\s+(?:[A-Z0-9][\w-]*))?(?:\s+(?:[A-Z0-9][\w-]*))?")
+        pattern = re.compile(
+            rf"(?<![\w-]){re.escape(brand)}(?:\s+(?:[A-Z0-9][\w-]*))?(?:\s+(?:[A-Z0-9][\w-]*))?"
+        )
         for match in pattern.finditer(text):
             item = match.group(0).strip()
             if not any(item in f or f in item for f in found):
                 found.append(item)
-    sizes = re.findall(r"\b\d{2}(?:\"|”|-inch| inch)\s*(?:x\s*\d{1,2}(?:\"|”|-inch| inch)?\s*)?"
-                       r"(?:bass drum|kick drum|snare|floor tom|rack tom|ride|crash|hi-hats?)", text, re.I)
+    sizes = re.findall(
+        r"\b\d{2}(?:\"|”|-inch| inch)\s*(?:x\s*\d{1,2}(?:\"|”|-inch| inch)?\s*)?"
+        r"(?:bass drum|kick drum|snare|floor tom|rack tom|ride|crash|hi-hats?)",
+        text,
+        re.I,
+    )
     found.extend(s.strip() for s in sizes if s.strip() not in found)
     return found
 
@@ -272,7 +413,11 @@ def artist_mention_score(text: str, artist: str) -> float:
     if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", lowered):
         return 1.0
     parts = name.split()
-    if len(parts) > 1 and len(parts[-1]) > 2 and re.search(r"(?<!\w)" + re.escape(parts[-1]) + r"(?!\w)", lowered):
+    if (
+        len(parts) > 1
+        and len(parts[-1]) > 2
+        and re.search(r"(?<!\w)" + re.escape(parts[-1]) + r"(?!\w)", lowered)
+    ):
         return 0.5
     return 0.0
 
@@ -280,7 +425,9 @@ def artist_mention_score(text: str, artist: str) -> float:
 def drumming_score(text: str) -> float:
     """0..1: how much the text is about drumming (distinct drum words found, saturating at 4)."""
     lowered = text.lower()
-    hits = sum(1 for word in DRUM_CONTEXT_WORDS if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", lowered))
+    hits = sum(
+        1 for word in DRUM_CONTEXT_WORDS if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", lowered)
+    )
     return min(1.0, hits / 4.0)
 
 
