@@ -248,13 +248,46 @@ def _time_signatures(evidence: Sequence[Evidence]) -> list[tuple[int, int]]:
     return sorted(scores, key=lambda m: (-scores[m], m))[:3]
 
 
-def _swing_key(primary_style: str | None) -> str:
-    """Which measured swing matches the profile's swing unit (the primary style's)."""
+def _swing_unit(primary_style: str | None) -> int:
+    """The profile's swing unit, 8 or 16: the primary style's."""
     if primary_style is None:
-        return "swing_percent"
+        return 8
     from mididrumigen.generation.styles import get_style
 
-    return "swing_percent_16th" if get_style(primary_style).swing_unit == 16 else "swing_percent"
+    return 16 if get_style(primary_style).swing_unit == 16 else 8
+
+
+SWING_KEY_BY_UNIT = {8: "swing_percent", 16: "swing_percent_16th"}
+OCTAVE_SLACK = 0.06  # a measured tempo within about 4 % of the typical one times 2**k shares its grid
+
+
+def measured_swing_figures(
+    evidence: Sequence[Evidence], unit: int, typical_bpm: float | None
+) -> list[tuple[float, float]]:
+    """(swing %, weight) of each measuring source at the profile's unit and typical tempo.
+
+    A recording read at half the typical tempo (fast jazz heard in half time) measured the
+    profile's 8ths as its 16ths, and one read at double measured the profile's 16ths as its
+    8ths: each source's swing is taken at the level that is the profile's unit. A source
+    whose tempo is no octave of the typical one (3:4, an outlier) counts its hits on another
+    grid, so its swing says nothing about the profile's.
+    """
+    figures = []
+    for item in evidence:
+        if item.kind == "builtin":
+            continue
+        measured = item.facts.get("tempo_measured_bpm")
+        level = unit
+        if typical_bpm is not None and isinstance(measured, int | float) and measured > 0:
+            octaves = math.log2(typical_bpm / float(measured))
+            if abs(octaves - round(octaves)) > OCTAVE_SLACK:
+                continue
+            level = unit * 2 ** round(octaves)
+        key = SWING_KEY_BY_UNIT.get(level)
+        value = item.facts.get(key) if key else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            figures.append((float(value), item.weight * NUMBER_WEIGHT.get(item.kind, 0.3)))
+    return figures
 
 
 def build_profile(
@@ -309,7 +342,9 @@ def build_profile(
         return min(hi, max(lo, value))
 
     swing_default = base.swing_percent if builtin is not None else primary.swing_percent
-    swing_values = _numbers([e for e in evidence if e.kind != "builtin"], _swing_key(styles[0]))
+    swing_values = measured_swing_figures(
+        evidence, _swing_unit(styles[0]), consensus.typical_bpm if consensus is not None else None
+    )
     swing_values += _numbers([e for e in evidence if e.kind == "builtin"], "swing_percent")
     mentions = [
         (v, w)

@@ -209,3 +209,39 @@ def test_confidence_never_drops_when_an_agreeing_source_is_added(
     after = build_profile("Q", [*records, agreeing])
     assert after.confidence_score >= before.confidence_score - 1e-9
     assert after.styles[0] == before.styles[0]
+
+
+def midi(tempo: float, **facts: object) -> SourceRecord:
+    return SourceRecord("midi", f"https://m/{tempo}-{len(facts)}", "file", "", {"tempo_measured_bpm": tempo, **facts}, 0.75)
+
+
+def test_swing_of_a_recording_read_in_half_time_is_its_16ths() -> None:
+    # Fast jazz at 216 heard at 108: the recording's 8ths are the tune's beats (straight), its
+    # 16ths the tune's swung 8ths.
+    jazz = article({"jazz_swing": 3}, [210.0, 220.0])
+    files = [midi(216.0, swing_percent=65.0, swing_percent_16th=50.0), midi(214.0, swing_percent=64.0)]
+    recording = audio(108.0, 0.9, swing_percent=50.5, swing_percent_16th=66.0)
+    params = build_profile("X", [jazz, *files, recording]).quantitative_params
+    assert params.tempo_typical > 200.0
+    assert params.swing_percent == pytest.approx(65.0, abs=1.0)
+
+
+def test_swing_of_a_recording_read_at_double_is_taken_for_16th_styles_only() -> None:
+    # A shuffle-funk groove at 95 read at 190: the recording's 8ths are the groove's 16ths.
+    funk = article({"funk": 3}, [95.0])
+    files = [midi(95.0, swing_percent=50.0, swing_percent_16th=58.0) for _ in range(2)]
+    recording = audio(190.0, 0.9, swing_percent=60.0, swing_percent_16th=50.0)
+    profile = build_profile("X", [funk, *files, recording])
+    assert profile.styles[0] == "funk"
+    assert profile.quantitative_params.swing_percent == pytest.approx(58.5, abs=1.0)
+    # Its 8ths are a 16th-unit style's 16ths; for an 8th-unit style it measured nothing.
+    rock = article({"rock": 3}, [95.0])
+    params = build_profile("Y", [rock, *files, recording]).quantitative_params
+    assert params.swing_percent == pytest.approx(50.0, abs=0.5)
+
+
+def test_swing_of_a_source_on_another_grid_is_left_out() -> None:
+    # Read at 3:4 of the others, its hits sit on another grid: its "swing" is not the drummer's.
+    files = [midi(120.0, swing_percent=52.0) for _ in range(2)]
+    params = build_profile("X", [*files, audio(90.0, 0.9, swing_percent=66.0)]).quantitative_params
+    assert params.swing_percent == pytest.approx(52.0, abs=0.5)
