@@ -212,7 +212,9 @@ def test_confidence_never_drops_when_an_agreeing_source_is_added(
 
 
 def midi(tempo: float, **facts: object) -> SourceRecord:
-    return SourceRecord("midi", f"https://m/{tempo}-{len(facts)}", "file", "", {"tempo_measured_bpm": tempo, **facts}, 0.75)
+    return SourceRecord(
+        "midi", f"https://m/{tempo}-{len(facts)}", "file", "", {"tempo_measured_bpm": tempo, **facts}, 0.75
+    )
 
 
 def test_swing_of_a_recording_read_in_half_time_is_its_16ths() -> None:
