@@ -22,6 +22,7 @@ from mididrumigen.errors import NotFoundError, UnknownArtistError, UserError
 from mididrumigen.profile import StyleProfile
 
 REPO = Path(__file__).resolve().parents[1]
+ONE_BAR_SEEDED = ("--bars", "1", "--variations", "1", "--seed", "3")  # one short, reproducible variation
 
 
 @pytest.fixture
@@ -141,19 +142,7 @@ def test_the_grid_on_another_kit_is_the_same_with_and_without_the_daemon(
     # The daemon's notes JSON is at the file's (AD2) pitches: the grid reads them back through the map.
     grids = {}
     for daemon in ("no", "yes"):
-        args = [
-            "generate",
-            "--style",
-            "samba",
-            "--bars",
-            "1",
-            "--variations",
-            "1",
-            "--seed",
-            "3",
-            "--drum-map",
-            "ad2",
-        ]
+        args = ["generate", "--style", "samba", *ONE_BAR_SEEDED, "--drum-map", "ad2"]
         assert main([*args, "--daemon", daemon]) == 0
         lines = capsys.readouterr().out.splitlines()
         grids[daemon] = [line for line in lines if line.count("|") >= 2]
@@ -463,19 +452,7 @@ def test_the_grid_on_the_default_map_file_is_the_same_with_and_without_the_daemo
     # name ("my-kit"): the CLI reads that back through the file the answer's drum_map gives.
     grids = {}
     for daemon in ("no", "yes"):
-        args = [
-            "generate",
-            "--style",
-            "funk",
-            "--bars",
-            "1",
-            "--variations",
-            "1",
-            "--seed",
-            "3",
-            "--daemon",
-            daemon,
-        ]
+        args = ["generate", "--style", "funk", *ONE_BAR_SEEDED, "--daemon", daemon]
         assert main(args) == 0, capsys.readouterr().err
         grids[daemon] = [line for line in capsys.readouterr().out.splitlines() if line.count("|") >= 2]
     assert grids["yes"] == grids["no"] and len(grids["no"]) > 3

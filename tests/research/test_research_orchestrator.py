@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +53,27 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
-@pytest.fixture
-def deps(research_settings: Settings, store: Store, session: aiohttp.ClientSession) -> ResearchDeps:
+def fast_deps(
+    settings: Settings,
+    store: Store,
+    session: aiohttp.ClientSession,
+    collectors: Sequence[str] = TEXT_COLLECTORS,
+) -> ResearchDeps:
+    """Research dependencies with the hashing embedder, fast polling and (by default) every collector but audio."""
     return ResearchDeps(
-        settings=research_settings,
+        settings=settings,
         store=store,
         session=session,
         limiter=HostRateLimiter(),
         embedder=HashingEmbedder(),
-        collectors=TEXT_COLLECTORS,
+        collectors=list(collectors),
         intervals_s=FAST_INTERVALS_S,
     )
+
+
+@pytest.fixture
+def deps(research_settings: Settings, store: Store, session: aiohttp.ClientSession) -> ResearchDeps:
+    return fast_deps(research_settings, store, session)
 
 
 async def test_research_an_unknown_drummer_end_to_end(deps: ResearchDeps, store: Store) -> None:
@@ -111,15 +121,7 @@ async def test_a_collector_timeout_is_isolated(
     fake_server.hang_s = 5.0
     fake_server.script("wikipedia", "timeout")
     fake_server.script("site", "timeout")
-    deps = ResearchDeps(
-        research_settings,
-        store,
-        session,
-        HostRateLimiter(),
-        HashingEmbedder(),
-        collectors=TEXT_COLLECTORS,
-        intervals_s=FAST_INTERVALS_S,
-    )
+    deps = fast_deps(research_settings, store, session)
     loop = asyncio.get_running_loop()
     started = loop.time()
     outcome = await run_research(deps, ARTIST)
@@ -331,15 +333,7 @@ async def test_no_service_reachable_is_one_short_reason(
         {k: closed(v) for k, v in fake_server.settings().items()}
         | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0}
     )
-    deps = ResearchDeps(
-        settings=settings,
-        store=store,
-        session=session,
-        limiter=HostRateLimiter(),
-        embedder=HashingEmbedder(),
-        collectors=TEXT_COLLECTORS,
-        intervals_s=FAST_INTERVALS_S,
-    )
+    deps = fast_deps(settings, store, session)
     with pytest.raises(UserError) as nothing:
         await run_research(deps, "Danny Careyyy Xq")
     assert nothing.value.message == (
@@ -378,15 +372,7 @@ async def test_a_collector_missing_its_extra_says_which_extra_in_its_outcome(
         for k, v in fake_server.settings().items()
     }
     settings = Settings(closed | {"data_dir": str(tmp_path / "data"), "research_request_timeout_s": 2.0})
-    deps = ResearchDeps(
-        settings=settings,
-        store=store,
-        session=session,
-        limiter=HostRateLimiter(),
-        embedder=HashingEmbedder(),
-        collectors=["papers", "midi", "audio"],
-        intervals_s=FAST_INTERVALS_S,
-    )
+    deps = fast_deps(settings, store, session, collectors=["papers", "midi", "audio"])
     with pytest.raises(UserError) as nothing:
         await run_research(deps, "Zed Zebra")
     assert nothing.value.message == (
