@@ -247,3 +247,13 @@ def test_swing_of_a_source_on_another_grid_is_left_out() -> None:
     files = [midi(120.0, swing_percent=52.0) for _ in range(2)]
     params = build_profile("X", [*files, audio(90.0, 0.9, swing_percent=66.0)]).quantitative_params
     assert params.swing_percent == pytest.approx(52.0, abs=0.5)
+
+
+def test_microtiming_of_a_source_on_another_grid_is_left_out() -> None:
+    # Two values only: no outlier test would drop the stray one.
+    pages = [article({"rock": 1}, [120.0], url=f"p{i}") for i in range(2)]
+    stray = audio(90.0, 0.9, microtiming_ms={"snare": -30.0})
+    timing = build_profile(
+        "X", [*pages, midi(120.0, microtiming_ms={"snare": 6.0}), stray]
+    ).quantitative_params.microtiming_ms
+    assert timing["snare"] == pytest.approx(6.0)
