@@ -185,10 +185,12 @@ async def _serve_locked(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    app = await App.create(settings)
+    app: App | None = None
     runner: web.AppRunner | None = None
     pid = os.getpid()
     try:
+        # Inside the try: a store that fails to open still gives the signal handlers back.
+        app = await App.create(settings)
         if configure is not None:
             configure(app)
         await app.start()
@@ -212,7 +214,8 @@ async def _serve_locked(
     finally:
         if runner is not None:
             await runner.cleanup()
-        await app.close()
+        if app is not None:
+            await app.close()
         remove_discovery(folder, pid)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

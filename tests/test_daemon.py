@@ -420,3 +420,19 @@ def test_cli_uses_a_running_daemon(isolated_dirs: Path, capsys: pytest.CaptureFi
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_a_store_that_fails_to_open_gives_the_signals_and_the_lock_back(
+    isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(_settings: Settings) -> App:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(App, "create", staticmethod(broken))
+    with pytest.raises(OSError, match="disk full"):
+        await asyncio.wait_for(serve(Settings({"port": 0})), 10)
+    # Ctrl-C is Python's again (an asyncio handler left behind would swallow it), and a retry may start.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    lock = claim_folder(config_dir())
+    assert lock is not None
+    lock.release()
