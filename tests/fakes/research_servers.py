@@ -14,7 +14,11 @@ The knowledge is about one fictional drummer, Tessa Marlowe (a funk drummer nobo
 MIDI files are real Groove MIDI Dataset funk performances at 100-102 BPM and whose recording is one of
 them rendered to audio. Every service plays a script of behaviours, one per request, then "ok":
 ok, empty, malformed, 503, 429 (no Retry-After), 429_retry_after (delta seconds), 429_http_date,
-timeout (answers after `hang_s`), 404.
+timeout (answers after `hang_s`), 404, html_200 (an HTML error page with status 200), and payloads real
+services send now and then: odd (the usual answer plus items with null or missing fields, markup,
+a page in another charset...), nulls (JSON collections given as null or left out), error_entry (arXiv's
+HTTP-200 error feed), disambiguation (a Wikipedia disambiguation summary), huge (a profile page over
+4 MB), truncated (a MIDI download cut short).
 """
 
 from __future__ import annotations
@@ -45,7 +49,27 @@ UNRELATED_ID = 5001  # a file that does not name the artist: must not be downloa
 MEDIA_FILE = "drummer7/session2/79_funk_100_beat_4-4.mid"
 TRUE_TEMPO_BPM = 100.0
 SERVICES = ("semantic_scholar", "arxiv", "crossref", "wikipedia", "site", "bitmidi", "media")
-BEHAVIOURS = ("ok", "empty", "malformed", "503", "429", "429_retry_after", "429_http_date", "timeout", "404")
+BEHAVIOURS = (
+    "ok",
+    "empty",
+    "malformed",
+    "503",
+    "429",
+    "429_retry_after",
+    "429_http_date",
+    "timeout",
+    "404",
+    "html_200",
+    "odd",
+    "nulls",
+    "error_entry",
+    "disambiguation",
+    "huge",
+    "truncated",
+)
+HTML_ERROR_PAGE = (
+    "<html><head><title>Error</title></head><body><h1>Service temporarily down</h1></body></html>"
+)
 
 WIKI_TITLE = "Tessa Marlowe"
 WIKI_DESCRIPTION = "American funk and soul drummer"
@@ -131,6 +155,63 @@ CROSSREF_ITEMS = [
         "type": "journal-article",
     },
 ]
+
+# "odd" answers: what real services send now and then, next to the usual items (which must survive).
+S2_ODD_PAPERS = [
+    {"paperId": "0a0a0a0a01", "title": None, "abstract": "Tessa Marlowe drumming", "year": 2020},
+    {
+        "paperId": "0a0a0a0a02",
+        "title": "Ghost notes in the funk drumming of Tessa Marlowe",
+        "abstract": None,
+        "year": None,
+        "url": None,
+        "venue": "",
+        "authors": [],
+        "externalIds": None,
+    },
+]
+ARXIV_ODD_ENTRY = (  # no <summary>, no <published>: arXiv leaves out what it does not have
+    "\n  <entry><id>http://arxiv.org/abs/2301.00001v2</id><title>Linear funk drumming of Tessa Marlowe</title>"
+    '<arxiv:primary_category xmlns:arxiv="http://arxiv.org/schemas/atom" term="cs.SD"/></entry>'
+)
+ARXIV_ERROR_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?search_query=all:%22x%22" rel="self" type="application/atom+xml"/>
+  <title type="html">ArXiv Query: search_query=all:"x"</title>
+  <id>http://arxiv.org/api/kvuntZ8c9a4Eq5CF7KY03nMug+Q</id>
+  <updated>2024-05-01T00:00:00-04:00</updated>
+  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1</opensearch:totalResults>
+  <entry>
+    <id>http://arxiv.org/api/errors#max_results_must_be_non-negative</id>
+    <title>Error</title>
+    <summary>max_results must be non-negative</summary>
+    <updated>2024-05-01T00:00:00-04:00</updated>
+    <link href="http://arxiv.org/api/errors#max_results_must_be_non-negative" rel="alternate" type="text/html"/>
+    <author><name>arXiv api core</name></author>
+  </entry>
+</feed>
+"""
+CROSSREF_ODD_ITEMS = [
+    {"DOI": "10.1000/notitle", "title": [], "URL": "https://doi.org/10.1000/notitle", "type": "component"},
+    {  # markup and entities in the title, a JATS abstract, no DOI, an unknown date
+        "title": ["Ghost notes &amp; the <i>pocket</i>: Tessa Marlowe&#x2019;s funk drumming"],
+        "abstract": "<jats:title>Abstract</jats:title><jats:p>Snare ghost notes &amp; a laid-back backbeat "
+        "at 100&#x00A0;bpm.</jats:p>",
+        "URL": "http://dx.doi.org/10.1000/nodoi",
+        "issued": {"date-parts": [[None]]},
+        "type": "journal-article",
+    },
+]
+WIKI_DISAMBIGUATION_SUMMARY = {
+    "type": "disambiguation",
+    "title": WIKI_TITLE,
+    "description": "Topics referred to by the same term",
+    "extract": "Tessa Marlowe may refer to: Tessa Marlowe (drummer), an American funk drummer; Tessa "
+    "Marlowe (novelist).",
+    "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Tessa_Marlowe"}},
+}
+HUGE_PAGE_BYTES = 4_200_000
+ODD_MIDI_IDS = (4105, 4106)  # an HTML error page and a file cut short, both served with status 200
 
 
 @cache
@@ -278,6 +359,8 @@ class FakeResearchServer:
         if behaviour == "malformed":
             body = "<feed><entry>" if "xml" in content_type else '{"data": [{"title": "trunc'
             return web.Response(status=200, text=body, content_type=content_type)
+        if behaviour == "html_200":
+            return web.Response(status=200, text=HTML_ERROR_PAGE, content_type="text/html")
         return None
 
     # -- services ---------------------------------------------------------------------------------
@@ -287,7 +370,11 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "application/json")
         if fault is not None:
             return fault
+        if behaviour == "nulls":
+            return web.json_response({"total": 0, "offset": 0, "data": None})
         papers = [] if behaviour == "empty" else S2_PAPERS + self.extra_papers
+        if behaviour == "odd":
+            papers = S2_ODD_PAPERS + papers
         return web.json_response({"total": len(papers), "offset": 0, "data": papers})
 
     async def _arxiv(self, request: web.Request) -> web.StreamResponse:
@@ -295,11 +382,13 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "application/atom+xml")
         if fault is not None:
             return fault
+        if behaviour == "error_entry":
+            return web.Response(text=ARXIV_ERROR_FEED, content_type="application/atom+xml")
         entries = [] if behaviour == "empty" else ARXIV_ENTRIES
-        return web.Response(
-            text=arxiv_feed(request.query.get("search_query", ""), entries),
-            content_type="application/atom+xml",
-        )
+        feed = arxiv_feed(request.query.get("search_query", ""), entries)
+        if behaviour == "odd":
+            feed = feed.replace("\n</feed>", ARXIV_ODD_ENTRY + "\n</feed>")
+        return web.Response(text=feed, content_type="application/atom+xml")
 
     async def _crossref(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("crossref", request)
@@ -307,6 +396,10 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         items = [] if behaviour == "empty" else CROSSREF_ITEMS
+        if behaviour == "odd":
+            items = CROSSREF_ODD_ITEMS + items
+        if behaviour == "nulls":
+            return web.json_response({"status": "ok", "message-type": "work-list", "message": {"facets": {}}})
         return web.json_response(
             {
                 "status": "ok",
@@ -392,6 +485,8 @@ class FakeResearchServer:
                 },
                 status=404,
             )
+        if behaviour == "disambiguation":
+            return web.json_response(WIKI_DISAMBIGUATION_SUMMARY)
         return web.json_response(
             {
                 "type": "standard",
@@ -417,6 +512,17 @@ class FakeResearchServer:
             return web.Response(
                 status=404, text="<html><body>No such drummer</body></html>", content_type="text/html"
             )
+        if behaviour == "odd":  # an old page: Latin-1 declared only in a meta tag, no <body> element
+            page = PROFILE_HTML.replace('charset="utf-8"', 'charset="iso-8859-1"').replace(
+                "relaxed, laid-back feel.", "relaxed, laid-back feel at the Café Wha?"
+            )
+            page = page.replace("<body>", "").replace("</body>", "")
+            return web.Response(body=page.encode("iso-8859-1"), headers={"Content-Type": "text/html"})
+        if behaviour == "huge":
+            padding = "<p>Tessa Marlowe funk drummer archive.</p>\n" * (HUGE_PAGE_BYTES // 40)
+            return web.Response(
+                text=PROFILE_HTML.replace("</body>", padding + "</body>"), content_type="text/html"
+            )
         return web.Response(text=PROFILE_HTML, content_type="text/html")
 
     async def _bitmidi_search(self, request: web.Request) -> web.StreamResponse:
@@ -424,8 +530,10 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "application/json")
         if fault is not None:
             return fault
+        if behaviour == "nulls":
+            return web.json_response({"result": {"results": None, "total": 0, "pageTotal": 0}})
         matches = ARTIST.lower() in request.query.get("q", "").lower() and behaviour != "empty"
-        results = []
+        results: list[dict[str, Any]] = []
         if matches:
             named = {
                 **{k: v[0] for k, v in MIDI_FILES.items()},
@@ -446,6 +554,13 @@ class FakeResearchServer:
                         "updatedAt": "2023-01-05T08:00:00.000Z",
                     }
                 )
+            if behaviour == "odd":
+                results.append(
+                    {"id": 4199, "name": "tessa-marlowe-removed.mid", "url": "/tessa-marlowe-removed-mid"}
+                )
+                for midi_id in ODD_MIDI_IDS:
+                    name = f"tessa-marlowe-odd-{midi_id}.mid"
+                    results.append({"id": midi_id, "name": name, "downloadUrl": f"/uploads/{midi_id}.mid"})
         return web.json_response({"result": {"results": results, "total": len(results), "pageTotal": 1}})
 
     async def _bitmidi_file(self, request: web.Request) -> web.StreamResponse:
@@ -454,6 +569,11 @@ class FakeResearchServer:
         if fault is not None:
             return fault
         midi_id = int(request.match_info["id"])
+        if midi_id == ODD_MIDI_IDS[0]:
+            return web.Response(text=HTML_ERROR_PAGE, content_type="text/html")
+        if midi_id == ODD_MIDI_IDS[1] or behaviour == "truncated":
+            body = midi_bytes(MIDI_FILES[4101][1])
+            return web.Response(body=body[: len(body) // 2], content_type="audio/midi")
         if midi_id in MIDI_FILES:
             body = midi_bytes(MIDI_FILES[midi_id][1])
         elif midi_id in (PIANO_ID, UNRELATED_ID):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from mididrumigen.research.collectors.text_facts import artist_mention_score, dr
 from mididrumigen.research.http import HttpResponse
 
 ATOM_NS = {"atom": "http://www.w3.org/2005/Atom"}
+ARXIV_ERROR_ID = "http://arxiv.org/api/errors"  # the id of the one entry arXiv sends for a bad query
 RESULTS_PER_SERVICE = 20
 MIN_DRUMMING_SCORE = 0.25  # at least one drumming word besides the name
 
@@ -66,10 +68,13 @@ def parse_arxiv_atom(response: HttpResponse) -> list[PaperHit]:
     hits = []
     for entry in root.findall("atom:entry", ATOM_NS):
         title = " ".join((entry.findtext("atom:title", "", ATOM_NS) or "").split())
-        if not title:
-            continue
         summary = " ".join((entry.findtext("atom:summary", "", ATOM_NS) or "").split())
         url = entry.findtext("atom:id", "", ATOM_NS) or ""
+        if url.strip().startswith(ARXIV_ERROR_ID):
+            # arXiv answers a query it cannot run with HTTP 200 and one entry titled "Error": not a paper
+            raise ValueError(f"arxiv error: {summary or url.strip()}")
+        if not title:
+            continue
         published = entry.findtext("atom:published", "", ATOM_NS) or ""
         hits.append(
             PaperHit(
@@ -95,18 +100,25 @@ def parse_crossref(response: HttpResponse) -> list[PaperHit]:
         if not isinstance(item, dict):
             continue
         titles = item.get("title") or []
-        title = str(titles[0]) if isinstance(titles, list) and titles else str(titles or "")
+        title = markup_text(str(titles[0]) if isinstance(titles, list) and titles else str(titles or ""))
         if not title:
             continue
-        abstract = re.sub(r"<[^>]+>", " ", str(item.get("abstract") or ""))
+        abstract = markup_text(str(item.get("abstract") or ""))
         year = None
         issued = item.get("issued") or item.get("published") or {}
         parts = issued.get("date-parts") if isinstance(issued, dict) else None
-        if parts and isinstance(parts, list) and parts[0]:
+        if parts and isinstance(parts, list) and isinstance(parts[0], list) and parts[0]:
             year = _int_or_none(parts[0][0])
         url = item.get("URL") or (f"https://doi.org/{item['DOI']}" if item.get("DOI") else "")
-        hits.append(PaperHit("crossref", title, " ".join(abstract.split()), str(url), year, json.dumps(item)))
+        hits.append(PaperHit("crossref", title, abstract, str(url), year, json.dumps(item)))
     return hits
+
+
+def markup_text(value: str) -> str:
+    """Plain text of a CrossRef title or JATS abstract: tags dropped, entities decoded, spaces collapsed."""
+    # CrossRef keeps the publisher's markup: <jats:p> blocks, inline <i> or <sub>, entities like &amp;.
+    blocks = re.sub(r"</?(?:jats:)?(?:p|title|sec|list-item|break|br)\b[^>]*>", " ", value)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", blocks)).split())
 
 
 def _int_or_none(value: Any) -> int | None:

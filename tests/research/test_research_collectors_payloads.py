@@ -1,0 +1,68 @@
+"""Collectors against payloads real services send now and then: an odd item is skipped, the rest kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from mididrumigen.research.collectors.base import CollectorContext
+from mididrumigen.research.collectors.papers import PaperCollector
+from tests.fakes.research_servers import ARTIST, FakeResearchServer
+
+USUAL_PAPERS = {
+    "Microtiming in the funk drumming of Tessa Marlowe",
+    "Groove and syncopation in contemporary funk drummers",
+    "The pocket: timing and dynamics in soul and funk drumming",
+}
+USUAL_MIDI = {
+    "tessa-marlowe-bayside-strut.mid",
+    "tessa-marlowe-pocket-study.mid",
+    "tessa-marlowe-slow-burn.mid",
+}
+
+# -- papers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "odd_title"),
+    [
+        ("semantic_scholar", "Ghost notes in the funk drumming of Tessa Marlowe"),  # null abstract, year, url
+        ("arxiv", "Linear funk drumming of Tessa Marlowe"),  # no <summary>, no <published>
+        ("crossref", "Ghost notes & the pocket: Tessa Marlowe’s funk drumming"),  # markup and entities
+    ],
+)
+async def test_odd_paper_items_are_read_or_skipped(
+    ctx: CollectorContext, fake_server: FakeResearchServer, service: str, odd_title: str
+) -> None:
+    fake_server.script(service, "odd")
+    records = await PaperCollector().collect(ctx, ARTIST)
+    assert {r.title for r in records} == USUAL_PAPERS | {odd_title}  # items without a title are skipped
+    odd = next(r for r in records if r.title == odd_title)
+    assert odd.extracted["year"] is None and odd.url.startswith("http")
+    assert not ctx.notes
+
+
+async def test_a_jats_abstract_is_read_as_text(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("crossref", "odd")
+    records = await PaperCollector().collect(ctx, ARTIST)
+    odd = next(r for r in records if r.url == "http://dx.doi.org/10.1000/nodoi")  # no DOI: its URL is kept
+    assert odd.extracted["tempo_bpm"] == [100.0]  # "100&#x00A0;bpm" in the JATS abstract
+
+
+async def test_the_arxiv_error_entry_is_a_failure_not_a_paper(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("arxiv", "error_entry")
+    records = await PaperCollector().collect(ctx, ARTIST)
+    assert {r.extracted["service"] for r in records} == {"semantic_scholar", "crossref"}
+    assert "papers: arxiv failed: arxiv error: max_results must be non-negative" in ctx.notes
+
+
+@pytest.mark.parametrize("service", ["semantic_scholar", "crossref"])
+async def test_null_or_missing_paper_lists_are_no_papers(
+    ctx: CollectorContext, fake_server: FakeResearchServer, service: str
+) -> None:
+    fake_server.script(service, "nulls")
+    records = await PaperCollector().collect(ctx, ARTIST)
+    assert service not in {r.extracted["service"] for r in records} and not ctx.notes
