@@ -473,10 +473,10 @@ class FakeResearchServer:
 
     async def _wiki_summary(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("wikipedia", request)
-        fault = await self._fault(behaviour, "application/json")
+        fault = None if behaviour == "404" else await self._fault(behaviour, "application/json")
         if fault is not None:
             return fault
-        if request.match_info["title"] != WIKI_TITLE.replace(" ", "_"):
+        if request.match_info["title"] != WIKI_TITLE.replace(" ", "_") or behaviour == "404":
             return web.json_response(
                 {
                     "type": "https://mediawiki.org/wiki/HyperSwitch/errors/not_found",

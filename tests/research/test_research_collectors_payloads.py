@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mididrumigen.research.collectors.articles import ArticleCollector
 from mididrumigen.research.collectors.base import CollectorContext
 from mididrumigen.research.collectors.papers import PaperCollector
 from tests.fakes.research_servers import ARTIST, FakeResearchServer
@@ -66,3 +67,35 @@ async def test_null_or_missing_paper_lists_are_no_papers(
     fake_server.script(service, "nulls")
     records = await PaperCollector().collect(ctx, ARTIST)
     assert service not in {r.extracted["service"] for r in records} and not ctx.notes
+
+
+# -- articles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("summary", ["404", "disambiguation"])
+async def test_a_wikipedia_page_that_is_gone_or_ambiguous_is_no_article(
+    ctx: CollectorContext, fake_server: FakeResearchServer, summary: str
+) -> None:
+    fake_server.script("wikipedia", "ok", summary)  # the search finds the title, its summary says otherwise
+    records = await ArticleCollector().collect(ctx, ARTIST)
+    assert [r.extracted["service"] for r in records] == ["article_site"]
+    assert not ctx.notes
+
+
+async def test_a_profile_page_in_latin1_without_body_is_read(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("site", "odd")
+    records = await ArticleCollector().collect(ctx, ARTIST)
+    site = records[-1]
+    assert site.extracted["service"] == "article_site" and site.title == "Tessa Marlowe"
+    assert "Gretsch Broadkaster kit" in site.extracted["equipment"]
+    assert "at the Café Wha?" in site.raw  # the stored page is the page's text, not mojibake
+    assert 300.0 not in site.extracted.get("tempo_bpm", [])  # script text is still not read
+
+
+async def test_a_huge_profile_page_is_skipped(ctx: CollectorContext, fake_server: FakeResearchServer) -> None:
+    fake_server.script("site", "huge")
+    records = await ArticleCollector().collect(ctx, ARTIST)
+    assert [r.extracted["service"] for r in records] == ["wikipedia"]
+    assert any(note.startswith("articles: site1 failed") and "larger than" in note for note in ctx.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -27,6 +28,8 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "songs": ("songs", "recordings", "discography", "albums", "selected recordings", "tracks", "videos"),
 }
 TEMPLATE_FIELDS = frozenset({"slug", "slug_lower", "slug_dash", "query", "name"})
+# A drummer's profile page is tens of kilobytes; reading a page costs seconds per megabyte, so bigger ones are skipped.
+MAX_PAGE_BYTES = 2_000_000
 
 
 def page_title_matches(title: str, artist: str) -> float:
@@ -101,6 +104,18 @@ def site_url(template: str, artist: str) -> str:
         query=quote(artist),
         name=quote(artist.replace(" ", "")),
     )
+
+
+def decode_page(body: bytes, content_type: str = "") -> str:
+    """An HTML body as text, in the charset its Content-Type header or meta tag declares."""
+    from bs4 import UnicodeDammit
+
+    declared = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    # The header's charset comes first (as in browsers); a wrong one fails to decode and the meta tag is next.
+    dammit = UnicodeDammit(
+        body, known_definite_encodings=[declared.group(1)] if declared else [], is_html=True
+    )
+    return dammit.unicode_markup or body.decode("utf-8", errors="replace")
 
 
 def parse_profile_page(html: bytes | str, artist: str) -> tuple[str, str, dict[str, Any]] | None:
@@ -207,6 +222,8 @@ class ArticleCollector(Collector):
         summary_response = await ctx.http.get(
             f"{base}/api/rest_v1/page/summary/{page}", service="wikipedia", deadline=ctx.deadline
         )
+        if summary_response.status == 404:
+            return None  # the page went away (or never had a summary) after the search listed it
         _raise_for_status(summary_response)
         summary = summary_response.json()
         if not isinstance(summary, dict):
@@ -229,17 +246,21 @@ class ArticleCollector(Collector):
 
     async def _site(self, ctx: CollectorContext, artist: str, template: str) -> SourceRecord | None:
         url = site_url(template, artist)
-        response = await ctx.http.get(url, service="article_site", deadline=ctx.deadline)
+        response = await ctx.http.get(
+            url, service="article_site", deadline=ctx.deadline, max_bytes=MAX_PAGE_BYTES
+        )
         if response.status == 404:
             return None
         _raise_for_status(response)
-        parsed = parse_profile_page(response.body, artist)
+        html = decode_page(response.body, response.content_type)
+        # Parsing a big page takes seconds: off the event loop, which serves the daemon meanwhile.
+        parsed = await asyncio.to_thread(parse_profile_page, html, artist)
         if parsed is None:
             return None
         title, _text, facts = parsed
         facts["service"] = "article_site"
         confidence = round(0.5 + 0.3 * drumming_score(_text), 3)  # a page dedicated to the drummer
-        return SourceRecord("article", response.url, title, response.text(), facts, confidence)
+        return SourceRecord("article", response.url, title, html, facts, confidence)
 
 
 def _raise_for_status(response: HttpResponse) -> None:
