@@ -6,6 +6,7 @@ import pytest
 
 from mididrumigen.research.collectors.articles import ArticleCollector
 from mididrumigen.research.collectors.base import CollectorContext
+from mididrumigen.research.collectors.midi import MidiCollector
 from mididrumigen.research.collectors.papers import PaperCollector
 from tests.fakes.research_servers import ARTIST, FakeResearchServer
 
@@ -99,3 +100,24 @@ async def test_a_huge_profile_page_is_skipped(ctx: CollectorContext, fake_server
     records = await ArticleCollector().collect(ctx, ARTIST)
     assert [r.extracted["service"] for r in records] == ["wikipedia"]
     assert any(note.startswith("articles: site1 failed") and "larger than" in note for note in ctx.notes)
+
+
+# -- midi ---------------------------------------------------------------------------------------
+
+
+async def test_odd_midi_search_results_and_downloads_are_skipped(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("bitmidi", "odd")  # + an entry without downloadUrl, an HTML page, a cut-short file
+    records = await MidiCollector().collect(ctx, ARTIST)
+    assert {r.title for r in records} == USUAL_MIDI
+    downloads = {c.path for c in fake_server.calls("bitmidi") if c.path.startswith("/bitmidi/uploads/")}
+    assert {"/bitmidi/uploads/4105.mid", "/bitmidi/uploads/4106.mid"} <= downloads
+
+
+async def test_null_midi_search_results_are_no_results(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("bitmidi", "nulls")
+    assert await MidiCollector().collect(ctx, ARTIST) == []
+    assert not ctx.notes

@@ -28,7 +28,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "songs": ("songs", "recordings", "discography", "albums", "selected recordings", "tracks", "videos"),
 }
 TEMPLATE_FIELDS = frozenset({"slug", "slug_lower", "slug_dash", "query", "name"})
-# A drummer's profile page is tens of kilobytes; reading a page costs seconds per megabyte, so bigger ones are skipped.
+# A drummer's profile page is tens of kilobytes; reading costs seconds per megabyte: bigger pages are skipped.
 MAX_PAGE_BYTES = 2_000_000
 
 

@@ -50,10 +50,11 @@ def parse_bitmidi_search(response: HttpResponse, base_url: str) -> list[MidiCand
 
     data = response.json()
     result = data.get("result") if isinstance(data, dict) else None
-    if not isinstance(result, dict) or not isinstance(result.get("results", []), list):
+    results = result.get("results") if isinstance(result, dict) else None
+    if not isinstance(result, dict) or not isinstance(results, list | None):
         raise ValueError(f"malformed bitmidi response from {response.url}")
     found = []
-    for item in result.get("results") or []:
+    for item in results or []:  # null or left out when nothing matched
         if not isinstance(item, dict) or not item.get("downloadUrl") or not item.get("name"):
             continue
         found.append(
