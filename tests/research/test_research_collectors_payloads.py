@@ -121,3 +121,16 @@ async def test_null_midi_search_results_are_no_results(
     fake_server.script("bitmidi", "nulls")
     assert await MidiCollector().collect(ctx, ARTIST) == []
     assert not ctx.notes
+
+
+# -- any service --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["semantic_scholar", "arxiv", "crossref"])
+async def test_an_html_page_with_status_200_is_a_failed_service(
+    ctx: CollectorContext, fake_server: FakeResearchServer, service: str
+) -> None:
+    fake_server.script(service, "html_200")  # a proxy's or maintenance page where JSON or Atom belongs
+    records = await PaperCollector().collect(ctx, ARTIST)
+    assert service not in {r.extracted["service"] for r in records} and len(records) == 2
+    assert any(note.startswith(f"papers: {service} failed: malformed") for note in ctx.notes)
