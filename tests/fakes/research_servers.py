@@ -312,6 +312,7 @@ class FakeResearchServer:
         app.router.add_get("/bitmidi/api/midi/search", self._bitmidi_search)
         app.router.add_get("/bitmidi/uploads/{id}.mid", self._bitmidi_file)
         app.router.add_route("*", "/media/{slug}.wav", self._media)
+        app.router.add_get("/media/{slug}.rss", self._media_feed)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -581,6 +582,21 @@ class FakeResearchServer:
         else:
             return web.Response(status=404, text="not found")
         return web.Response(body=body, content_type="audio/midi")
+
+    async def _media_feed(self, request: web.Request) -> web.StreamResponse:
+        """A podcast-style RSS feed (what yt-dlp's generic extractor reads as a playlist, like a search):
+        the artist's recording and one whose file is gone."""
+        await self._begin("media_feed", request)
+        base = f"{request.scheme}://{request.host}/media"
+        items = "".join(
+            f"<item><title>{title}</title><guid>{slug}</guid>"
+            f'<enclosure url="{base}/{slug}.wav" type="audio/wav" length="1"/></item>'
+            for title, slug in ((f"{ARTIST} groove", ARTIST_SLUG), ("Removed video", "Removed_Video"))
+        )
+        feed = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{ARTIST}</title>{items}</channel></rss>'
+        )
+        return web.Response(text=feed, content_type="application/rss+xml")
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         behaviour = await self._begin("media", request)

@@ -22,7 +22,14 @@ from mididrumigen.research.collectors.base import (
 from mididrumigen.research.collectors.midi import MidiCollector, parse_bitmidi_search
 from mididrumigen.research.collectors.papers import PaperCollector, parse_arxiv_atom
 from mididrumigen.research.http import HttpResponse
-from tests.fakes.research_servers import ARTIST, PROFILE_HTML, TRUE_TEMPO_BPM, FakeResearchServer, arxiv_feed
+from tests.fakes.research_servers import (
+    ARTIST,
+    ARTIST_SLUG,
+    PROFILE_HTML,
+    TRUE_TEMPO_BPM,
+    FakeResearchServer,
+    arxiv_feed,
+)
 
 # -- registry ---------------------------------------------------------------------------------
 
@@ -294,6 +301,26 @@ async def test_audio_downloads_analyses_and_deletes(
     assert fake_server.calls("media")[0].headers["User-Agent"].startswith("MidiDrumiGen/")
     assert list(scratch.iterdir()) == []  # PRD: the audio is gone after analysis
     assert ctx.progress_log[-1][1] == 1.0  # type: ignore[attr-defined]
+
+
+async def test_one_recording_of_a_search_that_is_gone_leaves_the_others(
+    ctx: CollectorContext, fake_server: FakeResearchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mididrumigen.analysis import audio_features
+
+    class Features:
+        duration_s = 24.0
+
+        def to_json(self) -> dict[str, object]:
+            return {"tempo_bpm": 100.5, "swing_percent": 51.0, "confidence": 0.8}
+
+    monkeypatch.setattr(audio_features, "analyze_audio_file", lambda path, **kwargs: Features())
+    ctx.settings.set(
+        "audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss"
+    )  # a feed: a playlist
+    records = await AudioCollector().collect(ctx, ARTIST)
+    assert [r.url for r in records] == [f"{fake_server.base_url}/media/{ARTIST_SLUG}.wav"]
+    assert any("404" in note for note in ctx.notes)  # the gone one is said, not silently dropped
 
 
 async def test_audio_that_is_not_found_fails_the_collector(

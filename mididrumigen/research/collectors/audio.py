@@ -76,6 +76,7 @@ def download_and_analyse(
                 on_progress(0.5 * status.get("downloaded_bytes", 0) / total, "downloading audio")
 
     rejected: dict[str, str] = {}  # url -> why the match filter skipped it
+    ytdlp_log = YtDlpLog()
     work_dir = Path(tempfile.mkdtemp(prefix="mididrumigen-audio-", dir=temp_parent))
     try:
         options: dict[str, Any] = {
@@ -85,7 +86,10 @@ def download_and_analyse(
             "no_warnings": True,
             "noprogress": True,
             "noplaylist": True,
-            "logger": logging.getLogger("mididrumigen.research.yt_dlp"),
+            "logger": ytdlp_log,
+            # One removed or blocked video of a search must not sink the others: yt-dlp logs its error
+            # and goes on, and each logged error becomes a failed recording below.
+            "ignoreerrors": True,
             "http_headers": {"User-Agent": user_agent},
             "socket_timeout": 20,
             "retries": 3,
@@ -99,11 +103,13 @@ def download_and_analyse(
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=True)
         entries = [e for e in (info or {}).get("entries", [info]) if e] if info else []
-        recordings = []
+        recordings = [AnalysedRecording(url, "yt-dlp", None, None, error) for error in ytdlp_log.errors]
         for index, entry in enumerate(entries):
             if cancel.is_set():
                 raise DownloadCancelled("research cancelled")
-            page = str(entry.get("webpage_url") or entry.get("original_url") or entry.get("url") or url)
+            page = plain_url(
+                str(entry.get("webpage_url") or entry.get("original_url") or entry.get("url") or url)
+            )
             title = str(entry.get("title") or entry.get("id") or page)
             paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
             if not paths:
@@ -136,13 +142,47 @@ def download_and_analyse(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def plain_url(url: str) -> str:
+    """A URL without the data yt-dlp smuggles in its fragment (a feed's or a page's entries carry it)."""
+    from yt_dlp.utils import unsmuggle_url
+
+    return str(unsmuggle_url(url)[0])
+
+
+class YtDlpLog:
+    """yt-dlp's logger: lines go to logging, and error lines are kept (with ignoreerrors they do not raise)."""
+
+    def __init__(self) -> None:
+        self.log = logging.getLogger("mididrumigen.research.yt_dlp")
+        self.errors: list[str] = []
+
+    def debug(self, message: str) -> None:
+        """yt-dlp's debug and info lines."""
+        self.log.debug(message)
+
+    def info(self, message: str) -> None:
+        """Progress lines (quiet mode sends few)."""
+        self.log.debug(message)
+
+    def warning(self, message: str) -> None:
+        """A warning yt-dlp recovered from."""
+        self.log.info(message)
+
+    def error(self, message: str) -> None:
+        """A video or the search itself failed: kept as that recording's reason."""
+        self.errors.append(message.removeprefix("ERROR: "))
+        self.log.info(message)
+
+
 def _match_filter(
     base: Callable[..., str | None], skip_urls: frozenset[str], rejected: dict[str, str]
 ) -> Callable[..., str | None]:
     """yt-dlp match filter: the duration/live rule, and no recording we analysed before (reasons kept)."""
 
     def accept(info: dict[str, Any], *args: Any, **kwargs: Any) -> str | None:
-        urls = [str(info.get(key)) for key in ("webpage_url", "original_url", "url") if info.get(key)]
+        urls = [
+            plain_url(str(info.get(key))) for key in ("webpage_url", "original_url", "url") if info.get(key)
+        ]
         reason = "already analysed" if any(url in skip_urls for url in urls) else base(info, *args, **kwargs)
         if reason:
             rejected.update(dict.fromkeys(urls, reason))
