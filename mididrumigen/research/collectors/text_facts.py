@@ -301,26 +301,31 @@ def swing_mentions_percent(text: str) -> list[float]:
     return found
 
 
+def _inside_sentence(text: str, index: int) -> bool:
+    """Whether text[index] follows other words of its sentence (not a sentence start, a quote or a cell)."""
+    # Walk back over spaces instead of slicing the text before it: slicing made long pages quadratic.
+    before = index - 1
+    while before >= 0 and text[before].isspace():
+        before -= 1
+    return before >= 0 and text[before] not in '.!?:;\n"“(=|'
+
+
 def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[str]:
-    """Count whole-phrase matches, longest phrases first, each stretch of text used once.
+    """Count whole-phrase matches in one pass, the longest phrase at each place first, each stretch used once.
 
     A capitalised match inside a sentence is a name ("Oakland Soul Revue"), not a style, and is skipped.
     """
-    remaining = text
-    counts: Counter[str] = Counter()
-    for phrase in sorted(phrases, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", re.IGNORECASE)
-        hits = 0
-        for match in pattern.finditer(remaining):
-            start = match.start()
-            before = remaining[:start].rstrip()
-            in_sentence = bool(before) and before[-1] not in '.!?:;\n"“(=|'
-            if not (match.group(0)[0].isupper() and in_sentence):
-                hits += 1
-        if hits:
-            counts[phrase] += hits
-        remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
-    return counts
+    by_lower = {p.lower(): p for p in phrases}
+    # One alternation, longest first: at each place the longest phrase wins ("hard rock" over "rock").
+    alternation = "|".join(re.escape(p) for p in sorted(by_lower, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w-])(?:" + alternation + r")(?![\w-])", re.IGNORECASE)
+    found: Counter[str] = Counter()
+    for match in pattern.finditer(text):
+        words = match.group(0)
+        if not (words[0].isupper() and _inside_sentence(text, match.start())):
+            found[by_lower[words.lower()]] += 1
+    # Longest phrases first, so that most_common() breaks ties the same way whatever the text's order.
+    return Counter({p: found[p] for p in sorted(phrases, key=len, reverse=True) if found[p]})
 
 
 def style_votes(text: str) -> dict[str, int]:
