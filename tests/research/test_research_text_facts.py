@@ -8,6 +8,7 @@ from mididrumigen.research.collectors.text_facts import (
     drumming_score,
     equipment_in,
     extract_facts,
+    genres_in,
     songs_in,
     style_votes,
     swing_mentions_percent,
@@ -43,6 +44,14 @@ def test_styles_match_longest_phrases_first() -> None:
     assert "rock" not in votes
     assert "house" not in style_votes("the house band of the club")
     assert "trap" not in style_votes("he sat behind the trap set")
+
+
+def test_a_name_in_title_case_is_no_genre_but_a_genre_in_capitals_is() -> None:
+    assert sorted(genres_in("She toured with the Oakland Soul Revue and played R&B and funk.")) == [
+        "funk",
+        "r&b",
+    ]
+    assert genres_in("Soul was her first love.") == ["soul"]  # a sentence's first word
 
 
 def test_bands_songs_equipment_meters() -> None:

@@ -313,7 +313,7 @@ def _inside_sentence(text: str, index: int) -> bool:
 def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[str]:
     """Count whole-phrase matches in one pass, the longest phrase at each place first, each stretch used once.
 
-    A capitalised match inside a sentence is a name ("Oakland Soul Revue"), not a style, and is skipped.
+    A Title Case match inside a sentence is a name ("Oakland Soul Revue"), not a style, and is skipped.
     """
     by_lower = {p.lower(): p for p in phrases}
     # One alternation, longest first: at each place the longest phrase wins ("hard rock" over "rock").
@@ -322,7 +322,8 @@ def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[s
     found: Counter[str] = Counter()
     for match in pattern.finditer(text):
         words = match.group(0)
-        if not (words[0].isupper() and _inside_sentence(text, match.start())):
+        # Title Case inside a sentence is a name; all capitals ("R&B", "EDM") is how the genre is written.
+        if not (words[0].isupper() and not words.isupper() and _inside_sentence(text, match.start())):
             found[by_lower[words.lower()]] += 1
     # Longest phrases first, so that most_common() breaks ties the same way whatever the text's order.
     return Counter({p: found[p] for p in sorted(phrases, key=len, reverse=True) if found[p]})
