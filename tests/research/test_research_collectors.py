@@ -360,3 +360,33 @@ async def test_local_library_files_filed_under_the_artist_are_used(
     assert [r.extracted["service"] for r in records] == ["library"]
     assert records[0].url.endswith("Tessa%20Marlowe/funk_100_groove.mid")
     assert 95.0 <= records[0].extracted["tempo_measured_bpm"] <= 105.0
+
+
+async def test_a_library_file_that_fails_leaves_the_others(
+    ctx: CollectorContext, fake_server: FakeResearchServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from mididrumigen.generation.library import TemplateLibrary
+    from mididrumigen.research.collectors import midi
+    from tests.fakes.research_servers import GMD_DIR, MIDI_FILES
+
+    folder = tmp_path / "my grooves" / "Tessa Marlowe"
+    folder.mkdir(parents=True)
+    for name in ("funk_100_groove.mid", "funk_100_broken.mid"):
+        shutil.copy(GMD_DIR / MIDI_FILES[4101][1], folder / name)
+    library = TemplateLibrary.open(tmp_path / "library.json")
+    library.add_folder(tmp_path / "my grooves")
+    ctx.library = library
+    where = midi.template_path
+
+    def failing_on_one(data_dir: Path, artist: str, name: str) -> Path:
+        if "broken" in name:
+            raise PermissionError("templates folder is read-only")
+        return where(data_dir, artist, name)
+
+    monkeypatch.setattr(midi, "template_path", failing_on_one)
+    fake_server.script("bitmidi", "empty")
+    records = await MidiCollector().collect(ctx, ARTIST)
+    assert [r.url.rsplit("/", 1)[1] for r in records] == ["funk_100_groove.mid"]
+    assert "midi: funk_100_broken.mid: templates folder is read-only" in ctx.notes

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from mididrumigen.files import safe_slug, write_atomic
+from mididrumigen.files import read_limited, safe_slug, write_atomic
 from mididrumigen.midi.kit import CLASS_BY_PITCH
 from mididrumigen.midi.notes import Clip
 from mididrumigen.research.collectors.base import (
@@ -263,12 +263,15 @@ class MidiCollector(Collector):
             return []
         records = []
         for path in library_paths_for(library, artist)[:MAX_FILES]:
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                continue
             candidate = MidiCandidate("library", Path(path).stem, Path(path).as_uri(), "", "")
-            record = midi_record(ctx, artist, candidate, data)
+            try:
+                # Read no more than a download may be: the library can point at anything on disk.
+                record = midi_record(
+                    ctx, artist, candidate, read_limited(Path(path), MAX_MIDI_BYTES, "midi file")
+                )
+            except Exception as exc:  # one bad file never sinks the others, as for downloads
+                ctx.notes.append(f"midi: {Path(path).name}: {exc}")
+                continue
             if record is not None:
                 record.confidence = round(
                     min(0.9, record.confidence + 0.1), 3
