@@ -169,6 +169,8 @@ S2_ODD_PAPERS = [
         "authors": [],
         "externalIds": None,
     },
+    # Neither an id nor a url: no address to cite it by.
+    {"paperId": None, "title": "Tessa Marlowe and the funk drumming pocket", "abstract": None, "url": None},
 ]
 ARXIV_ODD_ENTRY = (  # no <summary>, no <published>: arXiv leaves out what it does not have
     "\n  <entry><id>http://arxiv.org/abs/2301.00001v2</id><title>Linear funk drumming of Tessa Marlowe</title>"
@@ -193,6 +195,13 @@ ARXIV_ERROR_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 """
 CROSSREF_ODD_ITEMS = [
     {"DOI": "10.1000/notitle", "title": [], "URL": "https://doi.org/10.1000/notitle", "type": "component"},
+    {
+        "DOI": "10.1000/nulltitle",
+        "title": [None],
+        "URL": "https://doi.org/10.1000/nulltitle",
+        "type": "component",
+    },
+    {"title": ["Funk drumming of Tessa Marlowe, an address-less record"], "type": "journal-article"},
     {  # markup and entities in the title, a JATS abstract, no DOI, an unknown date
         "title": ["Ghost notes &amp; the <i>pocket</i>: Tessa Marlowe&#x2019;s funk drumming"],
         "abstract": "<jats:title>Abstract</jats:title><jats:p>Snare ghost notes &amp; a laid-back backbeat "

@@ -37,7 +37,7 @@ async def test_odd_paper_items_are_read_or_skipped(
 ) -> None:
     fake_server.script(service, "odd")
     records = await PaperCollector().collect(ctx, ARTIST)
-    assert {r.title for r in records} == USUAL_PAPERS | {odd_title}  # items without a title are skipped
+    assert {r.title for r in records} == USUAL_PAPERS | {odd_title}  # no title or no address: skipped
     odd = next(r for r in records if r.title == odd_title)
     assert odd.extracted["year"] is None and odd.url.startswith("http")
     assert not ctx.notes

@@ -40,7 +40,11 @@ def parse_semantic_scholar(response: HttpResponse) -> list[PaperHit]:
     for item in data.get("data") or []:
         if not isinstance(item, dict) or not item.get("title"):
             continue
-        url = item.get("url") or f"https://www.semanticscholar.org/paper/{item.get('paperId', '')}"
+        url = item.get("url") or (
+            f"https://www.semanticscholar.org/paper/{item['paperId']}" if item.get("paperId") else ""
+        )
+        if not url:
+            continue  # a source is known by its URL: without one it cannot be cited or told from others
         hits.append(
             PaperHit(
                 "semantic_scholar",
@@ -99,8 +103,9 @@ def parse_crossref(response: HttpResponse) -> list[PaperHit]:
     for item in message.get("items") or []:
         if not isinstance(item, dict):
             continue
-        titles = item.get("title") or []
-        title = markup_text(str(titles[0]) if isinstance(titles, list) and titles else str(titles or ""))
+        titles = item.get("title")
+        first = next((t for t in titles if t), None) if isinstance(titles, list) else titles
+        title = markup_text(str(first or ""))  # CrossRef lists titles; a null one is no title
         if not title:
             continue
         abstract = markup_text(str(item.get("abstract") or ""))
@@ -110,6 +115,8 @@ def parse_crossref(response: HttpResponse) -> list[PaperHit]:
         if parts and isinstance(parts, list) and isinstance(parts[0], list) and parts[0]:
             year = _int_or_none(parts[0][0])
         url = item.get("URL") or (f"https://doi.org/{item['DOI']}" if item.get("DOI") else "")
+        if not url:
+            continue  # a source is known by its URL: without one it cannot be cited or told from others
         hits.append(PaperHit("crossref", title, abstract, str(url), year, json.dumps(item)))
     return hits
 
