@@ -170,6 +170,16 @@ def test_profile_page_about_someone_else_is_ignored() -> None:
     assert parsed is not None and parsed[2]["description"].startswith("Tessa Marlowe - funk drummer")
 
 
+def test_a_profile_page_text_leaves_out_what_a_browser_does_not_show() -> None:
+    hidden = (
+        "<html><body><h1>Tessa Marlowe</h1><p>Tessa Marlowe is a funk drummer.</p>"
+        "<template><p>Tessa Marlowe plays heavy metal</p></template>"
+        "<svg><text>Tessa Marlowe blast beats</text></svg><script>var genre = 'metal';</script></body></html>"
+    )
+    parsed = parse_profile_page(hidden, ARTIST)
+    assert parsed is not None and "metal" not in parsed[1] and "blast" not in parsed[1]
+
+
 # -- midi ---------------------------------------------------------------------------------------
 
 

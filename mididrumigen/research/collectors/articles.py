@@ -123,7 +123,7 @@ def parse_profile_page(html: bytes | str, artist: str) -> tuple[str, str, dict[s
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "lxml")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
+    for tag in soup(["script", "style", "noscript", "template", "svg", "nav", "footer", "header", "form"]):
         tag.decompose()
     heading = soup.find("h1")
     title = normalize_text(
