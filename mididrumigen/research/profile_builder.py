@@ -262,8 +262,8 @@ OCTAVE_SLACK = 0.06  # a measured tempo within about 4 % of the typical one time
 
 
 def octaves_below_typical(item: Evidence, typical_bpm: float | None) -> int | None:
-    """How many octaves a source's measured tempo lies below the typical one (0 if it measured none);
-    None when it is no octave of it (3:4, an outlier): the source counted its hits on another grid."""
+    """Octaves from a source's measured tempo up to the typical one: 0 if it measured none, None if no octave."""
+    # None: at 3:4 (an outlier) the source counted its hits on another grid.
     measured = item.facts.get("tempo_measured_bpm")
     if typical_bpm is None or not isinstance(measured, int | float) or measured <= 0:
         return 0
