@@ -322,9 +322,11 @@ def _phrase_counts(text: str, phrases: tuple[str, ...] | list[str]) -> Counter[s
     found: Counter[str] = Counter()
     for match in pattern.finditer(text):
         words = match.group(0)
+        phrase = by_lower.get(words.lower())  # None only where case folding and lower() differ ("ß")
         # Title Case inside a sentence is a name; all capitals ("R&B", "EDM") is how the genre is written.
-        if not (words[0].isupper() and not words.isupper() and _inside_sentence(text, match.start())):
-            found[by_lower[words.lower()]] += 1
+        is_name = words[0].isupper() and not words.isupper() and _inside_sentence(text, match.start())
+        if phrase is not None and not is_name:
+            found[phrase] += 1
     # Longest phrases first, so that most_common() breaks ties the same way whatever the text's order.
     return Counter({p: found[p] for p in sorted(phrases, key=len, reverse=True) if found[p]})
 
