@@ -435,10 +435,9 @@ async def _collect_all(
             async with asyncio.timeout(timeout_s):
                 found = await cls().collect(ctx, artist)
         except TimeoutError:
-            outcome = CollectorOutcome(
-                name, cls.kind, "timed out", 0, loop.time() - began, f"no answer within {timeout_s:g} s"
-            )
-            found = []
+            found = list(ctx.kept)  # what it had finished: a slow last download loses only itself
+            reason = f"stopped at its {timeout_s:g} s limit" if found else f"no answer within {timeout_s:g} s"
+            outcome = CollectorOutcome(name, cls.kind, "timed out", len(found), loop.time() - began, reason)
         except Exception as exc:  # isolation: one collector's failure never stops the others
             log.info("research collector %s failed for %s: %s", name, artist, exc)
             extra = exc.extra if isinstance(exc, MissingExtraError) else None

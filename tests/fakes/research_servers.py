@@ -37,6 +37,7 @@ from aiohttp import web
 
 ARTIST = "Tessa Marlowe"
 ARTIST_SLUG = "Tessa_Marlowe"
+SLOW_SLUG = "Slow_Take"  # a recording the media server answers only after hang_s
 GMD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "gmd"
 MIDI_FILES: dict[int, tuple[str, str]] = {
     # BitMIDI id -> (name on the site, GMD file): drummer7's funk grooves stand in for Tessa's parts.
@@ -518,6 +519,8 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "text/html")
         if fault is not None:
             return fault
+        if request.match_info["slug"] == SLOW_SLUG:
+            await asyncio.sleep(self.hang_s)  # a download that outlasts the collector's time limit
         if request.match_info["slug"] != ARTIST_SLUG or behaviour == "empty":
             return web.Response(
                 status=404, text="<html><body>No such drummer</body></html>", content_type="text/html"
@@ -594,13 +597,18 @@ class FakeResearchServer:
 
     async def _media_feed(self, request: web.Request) -> web.StreamResponse:
         """A podcast-style RSS feed (what yt-dlp's generic extractor reads as a playlist, like a search):
-        the artist's recording and one whose file is gone."""
+        the artist's recording, then one whose file is gone (or, with ?then=slow, one that hangs)."""
         await self._begin("media_feed", request)
         base = f"{request.scheme}://{request.host}/media"
+        second = (
+            ("Slow take", SLOW_SLUG)
+            if request.query.get("then") == "slow"
+            else ("Removed video", "Removed_Video")
+        )
         items = "".join(
             f"<item><title>{title}</title><guid>{slug}</guid>"
             f'<enclosure url="{base}/{slug}.wav" type="audio/wav" length="1"/></item>'
-            for title, slug in ((f"{ARTIST} groove", ARTIST_SLUG), ("Removed video", "Removed_Video"))
+            for title, slug in ((f"{ARTIST} groove", ARTIST_SLUG), second)
         )
         feed = (
             f'<?xml version="1.0"?><rss version="2.0"><channel><title>{ARTIST}</title>{items}</channel></rss>'
@@ -612,6 +620,8 @@ class FakeResearchServer:
         fault = await self._fault(behaviour, "audio/wav")
         if fault is not None:
             return fault
+        if request.match_info["slug"] == SLOW_SLUG:
+            await asyncio.sleep(self.hang_s)  # a download that outlasts the collector's time limit
         if request.match_info["slug"] != ARTIST_SLUG or behaviour == "empty":
             return web.Response(status=404, text="not found")
         body = await asyncio.to_thread(media_wav_bytes)

@@ -130,6 +130,33 @@ async def test_a_collector_timeout_is_isolated(
     assert loop.time() - started < 4.0
 
 
+async def test_a_timed_out_audio_collector_keeps_the_recordings_it_finished(
+    research_settings: Settings,
+    store: Store,
+    session: aiohttp.ClientSession,
+    fake_server: FakeResearchServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mididrumigen.analysis import audio_features
+
+    class Features:
+        duration_s = 24.0
+
+        def to_json(self) -> dict[str, object]:
+            return {"tempo_bpm": 100.5, "swing_percent": 51.0, "confidence": 0.8}
+
+    monkeypatch.setattr(audio_features, "analyze_audio_file", lambda path, **kwargs: Features())
+    # A search whose second recording hangs past the audio collector's limit.
+    research_settings.set("audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss?then=slow")
+    research_settings.set("audio_timeout_s", 3.0)
+    fake_server.hang_s = 8.0
+    deps = fast_deps(research_settings, store, session, collectors=["audio"])
+    outcome = await run_research(deps, ARTIST)
+    audio = next(c for c in outcome.collectors if c.name == "audio")
+    assert (audio.status, audio.sources, audio.error) == ("timed out", 1, "stopped at its 3 s limit")
+    assert outcome.profile.sources_count["audio"] == 1
+
+
 async def test_nothing_found_is_a_clear_user_error_that_leaves_no_artist(
     deps: ResearchDeps, store: Store
 ) -> None:

@@ -54,10 +54,14 @@ def download_and_analyse(
     max_duration_s: float,
     cancel: threading.Event,
     on_progress: Callable[[float, str], None] | None = None,
+    on_recording: Callable[[AnalysedRecording], None] | None = None,
     temp_parent: Path | None = None,
     skip_urls: frozenset[str] = frozenset(),
 ) -> list[AnalysedRecording]:
-    """Download every recording yt-dlp finds for url, analyse each and delete all audio (worker thread)."""
+    """Download, analyse and delete the recordings yt-dlp finds for url, one at a time (worker thread).
+
+    on_recording hears of each as it is done, so a time limit that cuts the work short keeps them.
+    """
     try:
         import imageio_ffmpeg
         import yt_dlp
@@ -67,17 +71,27 @@ def download_and_analyse(
 
     from mididrumigen.analysis.audio_features import analyze_audio_file
 
+    share = [0.0, 1.0]  # the progress span of the recording being downloaded: start, width
+
     def hook(status: dict[str, Any]) -> None:
         if cancel.is_set():
             raise DownloadCancelled("research cancelled")
         if on_progress and status.get("status") == "downloading":
             total = status.get("total_bytes") or status.get("total_bytes_estimate") or 0
             if total:
-                on_progress(0.5 * status.get("downloaded_bytes", 0) / total, "downloading audio")
+                done = status.get("downloaded_bytes", 0) / total
+                on_progress(share[0] + 0.5 * share[1] * done, "downloading audio")
 
     rejected: dict[str, str] = {}  # url -> why the match filter skipped it
     ytdlp_log = YtDlpLog()
     work_dir = Path(tempfile.mkdtemp(prefix="mididrumigen-audio-", dir=temp_parent))
+    recordings: list[AnalysedRecording] = []
+
+    def done(recording: AnalysedRecording) -> None:
+        recordings.append(recording)
+        if on_recording is not None:
+            on_recording(recording)
+
     try:
         options: dict[str, Any] = {
             "format": "bestaudio/best",
@@ -101,45 +115,58 @@ def download_and_analyse(
             "cachedir": False,
         }
         with yt_dlp.YoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=True)
-        entries = [e for e in (info or {}).get("entries", [info]) if e] if info else []
-        recordings = [AnalysedRecording(url, "yt-dlp", None, None, error) for error in ytdlp_log.errors]
-        for index, entry in enumerate(entries):
-            if cancel.is_set():
-                raise DownloadCancelled("research cancelled")
-            page = plain_url(
-                str(entry.get("webpage_url") or entry.get("original_url") or entry.get("url") or url)
-            )
-            title = str(entry.get("title") or entry.get("id") or page)
-            paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
-            if not paths:
-                reason = rejected.get(page) or rejected.get(str(entry.get("original_url")))
-                recordings.append(
-                    AnalysedRecording(
-                        page,
-                        title,
-                        entry.get("duration"),
-                        None,
-                        reason or "not downloaded",
-                        skipped=reason is not None,
+            # The search (or page) first, unprocessed: then each recording is downloaded, analysed and
+            # deleted before the next, so no more than one is ever on disk and a time limit keeps the done.
+            found = ydl.extract_info(url, download=False, process=False)
+            if found is not None and found.get("_type") in ("playlist", "multi_video"):
+                entries = [e for e in found.get("entries") or [] if e]
+            else:
+                entries = [found] if found is not None else []
+            for error in ytdlp_log.errors:  # the search itself failed
+                done(AnalysedRecording(url, "yt-dlp", None, None, error))
+            for index, entry in enumerate(entries):
+                if cancel.is_set():
+                    raise DownloadCancelled("research cancelled")
+                share[:] = [index / len(entries), 1.0 / len(entries)]
+                errors_before = len(ytdlp_log.errors)
+                info = ydl.process_ie_result(entry, download=True)
+                if info is None:
+                    reasons = ytdlp_log.errors[errors_before:] or ["not downloaded"]
+                    page = plain_url(str(entry.get("url") or url))
+                    done(
+                        AnalysedRecording(
+                            page, str(entry.get("title") or page), None, None, "; ".join(reasons)
+                        )
                     )
-                )
-                continue
-            try:
-                features = analyze_audio_file(paths[0], max_duration_s=ANALYSIS_MAX_S)
-                recordings.append(AnalysedRecording(page, title, features.duration_s, features.to_json()))
-            except ValueError as exc:
-                recordings.append(AnalysedRecording(page, title, entry.get("duration"), None, str(exc)))
-            finally:
-                for path in paths:
-                    path.unlink(missing_ok=True)  # PRD: no recording outlives its analysis
-            if on_progress:
-                on_progress(
-                    0.5 + 0.5 * (index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings"
-                )
+                else:
+                    done(_analysed(info, url, rejected, analyze_audio_file))
+                if on_progress:
+                    on_progress((index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings")
         return recordings
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _analysed(
+    info: dict[str, Any], url: str, rejected: dict[str, str], analyse: Callable[..., Any]
+) -> AnalysedRecording:
+    """Analyse one downloaded recording and delete its audio (PRD), or say why it was not downloaded."""
+    page = plain_url(str(info.get("webpage_url") or info.get("original_url") or info.get("url") or url))
+    title = str(info.get("title") or info.get("id") or page)
+    paths = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
+    if not paths:
+        reason = rejected.get(page) or rejected.get(plain_url(str(info.get("original_url"))))
+        return AnalysedRecording(
+            page, title, info.get("duration"), None, reason or "not downloaded", skipped=reason is not None
+        )
+    try:
+        features = analyse(paths[0], max_duration_s=ANALYSIS_MAX_S)
+        return AnalysedRecording(page, title, features.duration_s, features.to_json())
+    except ValueError as exc:
+        return AnalysedRecording(page, title, info.get("duration"), None, str(exc))
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)  # PRD: no recording outlives its analysis
 
 
 def plain_url(url: str) -> str:
@@ -232,6 +259,14 @@ class AudioCollector(Collector):
         def progress(fraction: float, text: str) -> None:
             loop.call_soon_threadsafe(self.report, ctx, 0.05 + 0.95 * fraction, text)
 
+        def keep(recording: AnalysedRecording) -> None:
+            record = audio_record(artist, recording)
+            if record is not None:
+                ctx.kept.append(record)
+
+        def finished(recording: AnalysedRecording) -> None:
+            loop.call_soon_threadsafe(keep, recording)
+
         self.report(ctx, 0.05, "searching recordings")
         try:
             recordings = await asyncio.to_thread(
@@ -241,6 +276,7 @@ class AudioCollector(Collector):
                 max_duration_s=float(ctx.settings["audio_max_duration_s"]),
                 cancel=cancel,
                 on_progress=progress,
+                on_recording=finished,
                 skip_urls=ctx.known_urls,
             )
         finally:

@@ -85,6 +85,7 @@ class CollectorContext:
     library: Any = None  # a TemplateLibrary (or None to skip the local MIDI library)
     notes: list[str] = field(default_factory=list)  # non-fatal problems, shown in the summary
     known_urls: frozenset[str] = frozenset()  # sources already stored: not fetched again when costly
+    kept: list[SourceRecord] = field(default_factory=list)  # finished so far: what a time limit keeps
 
     def remaining_s(self) -> float | None:
         """Seconds left before the deadline (None without one)."""
