@@ -213,7 +213,8 @@ class MidiCollector(Collector):
         ]
         candidates = [c for c in _dedupe(candidates) if c.url not in ctx.known_urls][:MAX_FILES]
         self.report(ctx, 0.2, f"downloading {len(candidates)} MIDI files")
-        records: list[SourceRecord] = list(library_records)
+        records = ctx.kept  # each drum part is kept as it is read: a time limit loses only the unread
+        records.extend(library_records)
         for index, candidate in enumerate(candidates):
             try:
                 response = await ctx.http.get(
