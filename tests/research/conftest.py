@@ -102,3 +102,21 @@ def ctx(research_settings: Settings, http: HttpClient) -> CollectorContext:
 def facts_of(records: list[Any], key: str) -> list[Any]:
     """Every value of one extracted key across records."""
     return [r.extracted[key] for r in records if key in r.extracted]
+
+
+class CannedAudioFeatures:
+    """What the audio analysis answers in tests that exercise downloading, not analysis."""
+
+    duration_s = 24.0
+
+    def to_json(self) -> dict[str, object]:
+        """A groove at 100.5 BPM, nearly straight."""
+        return {"tempo_bpm": 100.5, "swing_percent": 51.0, "confidence": 0.8}
+
+
+@pytest.fixture
+def canned_audio_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every downloaded recording 'analysed' at once as CannedAudioFeatures."""
+    from mididrumigen.analysis import audio_features
+
+    monkeypatch.setattr(audio_features, "analyze_audio_file", lambda path, **kwargs: CannedAudioFeatures())

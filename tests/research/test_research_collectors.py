@@ -313,18 +313,10 @@ async def test_audio_downloads_analyses_and_deletes(
     assert ctx.progress_log[-1][1] == 1.0  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("canned_audio_analysis")
 async def test_one_recording_of_a_search_that_is_gone_leaves_the_others(
-    ctx: CollectorContext, fake_server: FakeResearchServer, monkeypatch: pytest.MonkeyPatch
+    ctx: CollectorContext, fake_server: FakeResearchServer
 ) -> None:
-    from mididrumigen.analysis import audio_features
-
-    class Features:
-        duration_s = 24.0
-
-        def to_json(self) -> dict[str, object]:
-            return {"tempo_bpm": 100.5, "swing_percent": 51.0, "confidence": 0.8}
-
-    monkeypatch.setattr(audio_features, "analyze_audio_file", lambda path, **kwargs: Features())
     ctx.settings.set(
         "audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss"
     )  # a feed: a playlist

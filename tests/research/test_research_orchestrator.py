@@ -130,22 +130,10 @@ async def test_a_collector_timeout_is_isolated(
     assert loop.time() - started < 4.0
 
 
+@pytest.mark.usefixtures("canned_audio_analysis")
 async def test_a_timed_out_audio_collector_keeps_the_recordings_it_finished(
-    research_settings: Settings,
-    store: Store,
-    session: aiohttp.ClientSession,
-    fake_server: FakeResearchServer,
-    monkeypatch: pytest.MonkeyPatch,
+    research_settings: Settings, store: Store, session: aiohttp.ClientSession, fake_server: FakeResearchServer
 ) -> None:
-    from mididrumigen.analysis import audio_features
-
-    class Features:
-        duration_s = 24.0
-
-        def to_json(self) -> dict[str, object]:
-            return {"tempo_bpm": 100.5, "swing_percent": 51.0, "confidence": 0.8}
-
-    monkeypatch.setattr(audio_features, "analyze_audio_file", lambda path, **kwargs: Features())
     # A search whose second recording hangs past the audio collector's limit.
     research_settings.set("audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss?then=slow")
     research_settings.set("audio_timeout_s", 3.0)
