@@ -597,18 +597,16 @@ class FakeResearchServer:
 
     async def _media_feed(self, request: web.Request) -> web.StreamResponse:
         """A podcast-style RSS feed (what yt-dlp's generic extractor reads as a playlist, like a search):
-        the artist's recording, then one whose file is gone (or, with ?then=slow, one that hangs)."""
+        the artist's recording, then one whose file is gone (?then=slow: one that hangs; ?then=none: nothing)."""
         await self._begin("media_feed", request)
         base = f"{request.scheme}://{request.host}/media"
-        second = (
-            ("Slow take", SLOW_SLUG)
-            if request.query.get("then") == "slow"
-            else ("Removed video", "Removed_Video")
+        then = {"slow": [("Slow take", SLOW_SLUG)], "none": []}.get(
+            request.query.get("then", ""), [("Removed video", "Removed_Video")]
         )
         items = "".join(
             f"<item><title>{title}</title><guid>{slug}</guid>"
             f'<enclosure url="{base}/{slug}.wav" type="audio/wav" length="1"/></item>'
-            for title, slug in ((f"{ARTIST} groove", ARTIST_SLUG), second)
+            for title, slug in [(f"{ARTIST} groove", ARTIST_SLUG), *then]
         )
         feed = (
             f'<?xml version="1.0"?><rss version="2.0"><channel><title>{ARTIST}</title>{items}</channel></rss>'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import mido
 import pytest
@@ -323,6 +324,44 @@ async def test_one_recording_of_a_search_that_is_gone_leaves_the_others(
     records = await AudioCollector().collect(ctx, ARTIST)
     assert [r.url for r in records] == [f"{fake_server.base_url}/media/{ARTIST_SLUG}.wav"]
     assert any("404" in note for note in ctx.notes)  # the gone one is said, not silently dropped
+
+
+@pytest.mark.usefixtures("canned_audio_analysis")
+async def test_a_recording_that_breaks_while_downloading_leaves_the_others(
+    ctx: CollectorContext, fake_server: FakeResearchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yt_dlp
+
+    process = yt_dlp.YoutubeDL.process_ie_result
+
+    def disk_full_on_the_second(ydl: Any, entry: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if "Removed_Video" in str(entry.get("url")):
+            raise OSError("No space left on device")
+        return process(ydl, entry, *args, **kwargs)
+
+    monkeypatch.setattr(yt_dlp.YoutubeDL, "process_ie_result", disk_full_on_the_second)
+    ctx.settings.set("audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss")
+    records = await AudioCollector().collect(ctx, ARTIST)
+    assert [r.url for r in records] == [f"{fake_server.base_url}/media/{ARTIST_SLUG}.wav"]
+    assert any("No space left on device" in note for note in ctx.notes)
+
+
+async def test_a_recording_whose_download_fails_says_why(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    fake_server.script("media", "ok", "404", "404", "404", "404")  # found, then its download refused
+    with pytest.raises(RuntimeError, match=r"no recording could be analysed: .*unable to download.*404"):
+        await AudioCollector().collect(ctx, ARTIST)
+
+
+async def test_a_known_recording_of_a_search_is_not_fetched(
+    ctx: CollectorContext, fake_server: FakeResearchServer
+) -> None:
+    ctx.settings.set("audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss?then=none")
+    ctx.known_urls = frozenset({f"{fake_server.base_url}/media/{ARTIST_SLUG}.wav"})
+    assert await AudioCollector().collect(ctx, ARTIST) == []
+    assert fake_server.calls("media") == []  # skipped from the feed's own listing, as yt-dlp's loop would
+    assert any("already analysed" in note for note in ctx.notes)
 
 
 async def test_audio_that_is_not_found_fails_the_collector(

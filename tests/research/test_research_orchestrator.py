@@ -26,7 +26,7 @@ from mididrumigen.research.orchestrator import (
 )
 from mididrumigen.settings import Settings
 from mididrumigen.store import Store
-from tests.fakes.research_servers import ARTIST, FakeResearchServer, _paper
+from tests.fakes.research_servers import ARTIST, FakeResearchServer, _paper, media_wav_bytes
 from tests.research.conftest import FAST_INTERVALS_S, HashingEmbedder
 
 TEXT_COLLECTORS = ["papers", "articles", "midi"]  # audio has its own test (its first analysis is slow)
@@ -134,14 +134,16 @@ async def test_a_collector_timeout_is_isolated(
 async def test_a_timed_out_audio_collector_keeps_the_recordings_it_finished(
     research_settings: Settings, store: Store, session: aiohttp.ClientSession, fake_server: FakeResearchServer
 ) -> None:
-    # A search whose second recording hangs past the audio collector's limit.
+    # A search whose second recording hangs past the audio collector's limit. The limit leaves room for
+    # yt-dlp's import and the first download on a busy machine; the recording is rendered beforehand.
+    await asyncio.to_thread(media_wav_bytes)
     research_settings.set("audio_search_template", f"{fake_server.base_url}/media/{{slug}}.rss?then=slow")
-    research_settings.set("audio_timeout_s", 3.0)
-    fake_server.hang_s = 8.0
+    research_settings.set("audio_timeout_s", 6.0)
+    fake_server.hang_s = 20.0
     deps = fast_deps(research_settings, store, session, collectors=["audio"])
     outcome = await run_research(deps, ARTIST)
     audio = next(c for c in outcome.collectors if c.name == "audio")
-    assert (audio.status, audio.sources, audio.error) == ("timed out", 1, "stopped at its 3 s limit")
+    assert (audio.status, audio.sources, audio.error) == ("timed out", 1, "stopped at its 6 s limit")
     assert outcome.profile.sources_count["audio"] == 1
 
 

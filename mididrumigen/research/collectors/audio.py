@@ -71,6 +71,8 @@ def download_and_analyse(
 
     from mididrumigen.analysis.audio_features import analyze_audio_file
 
+    skip_urls = frozenset(plain_url(u) for u in skip_urls)  # sources stored before URLs were cleaned
+
     share = [0.0, 1.0]  # the progress span of the recording being downloaded: start, width
 
     def hook(status: dict[str, Any]) -> None:
@@ -122,24 +124,17 @@ def download_and_analyse(
                 entries = [e for e in found.get("entries") or [] if e]
             else:
                 entries = [found] if found is not None else []
-            for error in ytdlp_log.errors:  # the search itself failed
+            for error in ytdlp_log.errors:  # logged while reading the search or page (a page it cannot read)
                 done(AnalysedRecording(url, "yt-dlp", None, None, error))
             for index, entry in enumerate(entries):
                 if cancel.is_set():
                     raise DownloadCancelled("research cancelled")
                 share[:] = [index / len(entries), 1.0 / len(entries)]
-                errors_before = len(ytdlp_log.errors)
-                info = ydl.process_ie_result(entry, download=True)
-                if info is None:
-                    reasons = ytdlp_log.errors[errors_before:] or ["not downloaded"]
-                    page = plain_url(str(entry.get("url") or url))
-                    done(
-                        AnalysedRecording(
-                            page, str(entry.get("title") or page), None, None, "; ".join(reasons)
-                        )
+                done(
+                    _one_recording(
+                        ydl, entry, url, options["match_filter"], rejected, ytdlp_log, analyze_audio_file
                     )
-                else:
-                    done(_analysed(info, url, rejected, analyze_audio_file))
+                )
                 if on_progress:
                     on_progress((index + 1) / len(entries), f"analysed {index + 1}/{len(entries)} recordings")
         return recordings
@@ -147,8 +142,40 @@ def download_and_analyse(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def _one_recording(
+    ydl: Any,
+    entry: dict[str, Any],
+    url: str,
+    match_filter: Callable[..., str | None],
+    rejected: dict[str, str],
+    ytdlp_log: YtDlpLog,
+    analyse: Callable[..., Any],
+) -> AnalysedRecording:
+    """Download, analyse and delete one entry of a search or page; its failure is its own, not the search's."""
+    from yt_dlp.utils import DownloadCancelled
+
+    page = plain_url(str(entry.get("webpage_url") or entry.get("url") or url))
+    title = str(entry.get("title") or entry.get("id") or page)
+    # What a search result already says (known, too long, live) is checked before fetching it, as
+    # yt-dlp's own playlist loop does: no request for a video we would not analyse.
+    reason = match_filter(entry, incomplete=True)
+    if reason:
+        return AnalysedRecording(page, title, entry.get("duration"), None, reason, skipped=True)
+    errors_before = len(ytdlp_log.errors)
+    try:
+        info = ydl.process_ie_result(entry, download=True)
+    except DownloadCancelled:
+        raise
+    except Exception as exc:  # a format it cannot get, a full disk: that recording's failure only
+        return AnalysedRecording(page, title, entry.get("duration"), None, str(exc) or type(exc).__name__)
+    errors = "; ".join(ytdlp_log.errors[errors_before:])
+    if info is None:
+        return AnalysedRecording(page, title, entry.get("duration"), None, errors or "not downloaded")
+    return _analysed(info, url, rejected, analyse, errors)
+
+
 def _analysed(
-    info: dict[str, Any], url: str, rejected: dict[str, str], analyse: Callable[..., Any]
+    info: dict[str, Any], url: str, rejected: dict[str, str], analyse: Callable[..., Any], errors: str = ""
 ) -> AnalysedRecording:
     """Analyse one downloaded recording and delete its audio (PRD), or say why it was not downloaded."""
     page = plain_url(str(info.get("webpage_url") or info.get("original_url") or info.get("url") or url))
@@ -156,9 +183,9 @@ def _analysed(
     paths = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
     if not paths:
         reason = rejected.get(page) or rejected.get(plain_url(str(info.get("original_url"))))
-        return AnalysedRecording(
-            page, title, info.get("duration"), None, reason or "not downloaded", skipped=reason is not None
-        )
+        # With ignoreerrors a failed download still returns its info: the logged error says why.
+        why = reason or errors or "not downloaded"
+        return AnalysedRecording(page, title, info.get("duration"), None, why, skipped=reason is not None)
     try:
         features = analyse(paths[0], max_duration_s=ANALYSIS_MAX_S)
         return AnalysedRecording(page, title, features.duration_s, features.to_json())
