@@ -258,39 +258,45 @@ def _swing_unit(primary_style: str | None) -> int:
 
 
 SWING_KEY_BY_UNIT = {8: "swing_percent", 16: "swing_percent_16th"}
-OCTAVE_SLACK = 0.06  # a measured tempo within about 4 % of the typical one times 2**k shares its grid
+OCTAVE_SLACK = 0.06  # log2 units: a measured tempo within about 4 % of the others' times 2**k
 
 
-def octaves_below_typical(item: Evidence, typical_bpm: float | None) -> int | None:
-    """Octaves from a source's measured tempo up to the typical one: 0 if it measured none, None if no octave."""
-    # None: at 3:4 (an outlier) the source counted its hits on another grid.
-    measured = item.facts.get("tempo_measured_bpm")
-    if typical_bpm is None or not isinstance(measured, int | float) or measured <= 0:
+def octaves_below(item: Evidence, measured_bpm: float | None) -> int:
+    """Whole octaves a source's measured tempo lies below what the measuring sources agree on (else 0)."""
+    # Only a clean octave counts as the same groove read at half or double; another tempo is another
+    # song, measured on its own grid.
+    tempo = item.facts.get("tempo_measured_bpm")
+    if measured_bpm is None or not isinstance(tempo, int | float) or tempo <= 0:
         return 0
-    octaves = math.log2(typical_bpm / float(measured))
-    return round(octaves) if abs(octaves - round(octaves)) <= OCTAVE_SLACK else None
+    octaves = math.log2(measured_bpm / float(tempo))
+    return round(octaves) if abs(octaves - round(octaves)) <= OCTAVE_SLACK else 0
 
 
 def measured_swing_figures(
-    evidence: Sequence[Evidence], unit: int, typical_bpm: float | None
+    evidence: Sequence[Evidence], unit: int, measured_bpm: float | None
 ) -> list[tuple[float, float]]:
-    """(swing %, weight) of each measuring source at the profile's unit and typical tempo.
+    """(swing %, weight) of each measuring source at the profile's unit.
 
-    A recording read at half the typical tempo (fast jazz heard in half time) measured the
-    profile's 8ths as its 16ths, and one read at double measured the profile's 16ths as its
-    8ths: each source's swing is taken at the level that is the profile's unit. A source on
-    another grid says nothing about the profile's swing.
+    A recording read at half the tempo the other measurements agree on (fast jazz heard in half
+    time) measured the profile's 8ths as its 16ths, and one read at double measured the profile's
+    16ths as its 8ths: each source's swing is taken at the level that is the profile's unit.
     """
     figures = []
     for item in evidence:
-        octaves = octaves_below_typical(item, typical_bpm)
-        if item.kind == "builtin" or octaves is None:
+        if item.kind == "builtin":
             continue
-        key = SWING_KEY_BY_UNIT.get(unit * 2**octaves)
+        key = SWING_KEY_BY_UNIT.get(unit * 2 ** octaves_below(item, measured_bpm))
         value = item.facts.get(key) if key else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             figures.append((float(value), item.weight * NUMBER_WEIGHT.get(item.kind, 0.3)))
     return figures
+
+
+def _measured_tempo_bpm(evidence: Sequence[Evidence]) -> float | None:
+    """The tempo the measuring sources (recordings, MIDI files) agree on, in their heaviest octave."""
+    measured = [e for e in evidence if isinstance(e.facts.get("tempo_measured_bpm"), int | float)]
+    consensus = tempo_consensus(_tempo_figures(measured))
+    return consensus.typical_bpm if consensus is not None else None
 
 
 def build_profile(
@@ -315,7 +321,6 @@ def build_profile(
     primary = get_style(styles[0])
 
     consensus = tempo_consensus(_tempo_figures(evidence))
-    typical_bpm = consensus.typical_bpm if consensus is not None else None  # what measured sources agree on
     if consensus is not None:
         typical = min(max(consensus.typical_bpm, TEMPO_LIMITS_BPM[0]), TEMPO_LIMITS_BPM[1])
         report.tempo_outliers_bpm = list(consensus.outliers_bpm)
@@ -346,7 +351,7 @@ def build_profile(
         return min(hi, max(lo, value))
 
     swing_default = base.swing_percent if builtin is not None else primary.swing_percent
-    swing_values = measured_swing_figures(evidence, _swing_unit(styles[0]), typical_bpm)
+    swing_values = measured_swing_figures(evidence, _swing_unit(styles[0]), _measured_tempo_bpm(evidence))
     swing_values += _numbers([e for e in evidence if e.kind == "builtin"], "swing_percent")
     mentions = [
         (v, w)
@@ -373,10 +378,8 @@ def build_profile(
         busyness=base.busyness,
         fill_density=base.fill_density,
         crash_after_fill=base.crash_after_fill if builtin is not None else primary.crash_after_fill,
-        # Early or late against a grid the drummer did not play on is no tendency of theirs.
         microtiming_ms=_microtiming(
-            [e for e in evidence if octaves_below_typical(e, typical_bpm) is not None],
-            dict(base.microtiming_ms) if builtin else dict(primary.timing_ms),
+            evidence, dict(base.microtiming_ms) if builtin else dict(primary.timing_ms)
         ),
         timing_jitter_ms=round(number("timing_jitter_ms", base.timing_jitter_ms, 0.0, 40.0), 1),
     )
