@@ -52,6 +52,7 @@ def test_a_name_in_title_case_is_no_genre_but_a_genre_in_capitals_is() -> None:
         "r&b",
     ]
     assert genres_in("Soul was her first love.") == ["soul"]  # a sentence's first word
+    assert sorted(genres_in("Genres:\nJazz\nFunk\nSoul")) == ["funk", "jazz", "soul"]  # one per line
 
 
 def test_bands_songs_equipment_meters() -> None:

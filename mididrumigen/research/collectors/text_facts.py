@@ -304,8 +304,9 @@ def swing_mentions_percent(text: str) -> list[float]:
 def _inside_sentence(text: str, index: int) -> bool:
     """Whether text[index] follows other words of its sentence (not a sentence start, a quote or a cell)."""
     # Walk back over spaces instead of slicing the text before it: slicing made long pages quadratic.
+    # Not over line breaks: a list of one name per line starts a sentence on each.
     before = index - 1
-    while before >= 0 and text[before].isspace():
+    while before >= 0 and text[before] in " \t":
         before -= 1
     return before >= 0 and text[before] not in '.!?:;\n"“(=|'
 
