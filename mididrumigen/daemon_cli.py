@@ -235,15 +235,23 @@ async def _cancel_in_process(task_id: str) -> dict[str, Any]:
     'running' (the scheduler's own recovery at start: queued again or failed, with each kind's clean-up),
     then cancel the queued row (its kind's clean-up, then 'cancelled'). No job runs in this process."""
     from mididrumigen.app import App
+    from mididrumigen.daemon import claim_folder
     from mididrumigen.jobs import job_event
-    from mididrumigen.settings import Settings
+    from mididrumigen.settings import Settings, config_dir
 
-    app = await App.create(Settings.load())
+    # The daemon's lock: a daemon starting (no daemon.json yet) would settle and run these same jobs.
+    lock = claim_folder(config_dir())
+    if lock is None:
+        raise UserError("a daemon is starting or stopping for this config folder; try again in a moment")
     try:
-        await app.scheduler.recover()
-        return job_event(await app.scheduler.cancel(task_id))
+        app = await App.create(Settings.load())
+        try:
+            await app.scheduler.recover()
+            return job_event(await app.scheduler.cancel(task_id))
+        finally:
+            await app.close()
     finally:
-        await app.close()
+        lock.release()
 
 
 def generate_via_daemon(args: argparse.Namespace) -> int | None:

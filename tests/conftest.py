@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,30 @@ def save_in_store(isolated_dirs: Path) -> Callable[[Any], None]:
         asyncio.run(write())
 
     return save
+
+
+@pytest.fixture
+def daemon_lock_held_elsewhere(isolated_dirs: Path) -> Iterator[Path]:
+    """Another process holds the config folder's daemon lock (a daemon starting, no daemon.json yet)."""
+    from mididrumigen.daemon import LOCK_FILE
+    from mididrumigen.settings import config_dir
+
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    code = (
+        "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(timeout=10);"
+        " print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder / LOCK_FILE)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    try:
+        yield folder / LOCK_FILE
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder exits, and the OS drops its lock
+        holder.wait(10)

@@ -96,33 +96,19 @@ async def _nothing(_info: DaemonInfo) -> None:
     pass
 
 
-def _hold_lock_elsewhere(path: Path) -> subprocess.Popen[str]:
-    """Another process that takes the lock file and holds it until its stdin closes."""
-    code = (
-        "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(timeout=10);"
-        " print('held', flush=True); sys.stdin.read()"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-    return proc
+async def test_a_daemon_whose_lock_another_process_holds_is_refused(daemon_lock_held_elsewhere: Path) -> None:
+    refused = f"^another daemon holds {re.escape(str(daemon_lock_held_elsewhere))} but does not answer yet"
+    with pytest.raises(UserError, match=refused):
+        await asyncio.wait_for(serve(Settings({"port": 0})), 10)
+    assert not (daemon_lock_held_elsewhere.parent / DISCOVERY_FILE).exists()
 
 
-async def test_a_daemon_whose_lock_another_process_holds_is_refused(isolated_dirs: Path) -> None:
+async def test_a_daemon_starts_once_the_lock_holder_is_gone(isolated_dirs: Path) -> None:
     folder = config_dir()
     folder.mkdir(parents=True)
-    holder = _hold_lock_elsewhere(folder / LOCK_FILE)  # a daemon that has not written daemon.json yet
-    try:
-        refused = f"^another daemon holds {re.escape(str(folder / LOCK_FILE))} but does not answer yet"
-        with pytest.raises(UserError, match=refused):
-            await asyncio.wait_for(serve(Settings({"port": 0})), 10)
-        assert not (folder / DISCOVERY_FILE).exists()
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(10)
-    # The lock died with its holder.
+    take_and_die = f"from filelock import FileLock; FileLock({str(folder / LOCK_FILE)!r}).acquire()"
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-c", take_and_die], check=True, timeout=10)
+    # It died holding the lock: the OS dropped it.
     await _serve_until(Settings({"port": 0, "engine_processes": 0}), _nothing)
 
 

@@ -293,6 +293,14 @@ def _leave_jobs(*jobs: tuple[str, str, dict[str, Any], str | None, dict[str, Any
 DONE, QUEUED, CRASHED = "d" * 32, "e" * 32, "f" * 32
 
 
+@pytest.mark.usefixtures("daemon_lock_held_elsewhere")
+def test_tasks_cancel_waits_for_a_daemon_that_is_starting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tasks", "cancel", "0123abcd"]) == 2
+    assert capsys.readouterr().err == (
+        "mididrumigen: error: a daemon is starting or stopping for this config folder; try again in a moment\n"
+    )
+
+
 def test_tasks_list_and_cancel_without_a_daemon(capsys: pytest.CaptureFixture[str]) -> None:
     _leave_jobs(
         (
