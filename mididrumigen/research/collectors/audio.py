@@ -308,13 +308,12 @@ class AudioCollector(Collector):
             )
         finally:
             cancel.set()  # a timed-out await leaves the thread running: tell it to stop and clean up
-        records = []
+        # Each analysed recording became a record in keep(), as it finished: those callbacks ran before
+        # this await resumed (the loop runs them in the order the thread scheduled them).
+        records = list(ctx.kept)
         for recording in recordings:
-            record = audio_record(artist, recording)
-            if record is None:
+            if recording.features is None:  # what audio_record makes no record of
                 ctx.notes.append(f"audio: {recording.title}: {recording.error or 'no analysis'}")
-            else:
-                records.append(record)
         self.report(ctx, 1.0, f"{len(records)} recordings analysed")
         failed = [r for r in recordings if r.features is None and not r.skipped]
         if failed and not records:
