@@ -112,16 +112,14 @@ class GenerateBody(Body):
         """The built-in map's name, from any case or alias ('AD2', 'addictive'); never a file on this side."""
         if value is None:
             return None
-        from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES, get_drum_map
+        from mididrumigen.midi.drum_maps import DRUM_MAP_NAMES, builtin_drum_map, names_a_map_file
 
         known = ", ".join(DRUM_MAP_NAMES)
-        name = value.strip()  # as get_drum_map reads it: "kit.toml " must not reach its file branch
-        if "/" in name or "\\" in name or name.lower().endswith((".toml", ".json")):
+        if names_a_map_file(value):
             raise ValueError(f"the API takes a built-in drum map name ({known}), not a map file")
-        try:
-            drum_map = get_drum_map(value)
-        except ValueError:
-            raise ValueError(f"unknown drum map {value!r}; known maps: {known}") from None
+        drum_map = builtin_drum_map(value)
+        if drum_map is None:
+            raise ValueError(f"unknown drum map {value!r}; known maps: {known}")
         return drum_map.name
 
     @model_validator(mode="after")

@@ -346,6 +346,18 @@ _ALIASES: dict[str, str] = {
 }
 
 
+def builtin_drum_map(name: str) -> DrumMap | None:
+    """The built-in map a name gives, in any case or by alias; None if it names no built-in map."""
+    key = name.strip().lower().replace(" ", "-")
+    return BUILTIN_MAPS.get(_ALIASES.get(key, key))
+
+
+def names_a_map_file(text: str) -> bool:
+    """Whether text (spaces around it ignored) reads as the path of a user map file, not a map's name."""
+    text = text.strip()
+    return text.lower().endswith((".toml", ".json")) or "/" in text or "\\" in text
+
+
 def get_drum_map(name_or_path: str | Path | DrumMap) -> DrumMap:
     """Return a built-in map by name (case-insensitive, with aliases) or load a user map file."""
     if isinstance(name_or_path, DrumMap):
@@ -353,11 +365,10 @@ def get_drum_map(name_or_path: str | Path | DrumMap) -> DrumMap:
     if isinstance(name_or_path, Path):
         return load_drum_map_file(name_or_path)
     text = name_or_path.strip()
-    key = text.lower().replace(" ", "-")
-    key = _ALIASES.get(key, key)
-    if key in BUILTIN_MAPS:
-        return BUILTIN_MAPS[key]
-    if text.lower().endswith((".toml", ".json")) or "/" in text or "\\" in text:
+    builtin = builtin_drum_map(text)
+    if builtin is not None:
+        return builtin
+    if names_a_map_file(text):
         return load_drum_map_file(Path(text))
     raise ValueError(
         f"unknown drum map {text!r} (known maps: {', '.join(DRUM_MAP_NAMES)}; or a .toml/.json file)"
