@@ -332,7 +332,7 @@ def nothing_found(artist: str, outcomes: Sequence[CollectorOutcome], *, known: b
     # A collector whose extra is not installed (audio on the core install) asked no service: it neither
     # says the computer is online nor that it is not.
     not_installed = [o for o in failed if o.missing_extra]
-    asked = [o for o in failed if o not in not_installed]
+    asked = [o for o in failed if not o.missing_extra]
     if asked and len(failed) == len(outcomes) and all(out_of_reach(o.error or "") for o in asked):
         # Every service unreachable: one reason, not a DNS error per host and collector.
         details = "no research service could be reached: is this computer offline?"
