@@ -807,15 +807,16 @@ def _local_start_offsets(
     fallback = float(np.median(starts))
     order = np.argsort(start_pairs, kind="stable")
     start_pairs, starts = start_pairs[order], starts[order]
-    offsets = np.empty(len(pair_index))
-    for pair in np.unique(pair_index):
-        lo = np.searchsorted(start_pairs, pair - reach, side="left")
-        hi = np.searchsorted(start_pairs, pair + 1 + reach, side="right")
-        nearby = starts[lo:hi]
-        offsets[pair_index == pair] = (
-            float(np.median(nearby)) if len(nearby) >= LOCAL_MIN_STARTS else fallback
-        )
-    return offsets
+    # One offset per pair, then spread to its hits by index: a mask over every hit per pair made
+    # this quadratic, and the swing measure calls it up to four times per level.
+    pairs, at_pair = np.unique(pair_index, return_inverse=True)
+    lows = np.searchsorted(start_pairs, pairs - reach, side="left")
+    highs = np.searchsorted(start_pairs, pairs + 1 + reach, side="right")
+    per_pair = [
+        float(np.median(starts[lo:hi])) if hi - lo >= LOCAL_MIN_STARTS else fallback
+        for lo, hi in zip(lows, highs, strict=True)
+    ]
+    return np.asarray(per_pair, dtype=float)[at_pair]
 
 
 def _grid_points(swing8: float, swing16: float, compound: bool) -> np.ndarray:
