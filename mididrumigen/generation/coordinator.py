@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +27,7 @@ from mididrumigen.generation.prompt import (
 )
 from mididrumigen.generation.providers import LLM_PROVIDER_NAMES, PROVIDER_CLASSES, LLMProvider
 from mididrumigen.generation.providers.base import NO_API_KEY, ProviderError
-from mididrumigen.generation.request import RANDOM_SEED_LIMIT, GenerationRequest
+from mididrumigen.generation.request import GenerationRequest, seed_or_drawn
 from mididrumigen.generation.validate import InvalidOutputError, answer_to_clip
 from mididrumigen.keys import KeyReader
 from mididrumigen.midi.notes import Clip
@@ -257,7 +256,7 @@ async def generate(
     started = time.perf_counter()
     pool, app_library, owned = _resolve_deps(app_or_deps)
     library = library if library is not None else app_library
-    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(RANDOM_SEED_LIMIT)
+    seed = seed_or_drawn(request.seed)
     request = replace(request, seed=seed)
     attempts: list[Attempt] = []
     clips: list[Clip | None] = [None] * request.variations

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from mididrumigen.generation.request import RANDOM_SEED_LIMIT, GenerationRequest
+from mididrumigen.generation.request import GenerationRequest, seed_or_drawn
 from mididrumigen.generation.styles import (
     TICKS_PER_BEAT,
     Fill,
@@ -140,7 +140,7 @@ def resolve_settings(request: GenerationRequest, profile: StyleProfile | None = 
     )
     crash = style.crash_after_fill and (base.crash_after_fill if profile is not None else True)
     label = request.artist or (profile.artist_name if profile is not None else style.title)
-    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(RANDOM_SEED_LIMIT)
+    seed = seed_or_drawn(request.seed)
     return GrooveSettings(
         style=style,
         meter=meter,

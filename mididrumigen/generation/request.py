@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from mididrumigen.files import validate_artist_name
@@ -13,6 +14,11 @@ MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 300.0
 # A seed drawn for the musician is short enough to read back and type (any seed below 2**63 is accepted).
 RANDOM_SEED_LIMIT = 1_000_000
 PROVIDERS = ("auto", "anthropic", "google", "openai", "local", "groove-engine")
+
+
+def seed_or_drawn(seed: int | None) -> int:
+    """The seed asked for, or one drawn for the musician below RANDOM_SEED_LIMIT."""
+    return seed if seed is not None else random.SystemRandom().randrange(RANDOM_SEED_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
